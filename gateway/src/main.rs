@@ -1,0 +1,4 @@
+//! The `keygate` command.
+#![forbid(unsafe_code)]
+
+fn main() {}

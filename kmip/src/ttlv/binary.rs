@@ -1,0 +1,518 @@
+//! Binary TTLV (KMIP 1.4 §9.1): 3-byte tag, 1-byte type, 4-byte big-endian length,
+//! value padded to a multiple of 8 bytes.
+//!
+//! Decoding works over a bounded cursor (rustls `Codec::read` style): every length is
+//! checked against the bytes actually remaining and against [`Limits`] before anything
+//! is allocated, nesting and item counts are capped, and trailing bytes are refused.
+//! Non-zero padding is tolerated when decoding (some clients leave garbage there);
+//! encoding always writes zeros.
+
+use super::{ItemType, Limits, Tag, Ttlv, Value};
+use crate::error::{DecodeError, DecodeErrorKind};
+
+/// Size of a TTLV item header.
+pub const HEADER_LEN: usize = 8;
+
+/// Decodes exactly one top-level item from `input`; trailing bytes are an error.
+pub fn decode(input: &[u8], limits: &Limits) -> Result<Ttlv, DecodeError> {
+    if input.len() > limits.max_message_size {
+        return Err(DecodeError::at(
+            DecodeErrorKind::TooLarge {
+                length: input.len() as u64,
+                limit: limits.max_message_size,
+            },
+            0,
+        ));
+    }
+    let mut d = Decoder {
+        input,
+        pos: 0,
+        items: 0,
+        limits,
+    };
+    let item = d.item(0)?;
+    if d.pos != input.len() {
+        return Err(DecodeError::at(
+            DecodeErrorKind::TrailingBytes(input.len() - d.pos),
+            d.pos,
+        ));
+    }
+    Ok(item)
+}
+
+/// Reads the total frame length (header + body) announced by the first 8 bytes of a
+/// message, so a reader knows how much to buffer. The announced length is checked
+/// against `limits.max_message_size` here, before the caller reserves any memory,
+/// and the top-level item must be a Structure.
+pub fn frame_len(header: &[u8; HEADER_LEN], limits: &Limits) -> Result<usize, DecodeError> {
+    let item_type = ItemType::from_byte(header[3]).map_err(|k| DecodeError::at(k, 3))?;
+    if item_type != ItemType::Structure {
+        return Err(DecodeError::at(
+            DecodeErrorKind::WrongType {
+                tag: Tag(u32::from_be_bytes([0, header[0], header[1], header[2]])),
+                expected: ItemType::Structure,
+                found: item_type,
+            },
+            3,
+        ));
+    }
+    let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    let total = HEADER_LEN + len;
+    if total > limits.max_message_size {
+        return Err(DecodeError::at(
+            DecodeErrorKind::TooLarge {
+                length: total as u64,
+                limit: limits.max_message_size,
+            },
+            4,
+        ));
+    }
+    Ok(total)
+}
+
+/// Encodes `item` as binary TTLV.
+pub fn encode(item: &Ttlv) -> Vec<u8> {
+    let mut out = Vec::with_capacity(encoded_len(item));
+    encode_into(item, &mut out);
+    out
+}
+
+/// Appends the binary TTLV encoding of `item` to `out`.
+pub fn encode_into(item: &Ttlv, out: &mut Vec<u8>) {
+    let tag = item.tag.0.to_be_bytes();
+    out.extend_from_slice(&tag[1..]);
+    out.push(item.item_type() as u8);
+    match &item.value {
+        Value::Structure(children) => {
+            let len_at = out.len();
+            out.extend_from_slice(&[0; 4]);
+            let start = out.len();
+            for c in children {
+                encode_into(c, out);
+            }
+            let len = wire_u32(out.len() - start);
+            out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+        }
+        Value::Integer(v) => fixed(out, &v.to_be_bytes()),
+        Value::Enumeration(v) => fixed(out, &v.to_be_bytes()),
+        Value::Interval(v) => fixed(out, &v.to_be_bytes()),
+        Value::LongInteger(v) | Value::DateTime(v) | Value::DateTimeExtended(v) => {
+            fixed(out, &v.to_be_bytes())
+        }
+        Value::Boolean(b) => fixed(out, &u64::from(*b).to_be_bytes()),
+        Value::TextString(s) => padded(out, s.as_bytes()),
+        Value::ByteString(b) => padded(out, b),
+        Value::BigInteger(b) => {
+            let ext = sign_extend_to_8(b);
+            padded(out, &ext);
+        }
+    }
+}
+
+/// Length of the binary encoding of `item`, padding included.
+pub fn encoded_len(item: &Ttlv) -> usize {
+    HEADER_LEN
+        + match &item.value {
+            Value::Structure(children) => children.iter().map(encoded_len).sum(),
+            Value::TextString(s) => pad8(s.len()),
+            Value::ByteString(b) => pad8(b.len()),
+            Value::BigInteger(b) => pad8(b.len().max(1)),
+            _ => 8,
+        }
+}
+
+/// A BigInteger's bytes sign-extended to a non-zero multiple of 8 (KMIP 1.4 §9.1.1.4).
+fn sign_extend_to_8(b: &[u8]) -> Vec<u8> {
+    let target = pad8(b.len().max(1));
+    let fill = if b.first().is_some_and(|x| x & 0x80 != 0) {
+        0xFF
+    } else {
+        0x00
+    };
+    let mut v = vec![fill; target - b.len()];
+    v.extend_from_slice(b);
+    v
+}
+
+const fn pad8(n: usize) -> usize {
+    n.div_ceil(8) * 8
+}
+
+fn wire_u32(n: usize) -> u32 {
+    // Encoded messages are built from in-memory values far below 4 GiB; a larger one
+    // is a programming error, not a wire condition.
+    u32::try_from(n).expect("TTLV item longer than 4 GiB")
+}
+
+fn fixed(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&wire_u32(bytes.len()).to_be_bytes());
+    out.extend_from_slice(bytes);
+    out.resize(out.len() + (pad8(bytes.len()) - bytes.len()), 0);
+}
+
+fn padded(out: &mut Vec<u8>, bytes: &[u8]) {
+    fixed(out, bytes);
+}
+
+struct Decoder<'a> {
+    input: &'a [u8],
+    pos: usize,
+    items: usize,
+    limits: &'a Limits,
+}
+
+impl Decoder<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        let remaining = self.input.len() - self.pos;
+        if n > remaining {
+            return Err(DecodeError::at(
+                DecodeErrorKind::Truncated {
+                    needed: n - remaining,
+                },
+                self.pos,
+            ));
+        }
+        let s = &self.input[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn item(&mut self, depth: usize) -> Result<Ttlv, DecodeError> {
+        let start = self.pos;
+        self.items += 1;
+        if self.items > self.limits.max_items {
+            return Err(DecodeError::at(
+                DecodeErrorKind::TooManyItems {
+                    limit: self.limits.max_items,
+                },
+                start,
+            ));
+        }
+        let h = self.take(HEADER_LEN)?;
+        let tag = Tag(u32::from_be_bytes([0, h[0], h[1], h[2]]));
+        let type_byte = h[3];
+        let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+        let item_type =
+            ItemType::from_byte(type_byte).map_err(|k| DecodeError::at(k, start + 3))?;
+        let len_us = len as usize;
+        if len_us > self.limits.max_message_size {
+            return Err(DecodeError::at(
+                DecodeErrorKind::TooLarge {
+                    length: u64::from(len),
+                    limit: self.limits.max_message_size,
+                },
+                start + 4,
+            ));
+        }
+        let bad_len = || {
+            DecodeError::at(
+                DecodeErrorKind::InvalidLength {
+                    item_type,
+                    length: len,
+                },
+                start + 4,
+            )
+        };
+        let value = match item_type {
+            ItemType::Structure => {
+                if depth + 1 > self.limits.max_depth {
+                    return Err(DecodeError::at(
+                        DecodeErrorKind::TooDeep {
+                            limit: self.limits.max_depth,
+                        },
+                        start,
+                    ));
+                }
+                if len % 8 != 0 {
+                    return Err(bad_len());
+                }
+                let end = self
+                    .pos
+                    .checked_add(len_us)
+                    .filter(|e| *e <= self.input.len())
+                    .ok_or_else(|| {
+                        DecodeError::at(
+                            DecodeErrorKind::Truncated {
+                                needed: len_us - (self.input.len() - self.pos),
+                            },
+                            self.pos,
+                        )
+                    })?;
+                let mut children = Vec::new();
+                while self.pos < end {
+                    // A child may not read past its parent's end: bound the view.
+                    let saved = self.input;
+                    self.input = &saved[..end];
+                    let child = self.item(depth + 1);
+                    self.input = saved;
+                    match child {
+                        Ok(c) => children.push(c),
+                        Err(mut e) => {
+                            if matches!(e.kind, DecodeErrorKind::Truncated { .. }) {
+                                e.kind = DecodeErrorKind::StructureLengthMismatch;
+                            }
+                            return Err(e);
+                        }
+                    }
+                }
+                Value::Structure(children)
+            }
+            ItemType::Integer | ItemType::Enumeration | ItemType::Interval => {
+                if len != 4 {
+                    return Err(bad_len());
+                }
+                let b = self.take(8)?;
+                let v = [b[0], b[1], b[2], b[3]];
+                match item_type {
+                    ItemType::Integer => Value::Integer(i32::from_be_bytes(v)),
+                    ItemType::Enumeration => Value::Enumeration(u32::from_be_bytes(v)),
+                    _ => Value::Interval(u32::from_be_bytes(v)),
+                }
+            }
+            ItemType::LongInteger
+            | ItemType::DateTime
+            | ItemType::DateTimeExtended
+            | ItemType::Boolean => {
+                if len != 8 {
+                    return Err(bad_len());
+                }
+                let b = self.take(8)?;
+                let raw = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
+                match item_type {
+                    ItemType::LongInteger => Value::LongInteger(i64::from_be_bytes(raw)),
+                    ItemType::DateTime => Value::DateTime(i64::from_be_bytes(raw)),
+                    ItemType::DateTimeExtended => Value::DateTimeExtended(i64::from_be_bytes(raw)),
+                    _ => match u64::from_be_bytes(raw) {
+                        0 => Value::Boolean(false),
+                        1 => Value::Boolean(true),
+                        other => {
+                            return Err(DecodeError::at(
+                                DecodeErrorKind::InvalidBoolean(other),
+                                start + 8,
+                            ))
+                        }
+                    },
+                }
+            }
+            ItemType::TextString | ItemType::ByteString | ItemType::BigInteger => {
+                if item_type == ItemType::BigInteger && (len == 0 || len % 8 != 0) {
+                    return Err(bad_len());
+                }
+                let padded_len = pad8(len_us);
+                let b = self.take(padded_len)?;
+                let bytes = b[..len_us].to_vec();
+                match item_type {
+                    ItemType::TextString => {
+                        Value::TextString(String::from_utf8(bytes).map_err(|_| {
+                            DecodeError::at(DecodeErrorKind::InvalidUtf8, start + 8)
+                        })?)
+                    }
+                    ItemType::ByteString => Value::ByteString(bytes),
+                    _ => Value::BigInteger(bytes),
+                }
+            }
+        };
+        Ok(Ttlv { tag, value })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lim() -> Limits {
+        Limits::DEFAULT
+    }
+
+    #[test]
+    fn spec_examples() {
+        // KMIP 1.4 §9.1.2 examples.
+        let int = Ttlv::new(Tag(0x420020), Value::Integer(8));
+        assert_eq!(
+            hex::encode(encode(&int)),
+            "42002002000000040000000800000000"
+        );
+        let long = Ttlv::new(Tag(0x420020), Value::LongInteger(123456789000000000));
+        assert_eq!(
+            hex::encode(encode(&long)),
+            "420020030000000801b69b4ba5749200"
+        );
+        let big = Ttlv::new(
+            Tag(0x420020),
+            Value::BigInteger(hex::decode("1b69b4ba5749200").unwrap_or_default()),
+        );
+        let _ = big;
+        let text = Ttlv::new(Tag(0x420020), Value::TextString("Hello World".into()));
+        assert_eq!(
+            hex::encode(encode(&text)),
+            "420020070000000b48656c6c6f20576f726c640000000000"
+        );
+        let bytes = Ttlv::new(Tag(0x420020), Value::ByteString(vec![1, 2, 3]));
+        assert_eq!(
+            hex::encode(encode(&bytes)),
+            "42002008000000030102030000000000"
+        );
+        let dt = Ttlv::new(Tag(0x420020), Value::DateTime(0x47DA67F8));
+        assert_eq!(hex::encode(encode(&dt)), "42002009000000080000000047da67f8");
+        let iv = Ttlv::new(Tag(0x420020), Value::Interval(864000));
+        assert_eq!(hex::encode(encode(&iv)), "4200200a00000004000d2f0000000000");
+        let s = Ttlv::structure(
+            Tag(0x420020),
+            vec![
+                Ttlv::new(Tag(0x420004), Value::Enumeration(254)),
+                Ttlv::new(Tag(0x420005), Value::Integer(255)),
+            ],
+        );
+        assert_eq!(
+            hex::encode(encode(&s)),
+            "42002001000000204200040500000004000000fe000000004200050200000004000000ff00000000"
+        );
+        let b = Ttlv::new(Tag(0x420020), Value::Boolean(true));
+        assert_eq!(hex::encode(encode(&b)), "42002006000000080000000000000001");
+        for t in [int, long, text, bytes, dt, iv, s, b] {
+            assert_eq!(decode(&encode(&t), &lim()).unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn big_integer_sign_extension() {
+        let pos = Ttlv::new(Tag(0x420020), Value::BigInteger(vec![0x01, 0x00]));
+        assert_eq!(
+            hex::encode(encode(&pos)),
+            "42002004000000080000000000000100"
+        );
+        let neg = Ttlv::new(Tag(0x420020), Value::BigInteger(vec![0x80]));
+        assert_eq!(
+            hex::encode(encode(&neg)),
+            "420020040000000 8ffffffffffffff80".replace(' ', "")
+        );
+        let zero_len = hex::decode("4200200400000000").unwrap();
+        assert!(matches!(
+            decode(&zero_len, &lim()).unwrap_err().kind,
+            DecodeErrorKind::InvalidLength { .. }
+        ));
+    }
+
+    #[test]
+    fn tolerates_nonzero_padding() {
+        let mut b = encode(&Ttlv::new(Tag(0x420020), Value::Integer(8)));
+        b[12..16].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(decode(&b, &lim()).unwrap().value, Value::Integer(8));
+    }
+
+    #[test]
+    fn rejects_truncation_everywhere() {
+        let s = Ttlv::structure(
+            Tag(0x420078),
+            vec![Ttlv::new(
+                Tag(0x420020),
+                Value::TextString("abcdefghij".into()),
+            )],
+        );
+        let full = encode(&s);
+        for n in 0..full.len() {
+            let e = decode(&full[..n], &lim()).unwrap_err();
+            assert!(
+                matches!(
+                    e.kind,
+                    DecodeErrorKind::Truncated { .. } | DecodeErrorKind::StructureLengthMismatch
+                ),
+                "{n}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_trailing_bytes() {
+        let mut b = encode(&Ttlv::new(Tag(0x420020), Value::Integer(8)));
+        b.extend_from_slice(&[0; 8]);
+        assert_eq!(
+            decode(&b, &lim()).unwrap_err().kind,
+            DecodeErrorKind::TrailingBytes(8)
+        );
+    }
+
+    #[test]
+    fn huge_length_is_refused_before_allocation() {
+        // A ByteString announcing 4 GiB - 1 in a 16-byte input.
+        let b = hex::decode("42002008ffffffff0000000000000000").unwrap();
+        let e = decode(&b, &lim()).unwrap_err();
+        assert!(
+            matches!(
+                e.kind,
+                DecodeErrorKind::TooLarge {
+                    length: 0xffff_ffff,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.result_reason(),
+            crate::types::ResultReason::ResponseTooLarge
+        );
+        let h: [u8; 8] = hex::decode("42007801ffffff00").unwrap().try_into().unwrap();
+        assert!(frame_len(&h, &lim()).is_err());
+        let h: [u8; 8] = hex::decode("4200780100000100").unwrap().try_into().unwrap();
+        assert_eq!(frame_len(&h, &lim()).unwrap(), 8 + 256);
+        let h: [u8; 8] = hex::decode("4200780200000004").unwrap().try_into().unwrap();
+        assert!(
+            frame_len(&h, &lim()).is_err(),
+            "top level must be a structure"
+        );
+    }
+
+    #[test]
+    fn depth_and_item_limits() {
+        let mut t = Ttlv::new(Tag(0x420020), Value::Integer(1));
+        for _ in 0..40 {
+            t = Ttlv::structure(Tag(0x420020), vec![t]);
+        }
+        let b = encode(&t);
+        assert!(matches!(
+            decode(&b, &lim()).unwrap_err().kind,
+            DecodeErrorKind::TooDeep { limit: 32 }
+        ));
+        let flat = Ttlv::structure(
+            Tag(0x420020),
+            vec![Ttlv::new(Tag(0x420021), Value::Integer(0)); 50],
+        );
+        let small = Limits {
+            max_items: 10,
+            ..Limits::DEFAULT
+        };
+        assert!(matches!(
+            decode(&encode(&flat), &small).unwrap_err().kind,
+            DecodeErrorKind::TooManyItems { limit: 10 }
+        ));
+        assert!(decode(&encode(&flat), &lim()).is_ok());
+    }
+
+    #[test]
+    fn rejects_bad_fixed_lengths_types_and_values() {
+        let b = hex::decode("42002002000000080000000000000008").unwrap();
+        assert!(matches!(
+            decode(&b, &lim()).unwrap_err().kind,
+            DecodeErrorKind::InvalidLength { .. }
+        ));
+        let b = hex::decode("42002006000000080000000000000002").unwrap();
+        assert_eq!(
+            decode(&b, &lim()).unwrap_err().kind,
+            DecodeErrorKind::InvalidBoolean(2)
+        );
+        let b = hex::decode("4200200c000000040000000000000000").unwrap();
+        assert_eq!(
+            decode(&b, &lim()).unwrap_err().kind,
+            DecodeErrorKind::UnknownItemType(0x0c)
+        );
+        let b = hex::decode("4200200700000002fffe000000000000").unwrap();
+        assert_eq!(
+            decode(&b, &lim()).unwrap_err().kind,
+            DecodeErrorKind::InvalidUtf8
+        );
+        // Structure whose child overruns it.
+        let b =
+            hex::decode("4200200100000008420021020000000400000001000000000").unwrap_or_default();
+        assert!(decode(&b, &lim()).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! KMIP JSON encoding (placeholder; filled by the JSON work).

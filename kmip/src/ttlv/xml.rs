@@ -1,0 +1,1 @@
+//! KMIP XML encoding (placeholder; filled by the XML work).

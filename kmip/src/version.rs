@@ -1,0 +1,81 @@
+//! Protocol versions (KMIP 1.4 §6.1 Protocol Version) and the version gate.
+//!
+//! Keygate keeps one internal model shaped like KMIP 2.1. Requests of 1.x are
+//! translated at the edge (see [`crate::messages::attributes`]) and every encoding
+//! takes a target version so that no tag or enumeration value the peer's version
+//! lacks is ever emitted.
+
+use std::fmt;
+
+/// A KMIP protocol version, parsed from the message header, never sniffed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProtocolVersion {
+    /// Protocol Version Major.
+    pub major: i32,
+    /// Protocol Version Minor.
+    pub minor: i32,
+}
+
+impl ProtocolVersion {
+    /// KMIP 1.0.
+    pub const V1_0: Self = Self::new(1, 0);
+    /// KMIP 1.1.
+    pub const V1_1: Self = Self::new(1, 1);
+    /// KMIP 1.2.
+    pub const V1_2: Self = Self::new(1, 2);
+    /// KMIP 1.3.
+    pub const V1_3: Self = Self::new(1, 3);
+    /// KMIP 1.4.
+    pub const V1_4: Self = Self::new(1, 4);
+    /// KMIP 2.0.
+    pub const V2_0: Self = Self::new(2, 0);
+    /// KMIP 2.1.
+    pub const V2_1: Self = Self::new(2, 1);
+    /// The newest version this crate speaks.
+    pub const LATEST: Self = Self::V2_1;
+    /// Every version this crate speaks, newest first (the order of a
+    /// DiscoverVersions answer, KMIP 1.4 §4.26).
+    pub const SUPPORTED: [Self; 7] = [
+        Self::V2_1,
+        Self::V2_0,
+        Self::V1_4,
+        Self::V1_3,
+        Self::V1_2,
+        Self::V1_1,
+        Self::V1_0,
+    ];
+
+    /// A version from its two header integers.
+    pub const fn new(major: i32, minor: i32) -> Self {
+        Self { major, minor }
+    }
+
+    /// True for KMIP 1.x, whose attributes travel as `TemplateAttribute` /
+    /// `Attribute(Name, Index, Value)` rather than 2.x `Attributes`.
+    pub const fn is_v1(self) -> bool {
+        self.major < 2
+    }
+
+    /// True when this crate can speak the version.
+    pub fn is_supported(self) -> bool {
+        Self::SUPPORTED.contains(&self)
+    }
+
+    /// True when an item introduced in `since` and (optionally) removed in `until`
+    /// exists in this version.
+    pub fn has(self, since: ProtocolVersion, until: Option<ProtocolVersion>) -> bool {
+        self >= since && until.is_none_or(|u| self < u)
+    }
+}
+
+impl Default for ProtocolVersion {
+    fn default() -> Self {
+        Self::LATEST
+    }
+}
+
+impl fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
