@@ -6,7 +6,10 @@
 //! client behind the `client` feature.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod error;
+pub mod messages;
 pub mod ttlv;
 pub mod types;
 pub mod version;

@@ -79,3 +79,31 @@ impl fmt::Display for ProtocolVersion {
         write!(f, "{}.{}", self.major, self.minor)
     }
 }
+
+/// The version gate: removes from `item` (recursively) every standard tag that
+/// `version` does not define, and every enumeration value its table marks as
+/// absent from `version`. Vendor extension tags (0x54xxxx) pass. Applied to every
+/// encoded message, so no peer ever receives what its version lacks (Percona broke
+/// on a `Fresh` attribute sent to a 1.0 client by another server).
+pub fn gate(item: &mut crate::ttlv::Ttlv, version: ProtocolVersion) {
+    use crate::ttlv::Value;
+    if let Value::Structure(children) = &mut item.value {
+        children.retain(|c| allowed(c, version));
+        for c in children {
+            gate(c, version);
+        }
+    }
+}
+
+fn allowed(item: &crate::ttlv::Ttlv, version: ProtocolVersion) -> bool {
+    use crate::ttlv::Value;
+    if item.tag.is_known() && !item.tag.defined_in(version) {
+        return false;
+    }
+    if let Value::Enumeration(v) = item.value {
+        if let Some(table) = crate::types::enum_table(item.tag) {
+            return table.defined_in(v, version) || table.by_value(v).is_none();
+        }
+    }
+    true
+}

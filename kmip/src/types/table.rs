@@ -110,6 +110,20 @@ macro_rules! kmip_enum {
         impl From<$name> for u32 {
             fn from(v: $name) -> u32 { v.value() }
         }
+
+        impl $crate::messages::codec::Codec for $name {
+            fn decode(item: &$crate::ttlv::Ttlv, _: &$crate::messages::codec::Ctx)
+                -> Result<Self, $crate::error::DecodeError>
+            {
+                match item.value {
+                    $crate::ttlv::Value::Enumeration(v) => Ok(Self::from_value(v)),
+                    _ => Err($crate::messages::codec::wrong_type(item, $crate::ttlv::ItemType::Enumeration)),
+                }
+            }
+            fn encode(&self, tag: $crate::ttlv::Tag, _: &$crate::messages::codec::Ctx) -> $crate::ttlv::Ttlv {
+                $crate::ttlv::Ttlv::new(tag, $crate::ttlv::Value::Enumeration(self.value()))
+            }
+        }
     };
     (@until) => { None };
     (@until ($maj:literal, $min:literal)) => { Some($crate::version::ProtocolVersion::new($maj, $min)) };

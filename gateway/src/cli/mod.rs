@@ -1,0 +1,64 @@
+//! The command line: one enum variant per subcommand, each dispatched to its module.
+//! New subcommands (`init`, `serve`, `replay`, `audit verify`, `bench`, ...) add a
+//! variant to [`Command`] and a module beside `kmip`.
+
+mod kmip;
+
+use clap::{Parser, Subcommand};
+use std::io;
+use std::process::ExitCode;
+
+/// Keygate key-management gateway: KMIP daemon and tools.
+#[derive(Debug, Parser)]
+#[command(name = "keygate", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Top-level subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// KMIP protocol tools that work offline (no daemon needed).
+    #[command(subcommand)]
+    Kmip(kmip::KmipCommand),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Kmip(cmd) => kmip::run(cmd),
+    }
+}
+
+/// Why a command failed. Each variant's message is one line, printed after `error: `.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// The input is not a valid encoding; the message names the offset and reason.
+    #[error(transparent)]
+    Decode(#[from] ::kmip::DecodeError),
+    /// The input holds no message at all.
+    #[error("empty input: expected at least one KMIP message")]
+    EmptyInput,
+    /// The input file or stdin could not be read.
+    #[error("cannot read {what}: {source}")]
+    Read {
+        /// `stdin` or the file name.
+        what: String,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// Stdout could not be written.
+    #[error("cannot write output: {0}")]
+    Write(#[source] io::Error),
+}
+
+impl CliError {
+    /// The process exit status for this error: 1 for every failure for now (clap
+    /// itself exits 2 on usage errors).
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::FAILURE
+    }
+}
