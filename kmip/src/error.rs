@@ -157,6 +157,10 @@ pub enum DecodeErrorKind {
         /// The offending text (truncated to 64 characters).
         value: String,
     },
+    /// A test-vector placeholder (`$SIGNATURE_DATA`) that the decoding options do not
+    /// resolve (see `ttlv::xml::Placeholders`).
+    #[error("unresolved placeholder {0:?}")]
+    UnresolvedPlaceholder(String),
 }
 
 impl DecodeErrorKind {

@@ -257,6 +257,14 @@ impl SingleAttribute {
         }
     }
 
+    /// Decodes a bare 1.x `Attribute` child, if present.
+    pub(crate) fn decode_v1_field(children: &[Ttlv], v1: Tag, ctx: &Ctx) -> Result<Option<Self>, DecodeError> {
+        match children.iter().find(|c| c.tag == v1) {
+            Some(a) => Attribute::decode_v1(a, ctx).map(|a| Some(Self(a))),
+            None => Ok(None),
+        }
+    }
+
     pub(crate) fn encode_field_as(&self, v2: Tag, _v1: Tag, ctx: &Ctx, out: &mut Vec<Ttlv>) {
         if ctx.version.is_v1() {
             out.extend(self.0.encode_v1(ctx.version));

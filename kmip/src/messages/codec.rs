@@ -221,9 +221,10 @@ macro_rules! kmip_struct {
             {
                 #[allow(unused_imports)]
                 use $crate::messages::codec::*;
+                let _ = ctx;
                 let children = structure_children(item)?;
-                let known = |t: $crate::ttlv::Tag| -> bool {
-                    false $( || kmip_struct!(@is $kind t $($tag),*) )*
+                let known = |_t: $crate::ttlv::Tag| -> bool {
+                    false $( || kmip_struct!(@is $kind _t $($tag),*) )*
                 };
                 Ok(Self {
                     $( $field: kmip_struct!(@decode $kind children ctx $($tag),*)?, )*
@@ -234,6 +235,7 @@ macro_rules! kmip_struct {
             fn encode(&self, tag: $crate::ttlv::Tag, ctx: &$crate::messages::codec::Ctx) -> $crate::ttlv::Ttlv {
                 #[allow(unused_imports)]
                 use $crate::messages::codec::*;
+                let _ = ctx;
                 #[allow(unused_mut)]
                 let mut out: Vec<$crate::ttlv::Ttlv> = Vec::new();
                 $( kmip_struct!(@encode $kind self.$field, ctx, out, $($tag),*); )*
@@ -261,7 +263,7 @@ macro_rules! kmip_struct {
         $crate::messages::attributes::SingleAttribute::decode_field($c, $crate::ttlv::Tag::$v2, $crate::ttlv::Tag::$v1, $ctx)
     };
     (@decode v1attr $c:ident $ctx:ident $v1:ident) => {
-        $crate::messages::attributes::SingleAttribute::decode_field($c, $crate::ttlv::Tag::$v1, $crate::ttlv::Tag::$v1, $ctx)
+        $crate::messages::attributes::SingleAttribute::decode_v1_field($c, $crate::ttlv::Tag::$v1, $ctx)
     };
     (@decode refs $c:ident $ctx:ident $v2:ident, $v1:ident) => {
         $crate::messages::attributes::AttributeReferences::decode_field($c, $crate::ttlv::Tag::$v2, $crate::ttlv::Tag::$v1, $ctx)

@@ -120,10 +120,10 @@ operations! {
     Decrypt => DecryptRequest, DecryptResponse;
     Sign => SignRequest, SignResponse;
     SignatureVerify => SignatureVerifyRequest, SignatureVerifyResponse;
-    MAC => MacRequest, MacResponse;
-    MACVerify => MacVerifyRequest, MacVerifyResponse;
-    RNGRetrieve => RngRetrieveRequest, RngRetrieveResponse;
-    RNGSeed => RngSeedRequest, RngSeedResponse;
+    Mac => MacRequest, MacResponse;
+    MacVerify => MacVerifyRequest, MacVerifyResponse;
+    RngRetrieve => RngRetrieveRequest, RngRetrieveResponse;
+    RngSeed => RngSeedRequest, RngSeedResponse;
     Hash => HashRequest, HashResponse;
     Import => ImportRequest, ImportResponse;
     Export => ExportRequest, ExportResponse;

@@ -1,0 +1,1 @@
+//! Software keystore (placeholder; filled by the backend work).

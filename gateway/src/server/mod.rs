@@ -1,0 +1,1 @@
+//! The KMIP listener (placeholder; filled by the server work).

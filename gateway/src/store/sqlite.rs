@@ -1,0 +1,1 @@
+//! SQLite store (placeholder; filled by the store work).

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Keygate's whole test run, the same locally and in CI (.ci/run calls it).
+#
+#   ./test.sh                      everything: tools, fmt, clippy, tests, fuzz smoke
+#   KEYGATE_SKIP_FUZZ=1 ./test.sh  skip the fuzz smoke run (quick local run)
+#
+# Environment:
+#   KEYGATE_OASIS_VECTORS  OASIS KMIP test vectors (default ../shared/kmip/vectors)
+#   KEYGATE_FUZZ_SECONDS   length of the decode_roundtrip run (default 60)
+#   KEYGATE_SKIP_FUZZ=1    skip the fuzz smoke run
+#
+# Idempotent, needs no stdin, and runs as root in CI on a fresh Debian 12 machine
+# with rustup's cargo: each install step only acts when its tool is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+repo=$(pwd)
+
+if ! command -v cargo >/dev/null && [[ -x $HOME/.cargo/bin/cargo ]]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+vectors=${KEYGATE_OASIS_VECTORS:-../shared/kmip/vectors}
+if [[ ! -d $vectors ]]; then
+    echo "test.sh: OASIS vectors folder '$vectors' not found; set KEYGATE_OASIS_VECTORS" >&2
+    exit 1
+fi
+KEYGATE_OASIS_VECTORS=$(cd "$vectors" && pwd)
+export KEYGATE_OASIS_VECTORS
+
+# ---------------------------------------------------------------------------------
+# Step bookkeeping: a header per step and a timing table at the end.
+# ---------------------------------------------------------------------------------
+step_names=()
+step_secs=()
+step_name=""
+step_start=0
+
+step() {
+    end_step
+    step_name=$1
+    step_start=$SECONDS
+    printf '\n==== %s ====\n' "$step_name"
+}
+
+end_step() {
+    if [[ -n $step_name ]]; then
+        step_names+=("$step_name")
+        step_secs+=($((SECONDS - step_start)))
+        step_name=""
+    fi
+}
+
+summary() {
+    end_step
+    printf '\n==== timings ====\n'
+    local i
+    for i in "${!step_names[@]}"; do
+        printf '%6ss  %s\n' "${step_secs[$i]}" "${step_names[$i]}"
+    done
+}
+
+# ---------------------------------------------------------------------------------
+# Installs: each function acts only when what it provides is missing.
+# ---------------------------------------------------------------------------------
+apt_updated=0
+apt_install() {
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        sudo=(sudo -n)
+    fi
+    if [[ $apt_updated -eq 0 ]]; then
+        "${sudo[@]}" apt-get update -qq
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@"
+}
+
+install_build_tools() {
+    # ring and libFuzzer compile C and C++.
+    if ! command -v cc >/dev/null || ! command -v c++ >/dev/null; then
+        apt_install build-essential
+    fi
+}
+
+install_rust_components() {
+    if ! cargo fmt --version >/dev/null 2>&1; then
+        rustup component add rustfmt
+    fi
+    if ! cargo clippy --version >/dev/null 2>&1; then
+        rustup component add clippy
+    fi
+}
+
+install_cargo_fuzz() {
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        cargo install cargo-fuzz --locked
+    fi
+}
+
+install_softhsm() {
+    # Later issue (PKCS#11 backend and shim tests): SoftHSM2 and OpenSC, e.g.
+    #   command -v softhsm2-util >/dev/null || apt_install softhsm2 opensc
+    :
+}
+
+install_python_clients() {
+    # Later issue (interop tests): a Python venv in .venv (gitignored) with PyKMIP, e.g.
+    #   [[ -x .venv/bin/python ]] || python3 -m venv .venv
+    #   .venv/bin/python -c 'import kmip' 2>/dev/null || .venv/bin/pip install -q PyKMIP
+    :
+}
+
+# ---------------------------------------------------------------------------------
+# The run.
+# ---------------------------------------------------------------------------------
+step "install: tools the tests need"
+install_build_tools
+install_rust_components
+if [[ ${KEYGATE_SKIP_FUZZ:-0} != 1 ]]; then
+    install_cargo_fuzz
+fi
+install_softhsm
+install_python_clients
+cargo --version
+echo "vectors: $KEYGATE_OASIS_VECTORS"
+
+step "fmt: cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "clippy: cargo clippy --workspace --all-targets --locked -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+if cargo nextest --version >/dev/null 2>&1; then
+    step "test: cargo nextest run --workspace --locked (+ doctests)"
+    cargo nextest run --workspace --locked
+    cargo test --workspace --locked --doc
+else
+    step "test: cargo test --workspace --locked"
+    cargo test --workspace --locked
+fi
+
+if [[ ${KEYGATE_SKIP_FUZZ:-0} == 1 ]]; then
+    echo
+    echo "==== fuzz: skipped (KEYGATE_SKIP_FUZZ=1) ===="
+else
+    step "fuzz: seed corpora from the OASIS vectors"
+    kmip/fuzz/seed.sh
+
+    # cargo-fuzz passes -Z flags (sanitizer, coverage passes); RUSTC_BOOTSTRAP lets
+    # the stable compiler accept them, so no nightly toolchain is needed.
+    fuzz_seconds=${KEYGATE_FUZZ_SECONDS:-60}
+    step "fuzz: decode_roundtrip for ${fuzz_seconds}s"
+    (cd kmip && RUSTC_BOOTSTRAP=1 cargo fuzz run decode_roundtrip -- \
+        -max_total_time="$fuzz_seconds" -print_final_stats=1)
+
+    step "fuzz: xml_roundtrip for 30s"
+    (cd kmip && RUSTC_BOOTSTRAP=1 cargo fuzz run xml_roundtrip -- \
+        -max_total_time=30 -print_final_stats=1)
+fi
+
+summary
+echo "test.sh: all steps passed ($repo)"
