@@ -122,7 +122,7 @@ fn oasis_vectors_round_trip_xml_ttlv_xml_json_xml() {
 }
 
 fn round_trip(file: &PathBuf) -> Result<(), String> {
-    let source = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let source = without_comments(&std::fs::read_to_string(file).map_err(|e| e.to_string())?);
     let expected_messages =
         source.matches("<RequestMessage").count() + source.matches("<ResponseMessage").count();
 
@@ -145,6 +145,20 @@ fn round_trip(file: &PathBuf) -> Result<(), String> {
         return Err("binary after the round trip differs".into());
     }
     Ok(())
+}
+
+/// `text` without its `<!-- -->` comments (some vectors comment whole messages out).
+fn without_comments(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("<!--") {
+        out.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find("-->")
+            .map_or("", |end| &rest[start + end + 3..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A Query request, written out by hand from KMIP 1.4 §9.1 (encoding) and the tag and

@@ -1,1 +1,466 @@
-//! SQLite store (placeholder; filled by the store work).
+//! SQLite store (DESIGN.md "Stores"): the embedded default.
+//!
+//! **Durability.** The database runs in WAL mode with `synchronous = FULL`: SQLite
+//! fsyncs the write-ahead log before `COMMIT` returns, so a transaction whose
+//! [`Txn::commit`] returned `Ok` survives a crash or power loss (`NORMAL`, the usual WAL
+//! setting, may lose the last commits on power loss, which would break the rule that
+//! every acknowledged KMIP write is durable).
+//!
+//! **Concurrency.** One connection, behind a mutex. A [`Txn`] holds the mutex guard and
+//! a `BEGIN IMMEDIATE` transaction for its whole life, so transactions run one at a time
+//! and a read-modify-write inside one cannot lose an update. Transactions span one KMIP
+//! batch and in-process SQLite answers in microseconds, so the queue stays short; the
+//! `busy_timeout` covers another process (the CLI) holding the write lock.
+//!
+//! **Erasure.** `secure_delete` is on, so the pages that held a cleared `key_ref` (a
+//! sealed blob) are overwritten with zeros in the database file rather than left in
+//! free space.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
+
+use super::{ObjectFilter, ObjectRecord, Store, StoreError, Txn};
+
+/// The schema version this build writes and reads. Stored in `schema_version`; a
+/// database with a newer version is refused rather than misread.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// How long a statement waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The `Store` over one SQLite database file.
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file and the schema if missing.
+    ///
+    /// Sets WAL mode, `synchronous = FULL`, foreign keys, `secure_delete` and a busy
+    /// timeout; refuses a database whose schema version is newer than
+    /// [`SCHEMA_VERSION`].
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path).map_err(db_err("open"))?;
+        configure(&conn)?;
+        init_schema(&mut conn)?;
+        Ok(Self {
+            path: path.to_owned(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, waiting for any running transaction to finish.
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned mutex means a thread panicked while it held a `Txn`; that `Txn`'s
+        // Drop has rolled back during unwinding, and `begin` re-checks, so the
+        // connection is usable.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store for SqliteStore {
+    fn begin(&self) -> Result<Box<dyn Txn + '_>, StoreError> {
+        let conn = self.lock();
+        if !conn.is_autocommit() {
+            // Only reachable if an earlier rollback failed; never build on its leftovers.
+            tracing::warn!("sqlite store: transaction left open by an earlier failure; rolling back");
+            conn.execute_batch("ROLLBACK").map_err(db_err("rollback leftover transaction"))?;
+        }
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err("begin"))?;
+        Ok(Box::new(SqliteTxn {
+            conn,
+            committed: false,
+        }))
+    }
+}
+
+/// A `BEGIN IMMEDIATE` transaction holding the store's connection.
+struct SqliteTxn<'a> {
+    conn: MutexGuard<'a, Connection>,
+    committed: bool,
+}
+
+impl Txn for SqliteTxn<'_> {
+    fn insert(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO objects (uid, vault, object_type, state, attributes, object, backend,
+                                      key_ref, created_at, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+                         (SELECT IFNULL(MAX(seq), 0) + 1 FROM objects))",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    rec.uid,
+                    rec.vault,
+                    rec.object_type,
+                    rec.state,
+                    rec.attributes,
+                    rec.object,
+                    rec.backend,
+                    rec.key_ref,
+                    rec.created_at,
+                ])
+            });
+        match inserted {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::ConstraintViolation
+                    && e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                return Err(StoreError::Duplicate(rec.uid.clone()));
+            }
+            Err(e) => return Err(db_err("insert object")(e)),
+        }
+        self.write_values(Table::Names, rec)?;
+        self.write_values(Table::Groups, rec)
+    }
+
+    fn get(&mut self, vault: &str, uid: &str) -> Result<Option<ObjectRecord>, StoreError> {
+        let rec = self
+            .conn
+            .prepare_cached(&format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE vault = ?1 AND uid = ?2"))
+            .and_then(|mut stmt| stmt.query_row(params![vault, uid], read_object).optional())
+            .map_err(db_err("get object"))?;
+        match rec {
+            Some(mut rec) => {
+                self.read_values(&mut rec)?;
+                Ok(Some(rec))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces the attributes, object, state, key reference, names and groups of the
+    /// object (`rec.vault`, `rec.uid`). The uid, vault, object type, backend and
+    /// creation time are fixed at insert and not changed.
+    fn update(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE objects SET state = ?3, attributes = ?4, object = ?5, key_ref = ?6
+                 WHERE vault = ?1 AND uid = ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![rec.vault, rec.uid, rec.state, rec.attributes, rec.object, rec.key_ref])
+            })
+            .map_err(db_err("update object"))?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(rec.uid.clone()));
+        }
+        for table in [Table::Names, Table::Groups] {
+            self.conn
+                .prepare_cached(table.delete_sql())
+                .and_then(|mut stmt| stmt.execute(params![rec.uid]))
+                .map_err(db_err(table.context()))?;
+            self.write_values(table, rec)?;
+        }
+        Ok(())
+    }
+
+    fn list(&mut self, vault: &str, filter: &ObjectFilter) -> Result<Vec<ObjectRecord>, StoreError> {
+        let mut sql = format!("SELECT {OBJECT_COLUMNS} FROM objects o WHERE o.vault = ?");
+        let mut args = vec![Value::Text(vault.to_owned())];
+        if let Some(object_type) = filter.object_type {
+            sql.push_str(" AND o.object_type = ?");
+            args.push(Value::Integer(object_type.into()));
+        }
+        if let Some(state) = filter.state {
+            sql.push_str(" AND o.state = ?");
+            args.push(Value::Integer(state.into()));
+        }
+        if let Some(name) = &filter.name {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM object_names n
+                              WHERE n.vault = o.vault AND n.value = ? AND n.uid = o.uid)",
+            );
+            args.push(Value::Text(name.clone()));
+        }
+        if let Some(group) = &filter.object_group {
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM object_groups g
+                              WHERE g.vault = o.vault AND g.value = ? AND g.uid = o.uid)",
+            );
+            args.push(Value::Text(group.clone()));
+        }
+        sql.push_str(" ORDER BY o.seq");
+
+        let mut recs = self
+            .conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| {
+                stmt.query_map(params_from_iter(args), read_object)?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(db_err("list objects"))?;
+        for rec in &mut recs {
+            self.read_values(rec)?;
+        }
+        Ok(recs)
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        // On failure `committed` stays false and Drop rolls back what is left.
+        self.conn.execute_batch("COMMIT").map_err(db_err("commit"))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl SqliteTxn<'_> {
+    /// Inserts `rec`'s names or groups, keeping their order.
+    fn write_values(&mut self, table: Table, rec: &ObjectRecord) -> Result<(), StoreError> {
+        let values = match table {
+            Table::Names => &rec.names,
+            Table::Groups => &rec.object_groups,
+        };
+        if values.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self.conn.prepare_cached(table.insert_sql()).map_err(db_err(table.context()))?;
+        for (pos, value) in values.iter().enumerate() {
+            let pos = i64::try_from(pos).map_err(|_| StoreError::Database(format!("{}: too many values", table.context())))?;
+            stmt.execute(params![rec.uid, rec.vault, pos, value])
+                .map_err(db_err(table.context()))?;
+        }
+        Ok(())
+    }
+
+    /// Fills `rec.names` and `rec.object_groups` from their tables.
+    fn read_values(&mut self, rec: &mut ObjectRecord) -> Result<(), StoreError> {
+        for table in [Table::Names, Table::Groups] {
+            let values = self
+                .conn
+                .prepare_cached(table.select_sql())
+                .and_then(|mut stmt| {
+                    stmt.query_map(params![rec.uid], |row| row.get::<_, String>(0))?
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .map_err(db_err(table.context()))?;
+            match table {
+                Table::Names => rec.names = values,
+                Table::Groups => rec.object_groups = values,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SqliteTxn<'_> {
+    fn drop(&mut self) {
+        // After some errors (I/O, disk full) SQLite has already rolled back on its own.
+        if self.committed || self.conn.is_autocommit() {
+            return;
+        }
+        if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+            // Drop cannot fail; the next `begin` sees the open transaction and retries.
+            tracing::error!(error = %describe(&e), "sqlite store: rollback failed");
+        }
+    }
+}
+
+/// The two value tables indexed for Locate.
+#[derive(Clone, Copy)]
+enum Table {
+    Names,
+    Groups,
+}
+
+impl Table {
+    fn insert_sql(self) -> &'static str {
+        match self {
+            Table::Names => "INSERT INTO object_names (uid, vault, pos, value) VALUES (?1, ?2, ?3, ?4)",
+            Table::Groups => "INSERT INTO object_groups (uid, vault, pos, value) VALUES (?1, ?2, ?3, ?4)",
+        }
+    }
+
+    fn delete_sql(self) -> &'static str {
+        match self {
+            Table::Names => "DELETE FROM object_names WHERE uid = ?1",
+            Table::Groups => "DELETE FROM object_groups WHERE uid = ?1",
+        }
+    }
+
+    fn select_sql(self) -> &'static str {
+        match self {
+            Table::Names => "SELECT value FROM object_names WHERE uid = ?1 ORDER BY pos",
+            Table::Groups => "SELECT value FROM object_groups WHERE uid = ?1 ORDER BY pos",
+        }
+    }
+
+    fn context(self) -> &'static str {
+        match self {
+            Table::Names => "object names",
+            Table::Groups => "object groups",
+        }
+    }
+}
+
+/// Columns read by [`read_object`], in its order.
+const OBJECT_COLUMNS: &str =
+    "uid, vault, object_type, state, attributes, object, backend, key_ref, created_at";
+
+/// An object row without its names and groups.
+fn read_object(row: &Row<'_>) -> rusqlite::Result<ObjectRecord> {
+    Ok(ObjectRecord {
+        uid: row.get(0)?,
+        vault: row.get(1)?,
+        object_type: row.get(2)?,
+        state: row.get(3)?,
+        attributes: row.get(4)?,
+        object: row.get(5)?,
+        names: Vec::new(),
+        object_groups: Vec::new(),
+        backend: row.get(6)?,
+        key_ref: row.get(7)?,
+        created_at: row.get(8)?,
+    })
+}
+
+/// Connection settings; none of them is persistent except the journal mode.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // First, so that switching the journal mode waits for another process's lock.
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err("set busy timeout"))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(db_err("set journal mode"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Database(format!(
+            "set journal mode: the database stays in {mode} mode, WAL is required"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL").map_err(db_err("set synchronous"))?;
+    conn.pragma_update(None, "foreign_keys", true).map_err(db_err("enable foreign keys"))?;
+    conn.pragma_update(None, "secure_delete", true).map_err(db_err("enable secure delete"))?;
+    let foreign_keys: bool = conn
+        .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+        .map_err(db_err("enable foreign keys"))?;
+    if !foreign_keys {
+        return Err(StoreError::Database("enable foreign keys: not supported by this SQLite".into()));
+    }
+    Ok(())
+}
+
+/// Version 1 of the schema.
+///
+/// `seq` records creation order (Locate answers oldest first). Names and groups keep
+/// the vault beside the uid so Locate's pre-filter is one index probe on
+/// (vault, value); the composite foreign key keeps that copy equal to the object's.
+const SCHEMA_V1: &str = "
+CREATE TABLE objects (
+    uid         TEXT    NOT NULL PRIMARY KEY,
+    vault       TEXT    NOT NULL,
+    object_type INTEGER NOT NULL,
+    state       INTEGER NOT NULL,
+    attributes  BLOB    NOT NULL,
+    object      BLOB    NOT NULL,
+    backend     TEXT    NOT NULL,
+    key_ref     BLOB,
+    created_at  INTEGER NOT NULL,
+    seq         INTEGER NOT NULL UNIQUE,
+    UNIQUE (uid, vault)
+);
+CREATE INDEX objects_vault_type_state ON objects (vault, object_type, state);
+
+CREATE TABLE object_names (
+    uid   TEXT    NOT NULL,
+    vault TEXT    NOT NULL,
+    pos   INTEGER NOT NULL,
+    value TEXT    NOT NULL,
+    PRIMARY KEY (uid, pos),
+    FOREIGN KEY (uid, vault) REFERENCES objects (uid, vault) ON DELETE CASCADE
+);
+CREATE INDEX object_names_vault_value ON object_names (vault, value);
+
+CREATE TABLE object_groups (
+    uid   TEXT    NOT NULL,
+    vault TEXT    NOT NULL,
+    pos   INTEGER NOT NULL,
+    value TEXT    NOT NULL,
+    PRIMARY KEY (uid, pos),
+    FOREIGN KEY (uid, vault) REFERENCES objects (uid, vault) ON DELETE CASCADE
+);
+CREATE INDEX object_groups_vault_value ON object_groups (vault, value);
+";
+
+/// Creates the schema in a new database and checks the version of an existing one.
+/// Migrations from older versions go here when there is a version 2.
+fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_err("begin schema setup"))?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+             version INTEGER NOT NULL
+         )",
+    )
+    .map_err(db_err("create schema_version"))?;
+    let version: Option<i64> = tx
+        .query_row("SELECT version FROM schema_version WHERE id = 1", [], |row| row.get(0))
+        .optional()
+        .map_err(db_err("read schema version"))?;
+    match version {
+        None => {
+            tx.execute_batch(SCHEMA_V1).map_err(db_err("create schema"))?;
+            tx.execute("INSERT INTO schema_version (id, version) VALUES (1, ?1)", [SCHEMA_VERSION])
+                .map_err(db_err("record schema version"))?;
+        }
+        Some(SCHEMA_VERSION) => {}
+        Some(v) if v > SCHEMA_VERSION => {
+            return Err(StoreError::Database(format!(
+                "database schema version {v} is newer than this build supports ({SCHEMA_VERSION}); \
+                 upgrade keygate"
+            )));
+        }
+        Some(v) => {
+            return Err(StoreError::Database(format!("database schema version {v} is not supported")));
+        }
+    }
+    tx.commit().map_err(db_err("commit schema setup"))
+}
+
+/// Maps a rusqlite error to `StoreError::Database`, naming what was being done.
+fn db_err(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| StoreError::Database(format!("{context}: {}", describe(&e)))
+}
+
+/// A description of `e` that never contains a stored or bound value.
+///
+/// SQLite's own messages name schema objects, not data; rusqlite's conversion errors
+/// can carry values (an out-of-range integer, a conversion error's text), so those
+/// are reduced to the column index.
+fn describe(e: &rusqlite::Error) -> String {
+    use rusqlite::Error as E;
+    match e {
+        E::SqliteFailure(err, Some(msg)) => format!("{msg} ({err})"),
+        E::SqliteFailure(err, None) => err.to_string(),
+        E::FromSqlConversionFailure(col, ty, _) => format!("column {col}: cannot convert {ty}"),
+        E::IntegralValueOutOfRange(col, _) => format!("column {col}: integer out of range"),
+        E::InvalidColumnType(col, name, ty) => format!("column {col} ({name}): unexpected type {ty}"),
+        E::Utf8Error(_) => "text is not valid UTF-8".to_owned(),
+        E::QueryReturnedNoRows => "query returned no rows".to_owned(),
+        E::QueryReturnedMoreThanOneRow => "query returned more than one row".to_owned(),
+        _ => "unexpected rusqlite error".to_owned(),
+    }
+}

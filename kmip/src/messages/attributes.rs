@@ -339,6 +339,33 @@ impl Attributes {
         }
     }
 
+    /// The 2.x `Attributes` structure (the storage form of an attribute set).
+    pub fn to_ttlv(&self) -> Ttlv {
+        Ttlv::structure(Tag::ATTRIBUTES, self.items.iter().map(Attribute::encode_v2).collect())
+    }
+
+    /// Decodes a 2.x `Attributes` structure (or a 1.x `TemplateAttribute`).
+    pub fn from_ttlv(item: &Ttlv) -> Result<Self, DecodeError> {
+        let ctx = Ctx::new(ProtocolVersion::LATEST);
+        Self::decode_field(std::slice::from_ref(item), item.tag, Tag::TEMPLATE_ATTRIBUTE, &ctx)
+    }
+
+    /// Replaces every instance of the standard attribute `tag` with one `value`.
+    pub fn set(&mut self, tag: Tag, value: Value) {
+        match self.items.iter().position(|a| matches!(a, Attribute::Standard(t) if t.tag == tag)) {
+            Some(i) => {
+                self.items[i] = Attribute::standard(tag, value);
+                let mut n = 0;
+                self.items.retain(|a| {
+                    let same = matches!(a, Attribute::Standard(t) if t.tag == tag);
+                    n += usize::from(same);
+                    !same || n == 1
+                });
+            }
+            None => self.items.push(Attribute::standard(tag, value)),
+        }
+    }
+
     /// Every standard attribute with `tag`.
     pub fn all(&self, tag: Tag) -> impl Iterator<Item = &Ttlv> {
         self.items.iter().filter_map(move |a| match a {

@@ -146,7 +146,7 @@ impl Codec for Ttlv {
 }
 
 /// Collects a structure's children for field-by-tag decoding.
-pub(crate) fn structure_children<'a>(item: &'a Ttlv) -> Result<&'a [Ttlv], DecodeError> {
+pub(crate) fn structure_children(item: &Ttlv) -> Result<&[Ttlv], DecodeError> {
     match &item.value {
         Value::Structure(c) => Ok(c),
         _ => Err(wrong_type(item, ItemType::Structure)),

@@ -758,6 +758,27 @@ mod tests {
     }
 
     #[test]
+    fn names_from_the_tables() {
+        let text = r#"{"tag": "Attribute", "value": [
+  {"tag": "AttributeName", "type": "TextString", "value": "Cryptographic Usage Mask"},
+  {"tag": "AttributeValue", "type": "Integer", "value": "Encrypt|Decrypt"}
+]}"#;
+        let attr = from_json(text, &opts()).unwrap();
+        assert_eq!(attr.children()[1].value, Value::Integer(12));
+        assert_eq!(to_json(&attr), text);
+        let alg = r#"{"tag": "CryptographicAlgorithm", "type": "Enumeration", "value": "AES"}"#;
+        let item = from_json(alg, &opts()).unwrap();
+        assert_eq!(item.value, Value::Enumeration(3));
+        assert_eq!(to_json(&item), alg);
+        let spaced =
+            r#"{"tag": "CryptographicUsageMask", "type": "Integer", "value": "Sign Verify"}"#;
+        assert_eq!(from_json(spaced, &opts()).unwrap().value, Value::Integer(3));
+        let unnamed = Ttlv::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(i32::MIN));
+        assert!(to_json(&unnamed).contains(r#""value": "0x80000000""#));
+        round_trip(&unnamed);
+    }
+
+    #[test]
     fn never_panics_on_truncations() {
         let item = Ttlv::structure(
             t(1),

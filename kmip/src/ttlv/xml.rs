@@ -480,12 +480,6 @@ pub(super) mod text {
     use time::macros::format_description;
     use time::OffsetDateTime;
 
-    const ATTRIBUTE_NAME: Tag = Tag(0x42_000A);
-    const ATTRIBUTE_VALUE: Tag = Tag(0x42_000B);
-    /// KMIP 2.x Attribute Reference: an Enumeration whose values are tags, named by
-    /// the tag names (`<AttributeReference type="Enumeration" value="State"/>`).
-    const ATTRIBUTE_REFERENCE: Tag = Tag(0x42_013B);
-
     const DATE_TIME: &[BorrowedFormatItem<'_>] =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]+00:00");
     const DATE_TIME_EXTENDED: &[BorrowedFormatItem<'_>] = format_description!(
@@ -496,10 +490,14 @@ pub(super) mod text {
     /// except for a KMIP 1.x `AttributeValue`, which takes the attribute named by the
     /// last `AttributeName` among the siblings before it.
     pub(crate) fn table_tag(tag: Tag, preceding: &[Ttlv]) -> Tag {
-        if tag != ATTRIBUTE_VALUE {
+        if tag != Tag::ATTRIBUTE_VALUE {
             return tag;
         }
-        match preceding.iter().rev().find(|c| c.tag == ATTRIBUTE_NAME) {
+        match preceding
+            .iter()
+            .rev()
+            .find(|c| c.tag == Tag::ATTRIBUTE_NAME)
+        {
             Some(Ttlv {
                 value: Value::TextString(name),
                 ..
@@ -537,12 +535,7 @@ pub(super) mod text {
     pub(crate) fn enum_text(v: u32, table_tag: Tag) -> String {
         let name = enum_table(table_tag)
             .and_then(|t| t.by_value(v))
-            .map(|e| e.name)
-            .or_else(|| {
-                (table_tag == ATTRIBUTE_REFERENCE)
-                    .then(|| Tag(v).name())
-                    .flatten()
-            });
+            .map(|e| e.name);
         match name {
             // Only a name that reads back as the same value (no duplicate names).
             Some(n) if parse_enum(n, table_tag) == Some(v) => n.to_owned(),
@@ -695,7 +688,7 @@ pub(super) mod text {
         any.then_some(bits as i32)
     }
 
-    /// `0x` hex, decimal, or a name from the table (for Attribute Reference: a tag name).
+    /// `0x` hex, decimal, or a name from the table.
     fn parse_enum(text: &str, table_tag: Tag) -> Option<u32> {
         if text.starts_with("0x") || text.starts_with("0X") {
             return hex_u32(text);
@@ -703,13 +696,7 @@ pub(super) mod text {
         if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
             return text.parse().ok();
         }
-        if let Some(e) = enum_table(table_tag).and_then(|t| t.by_name(text)) {
-            return Some(e.value);
-        }
-        if table_tag == ATTRIBUTE_REFERENCE {
-            return Tag::from_name(text).map(|t| t.0);
-        }
-        None
+        enum_table(table_tag)?.by_name(text).map(|e| e.value)
     }
 
     /// ISO 8601 (RFC 3339) or `0x` hex, in units of `nanos_per_unit` nanoseconds;
@@ -1186,6 +1173,73 @@ mod tests {
         );
         let xml = to_xml(&attr);
         assert_eq!(from_xml(&xml, &opts()).unwrap(), attr, "{xml}");
+    }
+
+    #[test]
+    fn names_from_the_tables() {
+        let text = r#"<Attribute>
+  <AttributeName type="TextString" value="Cryptographic Algorithm"/>
+  <AttributeValue type="Enumeration" value="AES"/>
+</Attribute>"#;
+        let attr = from_xml(text, &opts()).unwrap();
+        assert_eq!(attr.children()[1].value, Value::Enumeration(3));
+        assert_eq!(to_xml(&attr), text);
+        // Without the AttributeName the name means nothing.
+        let lone = r#"<AttributeValue type="Enumeration" value="AES"/>"#;
+        assert!(matches!(kind(lone), DecodeErrorKind::BadTextValue { .. }));
+
+        let mask = |v: &str| {
+            let text = format!(r#"<CryptographicUsageMask type="Integer" value="{v}"/>"#);
+            from_xml(&text, &opts()).map(|i| i.value)
+        };
+        assert_eq!(mask("Decrypt Encrypt").unwrap(), Value::Integer(12));
+        assert_eq!(mask("Sign|Verify").unwrap(), Value::Integer(3));
+        assert_eq!(mask(" Sign | 0x00000002 ").unwrap(), Value::Integer(3));
+        assert_eq!(mask("12").unwrap(), Value::Integer(12));
+        assert!(matches!(
+            mask("Sign Bogus").unwrap_err().kind,
+            DecodeErrorKind::BadTextValue { .. }
+        ));
+        let write = |v: i32| to_xml(&Ttlv::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(v)));
+        assert!(write(12).contains(r#"value="Encrypt Decrypt""#));
+        // A bit no table names, or no bit at all: hex.
+        assert!(write(i32::MIN | 4).contains(r#"value="0x80000004""#));
+        assert!(write(0).contains(r#"value="0x00000000""#));
+        for v in [12, i32::MIN | 4, 0, -1] {
+            round_trip(&Ttlv::new(Tag::CRYPTOGRAPHIC_USAGE_MASK, Value::Integer(v)));
+        }
+
+        let attr_mask = Ttlv::structure(
+            Tag::ATTRIBUTE,
+            vec![
+                Ttlv::new(
+                    Tag::ATTRIBUTE_NAME,
+                    Value::TextString("Cryptographic Usage Mask".into()),
+                ),
+                Ttlv::new(Tag::ATTRIBUTE_VALUE, Value::Integer(3)),
+            ],
+        );
+        assert!(
+            to_xml(&attr_mask).contains(r#"<AttributeValue type="Integer" value="Sign Verify"/>"#)
+        );
+        round_trip(&attr_mask);
+
+        let ot = |v: u32| Ttlv::new(Tag::OBJECT_TYPE, Value::Enumeration(v));
+        assert_eq!(
+            to_xml(&ot(2)),
+            r#"<ObjectType type="Enumeration" value="SymmetricKey"/>"#
+        );
+        assert_eq!(
+            to_xml(&ot(0x8000_0001)),
+            r#"<ObjectType type="Enumeration" value="0x80000001"/>"#
+        );
+        round_trip(&ot(0x8000_0001));
+        // KMIP 2.x Attribute Reference is named by tag names.
+        let r = from_xml(
+            r#"<AttributeReference type="Enumeration" value="State"/>"#,
+            &opts(),
+        );
+        assert_eq!(r.unwrap().value, Value::Enumeration(Tag::STATE.0));
     }
 
     #[test]

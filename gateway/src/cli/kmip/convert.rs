@@ -92,17 +92,58 @@ fn decode(input: &[u8], from: Format) -> Result<Vec<Ttlv>, CliError> {
             if text.trim().is_empty() {
                 return Err(CliError::EmptyInput);
             }
-            xml::parse_conversation(text, &xml::XmlOptions::default())?
+            xml::parse_conversation(text, &text_options())?
         }
         Format::Json => {
             let text = text(input)?;
             if text.trim().is_empty() {
                 return Err(CliError::EmptyInput);
             }
-            json::parse_messages(text, &json::JsonOptions::default())?
+            json_messages(text, &text_options())?
         }
     };
     Ok(messages)
+}
+
+/// Options for the text encodings. Test-vector placeholders are accepted, since
+/// converting the OASIS vectors is a main use: `$NOW` becomes a fixed reference time
+/// and a ByteString placeholder its own UTF-8 bytes (TextString ones stay as text).
+fn text_options() -> xml::XmlOptions {
+    let mut opts = xml::XmlOptions::default();
+    opts.placeholders.policy = xml::PlaceholderPolicy::Literal;
+    opts
+}
+
+/// One JSON message, or an array of messages. Error offsets are made absolute in
+/// `text`.
+fn json_messages(text: &str, opts: &json::JsonOptions) -> Result<Vec<Ttlv>, DecodeError> {
+    if !text.trim_start().starts_with('[') {
+        return Ok(vec![json::from_json(text, opts)?]);
+    }
+    let elements: Vec<&serde_json::value::RawValue> = serde_json::from_str(text).map_err(|e| {
+        DecodeError::at(
+            DecodeErrorKind::Syntax(e.to_string()),
+            line_column_offset(text, e.line(), e.column()),
+        )
+    })?;
+    elements
+        .into_iter()
+        .map(|raw| {
+            // `raw` borrows from `text`: its distance from the start is its offset.
+            let at = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+            json::from_json(raw.get(), opts).map_err(|e| shift(e, at))
+        })
+        .collect()
+}
+
+/// Byte offset of a 1-based line and column (as serde_json reports them).
+fn line_column_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (line_start + column.saturating_sub(1)).min(text.len())
 }
 
 fn encode(messages: &[Ttlv], to: Format) -> Vec<u8> {
