@@ -10,7 +10,11 @@
 pub mod audit;
 pub mod backend;
 pub mod config;
+pub mod daemon;
+pub mod handler;
 pub mod pki;
 pub mod server;
 pub mod setup;
 pub mod store;
+pub mod ops;
+pub mod vault;

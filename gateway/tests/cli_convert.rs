@@ -3,7 +3,7 @@
 //! error behaviour (exit status 1, one stderr line naming the offset).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread;
 
@@ -82,9 +82,9 @@ fn vectors_dir() -> PathBuf {
     dir
 }
 
-fn vector_files(dir: &PathBuf) -> Vec<PathBuf> {
+fn vector_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    let mut stack = vec![dir.clone()];
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).expect("read vectors folder") {
             let path = entry.expect("dir entry").path();

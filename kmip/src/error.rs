@@ -167,7 +167,7 @@ impl DecodeErrorKind {
     /// The KMIP result reason a server should reply with for this error.
     pub fn result_reason(&self) -> ResultReason {
         match self {
-            Self::TooLarge { .. } => ResultReason::ResponseTooLarge,
+            Self::TooLarge { .. } => ResultReason::InvalidMessage,
             Self::UnsupportedVersion(_) => ResultReason::InvalidMessage,
             Self::MissingField(_) | Self::InvalidValue { .. } | Self::Repeated(_) => {
                 ResultReason::InvalidField

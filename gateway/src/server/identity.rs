@@ -76,9 +76,9 @@ mod tests {
         params
             .subject_alt_names
             .push(SanType::Rfc822Name("dba@example.com".try_into().unwrap()));
-        params.subject_alt_names.push(SanType::URI(
-            "spiffe://example/db".try_into().unwrap(),
-        ));
+        params
+            .subject_alt_names
+            .push(SanType::URI("spiffe://example/db".try_into().unwrap()));
         let cert = params.self_signed(&KeyPair::generate().unwrap()).unwrap();
         let id = PeerIdentity::from_verified_leaf(cert.der()).unwrap();
         assert_eq!(

@@ -61,11 +61,10 @@ pub fn server_tls_config(
         .with_single_cert(chain, key)
         .map_err(|source| ServerError::Tls { what: KEY, source })?;
     config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE_SIZE);
-    config.ticketer =
-        rustls::crypto::ring::Ticketer::new().map_err(|source| ServerError::Tls {
-            what: "session ticketer",
-            source,
-        })?;
+    config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|source| ServerError::Tls {
+        what: "session ticketer",
+        source,
+    })?;
     Ok(config)
 }
 

@@ -12,9 +12,10 @@
 //! batch and in-process SQLite answers in microseconds, so the queue stays short; the
 //! `busy_timeout` covers another process (the CLI) holding the write lock.
 //!
-//! **Erasure.** `secure_delete` is on, so the pages that held a cleared `key_ref` (a
-//! sealed blob) are overwritten with zeros in the database file rather than left in
-//! free space.
+//! **Erasure.** `secure_delete` is on, so the bytes of a cleared `key_ref` (a sealed
+//! blob) are zeroed rather than left in free space: in the main file at the next
+//! checkpoint, in older WAL frames when the log is reused. Filesystem and disk
+//! remnants are beyond SQLite's reach; rotating the master key is the full answer.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -22,7 +23,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{
+    params, params_from_iter, Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior,
+};
 
 use super::{ObjectFilter, ObjectRecord, Store, StoreError, Txn};
 
@@ -82,13 +85,18 @@ impl Store for SqliteStore {
         let conn = self.lock();
         if !conn.is_autocommit() {
             // Only reachable if an earlier rollback failed; never build on its leftovers.
-            tracing::warn!("sqlite store: transaction left open by an earlier failure; rolling back");
-            conn.execute_batch("ROLLBACK").map_err(db_err("rollback leftover transaction"))?;
+            tracing::warn!(
+                "sqlite store: transaction left open by an earlier failure; rolling back"
+            );
+            conn.execute_batch("ROLLBACK")
+                .map_err(db_err("rollback leftover transaction"))?;
         }
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err("begin"))?;
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .map_err(db_err("begin"))?;
         Ok(Box::new(SqliteTxn {
             conn,
             committed: false,
+            broken: false,
         }))
     }
 }
@@ -97,49 +105,23 @@ impl Store for SqliteStore {
 struct SqliteTxn<'a> {
     conn: MutexGuard<'a, Connection>,
     committed: bool,
+    /// Set when a failed operation's partial writes could not be undone; the
+    /// transaction then refuses every further call and rolls back on drop.
+    broken: bool,
 }
 
 impl Txn for SqliteTxn<'_> {
     fn insert(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO objects (uid, vault, object_type, state, attributes, object, backend,
-                                      key_ref, created_at, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
-                         (SELECT IFNULL(MAX(seq), 0) + 1 FROM objects))",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    rec.uid,
-                    rec.vault,
-                    rec.object_type,
-                    rec.state,
-                    rec.attributes,
-                    rec.object,
-                    rec.backend,
-                    rec.key_ref,
-                    rec.created_at,
-                ])
-            });
-        match inserted {
-            Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == ErrorCode::ConstraintViolation
-                    && e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
-            {
-                return Err(StoreError::Duplicate(rec.uid.clone()));
-            }
-            Err(e) => return Err(db_err("insert object")(e)),
-        }
-        self.write_values(Table::Names, rec)?;
-        self.write_values(Table::Groups, rec)
+        self.atomically(|tx| tx.insert_object(rec))
     }
 
     fn get(&mut self, vault: &str, uid: &str) -> Result<Option<ObjectRecord>, StoreError> {
+        self.check_usable()?;
         let rec = self
             .conn
-            .prepare_cached(&format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE vault = ?1 AND uid = ?2"))
+            .prepare_cached(&format!(
+                "SELECT {OBJECT_COLUMNS} FROM objects WHERE vault = ?1 AND uid = ?2"
+            ))
             .and_then(|mut stmt| stmt.query_row(params![vault, uid], read_object).optional())
             .map_err(db_err("get object"))?;
         match rec {
@@ -155,30 +137,15 @@ impl Txn for SqliteTxn<'_> {
     /// object (`rec.vault`, `rec.uid`). The uid, vault, object type, backend and
     /// creation time are fixed at insert and not changed.
     fn update(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
-        let changed = self
-            .conn
-            .prepare_cached(
-                "UPDATE objects SET state = ?3, attributes = ?4, object = ?5, key_ref = ?6
-                 WHERE vault = ?1 AND uid = ?2",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![rec.vault, rec.uid, rec.state, rec.attributes, rec.object, rec.key_ref])
-            })
-            .map_err(db_err("update object"))?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(rec.uid.clone()));
-        }
-        for table in [Table::Names, Table::Groups] {
-            self.conn
-                .prepare_cached(table.delete_sql())
-                .and_then(|mut stmt| stmt.execute(params![rec.uid]))
-                .map_err(db_err(table.context()))?;
-            self.write_values(table, rec)?;
-        }
-        Ok(())
+        self.atomically(|tx| tx.update_object(rec))
     }
 
-    fn list(&mut self, vault: &str, filter: &ObjectFilter) -> Result<Vec<ObjectRecord>, StoreError> {
+    fn list(
+        &mut self,
+        vault: &str,
+        filter: &ObjectFilter,
+    ) -> Result<Vec<ObjectRecord>, StoreError> {
+        self.check_usable()?;
         let mut sql = format!("SELECT {OBJECT_COLUMNS} FROM objects o WHERE o.vault = ?");
         let mut args = vec![Value::Text(vault.to_owned())];
         if let Some(object_type) = filter.object_type {
@@ -220,14 +187,150 @@ impl Txn for SqliteTxn<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.check_usable()?;
         // On failure `committed` stays false and Drop rolls back what is left.
-        self.conn.execute_batch("COMMIT").map_err(db_err("commit"))?;
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(db_err("commit"))?;
         self.committed = true;
         Ok(())
     }
 }
 
 impl SqliteTxn<'_> {
+    /// Runs one operation under a savepoint, so a failure undoes its partial writes
+    /// and leaves the transaction usable (a batch that continues past a failed item
+    /// must not commit half an object).
+    fn atomically<T>(
+        &mut self,
+        op: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.check_usable()?;
+        self.conn
+            .execute_batch("SAVEPOINT txn_op")
+            .map_err(db_err("savepoint"))?;
+        match op(self) {
+            Ok(value) => {
+                self.conn
+                    .execute_batch("RELEASE txn_op")
+                    .map_err(db_err("release savepoint"))?;
+                Ok(value)
+            }
+            Err(e) => {
+                // After some errors SQLite has rolled back the whole transaction;
+                // `check_usable` reports that on the next call.
+                if !self.conn.is_autocommit() {
+                    if let Err(undo) = self
+                        .conn
+                        .execute_batch("ROLLBACK TO txn_op; RELEASE txn_op")
+                    {
+                        self.broken = true;
+                        tracing::error!(
+                            error = %describe(&undo),
+                            "sqlite store: rollback to savepoint failed"
+                        );
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn insert_object(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO objects (uid, vault, object_type, state, attributes, object, backend,
+                                      key_ref, created_at, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+                         (SELECT IFNULL(MAX(seq), 0) + 1 FROM objects))",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    rec.uid,
+                    rec.vault,
+                    rec.object_type,
+                    rec.state,
+                    rec.attributes,
+                    rec.object,
+                    rec.backend,
+                    rec.key_ref,
+                    rec.created_at,
+                ])
+            });
+        match inserted {
+            Ok(_) => {}
+            // SQLite reports the uid's primary key as a UNIQUE or PRIMARYKEY violation
+            // depending on the table layout; asking is exact either way, and the
+            // IMMEDIATE transaction keeps the answer stable.
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::ConstraintViolation && self.uid_exists(&rec.uid)? =>
+            {
+                return Err(StoreError::Duplicate(rec.uid.clone()));
+            }
+            Err(e) => return Err(db_err("insert object")(e)),
+        }
+        self.write_values(Table::Names, rec)?;
+        self.write_values(Table::Groups, rec)
+    }
+
+    fn update_object(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE objects SET state = ?3, attributes = ?4, object = ?5, key_ref = ?6
+                 WHERE vault = ?1 AND uid = ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    rec.vault,
+                    rec.uid,
+                    rec.state,
+                    rec.attributes,
+                    rec.object,
+                    rec.key_ref
+                ])
+            })
+            .map_err(db_err("update object"))?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(rec.uid.clone()));
+        }
+        for table in [Table::Names, Table::Groups] {
+            self.conn
+                .prepare_cached(table.delete_sql())
+                .and_then(|mut stmt| stmt.execute(params![rec.uid]))
+                .map_err(db_err(table.context()))?;
+            self.write_values(table, rec)?;
+        }
+        Ok(())
+    }
+
+    /// Fails if the transaction can no longer be trusted: SQLite rolled it back on its
+    /// own after an error (I/O, disk full) — going on would run each statement in
+    /// autocommit mode, outside any transaction — or a failed operation could not be
+    /// undone.
+    fn check_usable(&self) -> Result<(), StoreError> {
+        if self.broken {
+            return Err(StoreError::Database(
+                "transaction aborted: a failed operation could not be undone".into(),
+            ));
+        }
+        if self.conn.is_autocommit() {
+            return Err(StoreError::Database(
+                "transaction aborted: the database rolled it back after an error".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether any vault has an object `uid`.
+    fn uid_exists(&mut self, uid: &str) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM objects WHERE uid = ?1")
+            .and_then(|mut stmt| stmt.exists(params![uid]))
+            .map_err(db_err("check object uid"))
+    }
+
     /// Inserts `rec`'s names or groups, keeping their order.
     fn write_values(&mut self, table: Table, rec: &ObjectRecord) -> Result<(), StoreError> {
         let values = match table {
@@ -237,9 +340,14 @@ impl SqliteTxn<'_> {
         if values.is_empty() {
             return Ok(());
         }
-        let mut stmt = self.conn.prepare_cached(table.insert_sql()).map_err(db_err(table.context()))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(table.insert_sql())
+            .map_err(db_err(table.context()))?;
         for (pos, value) in values.iter().enumerate() {
-            let pos = i64::try_from(pos).map_err(|_| StoreError::Database(format!("{}: too many values", table.context())))?;
+            let pos = i64::try_from(pos).map_err(|_| {
+                StoreError::Database(format!("{}: too many values", table.context()))
+            })?;
             stmt.execute(params![rec.uid, rec.vault, pos, value])
                 .map_err(db_err(table.context()))?;
         }
@@ -289,8 +397,12 @@ enum Table {
 impl Table {
     fn insert_sql(self) -> &'static str {
         match self {
-            Table::Names => "INSERT INTO object_names (uid, vault, pos, value) VALUES (?1, ?2, ?3, ?4)",
-            Table::Groups => "INSERT INTO object_groups (uid, vault, pos, value) VALUES (?1, ?2, ?3, ?4)",
+            Table::Names => {
+                "INSERT INTO object_names (uid, vault, pos, value) VALUES (?1, ?2, ?3, ?4)"
+            }
+            Table::Groups => {
+                "INSERT INTO object_groups (uid, vault, pos, value) VALUES (?1, ?2, ?3, ?4)"
+            }
         }
     }
 
@@ -340,7 +452,8 @@ fn read_object(row: &Row<'_>) -> rusqlite::Result<ObjectRecord> {
 /// Connection settings; none of them is persistent except the journal mode.
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     // First, so that switching the journal mode waits for another process's lock.
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err("set busy timeout"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(db_err("set busy timeout"))?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(db_err("set journal mode"))?;
@@ -349,14 +462,19 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
             "set journal mode: the database stays in {mode} mode, WAL is required"
         )));
     }
-    conn.pragma_update(None, "synchronous", "FULL").map_err(db_err("set synchronous"))?;
-    conn.pragma_update(None, "foreign_keys", true).map_err(db_err("enable foreign keys"))?;
-    conn.pragma_update(None, "secure_delete", true).map_err(db_err("enable secure delete"))?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(db_err("set synchronous"))?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(db_err("enable foreign keys"))?;
+    conn.pragma_update(None, "secure_delete", true)
+        .map_err(db_err("enable secure delete"))?;
     let foreign_keys: bool = conn
         .pragma_query_value(None, "foreign_keys", |row| row.get(0))
         .map_err(db_err("enable foreign keys"))?;
     if !foreign_keys {
-        return Err(StoreError::Database("enable foreign keys: not supported by this SQLite".into()));
+        return Err(StoreError::Database(
+            "enable foreign keys: not supported by this SQLite".into(),
+        ));
     }
     Ok(())
 }
@@ -417,14 +535,22 @@ fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
     )
     .map_err(db_err("create schema_version"))?;
     let version: Option<i64> = tx
-        .query_row("SELECT version FROM schema_version WHERE id = 1", [], |row| row.get(0))
+        .query_row(
+            "SELECT version FROM schema_version WHERE id = 1",
+            [],
+            |row| row.get(0),
+        )
         .optional()
         .map_err(db_err("read schema version"))?;
     match version {
         None => {
-            tx.execute_batch(SCHEMA_V1).map_err(db_err("create schema"))?;
-            tx.execute("INSERT INTO schema_version (id, version) VALUES (1, ?1)", [SCHEMA_VERSION])
-                .map_err(db_err("record schema version"))?;
+            tx.execute_batch(SCHEMA_V1)
+                .map_err(db_err("create schema"))?;
+            tx.execute(
+                "INSERT INTO schema_version (id, version) VALUES (1, ?1)",
+                [SCHEMA_VERSION],
+            )
+            .map_err(db_err("record schema version"))?;
         }
         Some(SCHEMA_VERSION) => {}
         Some(v) if v > SCHEMA_VERSION => {
@@ -434,7 +560,9 @@ fn init_schema(conn: &mut Connection) -> Result<(), StoreError> {
             )));
         }
         Some(v) => {
-            return Err(StoreError::Database(format!("database schema version {v} is not supported")));
+            return Err(StoreError::Database(format!(
+                "database schema version {v} is not supported"
+            )));
         }
     }
     tx.commit().map_err(db_err("commit schema setup"))
@@ -457,7 +585,9 @@ fn describe(e: &rusqlite::Error) -> String {
         E::SqliteFailure(err, None) => err.to_string(),
         E::FromSqlConversionFailure(col, ty, _) => format!("column {col}: cannot convert {ty}"),
         E::IntegralValueOutOfRange(col, _) => format!("column {col}: integer out of range"),
-        E::InvalidColumnType(col, name, ty) => format!("column {col} ({name}): unexpected type {ty}"),
+        E::InvalidColumnType(col, name, ty) => {
+            format!("column {col} ({name}): unexpected type {ty}")
+        }
         E::Utf8Error(_) => "text is not valid UTF-8".to_owned(),
         E::QueryReturnedNoRows => "query returned no rows".to_owned(),
         E::QueryReturnedMoreThanOneRow => "query returned more than one row".to_owned(),

@@ -449,7 +449,7 @@ mod tests {
         );
         assert_eq!(
             e.result_reason(),
-            crate::types::ResultReason::ResponseTooLarge
+            crate::types::ResultReason::InvalidMessage
         );
         let h: [u8; 8] = hex::decode("42007801ffffff00").unwrap().try_into().unwrap();
         assert!(frame_len(&h, &lim()).is_err());

@@ -1,0 +1,375 @@
+//! The request path (DESIGN.md "Request path"): decode, identify, authorise each
+//! batch item, execute it, audit it, answer in the caller's protocol version.
+
+use crate::audit::{AuditLog, AuditRecord};
+use crate::backend::KeyBackend;
+use crate::config::Config;
+use crate::ops::{self, OpCtx, OpError, VaultPolicy};
+use crate::server::{PeerIdentity, RequestHandler};
+use crate::store::Store;
+use crate::vault::{Binding, Role};
+use kmip::messages::codec::{Codec, Ctx, DateTime};
+use kmip::messages::{RequestMessage, ResponseBatchItem, ResponseHeader, ResponseMessage, ResponsePayload};
+use kmip::ttlv::{binary, Tag};
+use kmip::types::{BatchErrorContinuationOption, Operation, ResultReason, ResultStatus};
+use kmip::version::ProtocolVersion;
+use kmip::{DecodeError, Limits};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Who may do what: identities bound to vaults and roles. Rebuilt from the config
+/// on reload and swapped atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    identities: HashMap<String, Binding>,
+    vaults: HashMap<String, VaultPolicy>,
+    vault_backends: HashMap<String, String>,
+}
+
+impl Policy {
+    /// Builds the policy from a validated config.
+    pub fn from_config(cfg: &Config) -> Result<Policy, String> {
+        let mut roles: HashMap<String, Role> = HashMap::new();
+        for r in &cfg.roles {
+            roles.insert(
+                r.name.clone(),
+                Role {
+                    name: r.name.clone(),
+                    operations: r.operations.iter().map(|o| o.value()).collect(),
+                    may_read_key_material: true,
+                },
+            );
+        }
+        let mut p = Policy::default();
+        for v in &cfg.vaults {
+            p.vaults.insert(
+                v.name.clone(),
+                VaultPolicy {
+                    name: v.name.clone(),
+                    extractable_by_default: v.extractable_by_default,
+                    allow_extractable: v.allow_extractable,
+                },
+            );
+            p.vault_backends.insert(v.name.clone(), v.backend.as_str().to_owned());
+        }
+        for i in &cfg.identities {
+            let role = Role::builtin(&i.role)
+                .or_else(|| roles.get(&i.role).cloned())
+                .ok_or_else(|| format!("identity {}: unknown role {}", i.name, i.role))?;
+            if !p.vaults.contains_key(&i.vault) {
+                return Err(format!("identity {}: unknown vault {}", i.name, i.vault));
+            }
+            p.identities.insert(i.name.clone(), Binding { identity: i.name.clone(), vault: i.vault.clone(), role });
+        }
+        Ok(p)
+    }
+
+    /// The binding of a verified peer: by subject CN first, then by SAN.
+    pub fn bind(&self, peer: &PeerIdentity) -> Option<&Binding> {
+        let names = peer.common_name.iter().chain(&peer.dns_names).chain(&peer.emails).chain(&peer.uris);
+        for n in names {
+            if let Some(b) = self.identities.get(n) {
+                return Some(b);
+            }
+        }
+        None
+    }
+}
+
+/// The daemon's request handler.
+pub struct Gateway {
+    policy: RwLock<Arc<Policy>>,
+    store: Arc<dyn Store>,
+    backends: HashMap<String, Arc<dyn KeyBackend>>,
+    audit: AuditLog,
+    limits: Limits,
+    max_batch_items: usize,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").field("backends", &self.backends.keys().collect::<Vec<_>>()).finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// A handler over `store`, `backends` (by backend kind name), `audit`.
+    pub fn new(
+        policy: Policy,
+        store: Arc<dyn Store>,
+        backends: HashMap<String, Arc<dyn KeyBackend>>,
+        audit: AuditLog,
+        limits: Limits,
+        max_batch_items: usize,
+    ) -> Self {
+        Self { policy: RwLock::new(Arc::new(policy)), store, backends, audit, limits, max_batch_items }
+    }
+
+    /// Swaps in a new policy (config reload). In-flight requests finish with the old.
+    pub fn set_policy(&self, p: Policy) {
+        let mut g = self.policy.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *g = Arc::new(p);
+    }
+
+    fn policy(&self) -> Arc<Policy> {
+        self.policy.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Handles one request message and returns the response message (before encoding).
+    pub fn process(&self, peer: &PeerIdentity, req: &RequestMessage) -> ResponseMessage {
+        let now = now();
+        let version = answer_version(req.version());
+        let policy = self.policy();
+        let binding = policy.bind(peer).cloned();
+        let mut header = ResponseHeader {
+            protocol_version: version,
+            time_stamp: DateTime(now),
+            nonce: None,
+            server_hashed_password: None,
+            attestation_types: Vec::new(),
+            client_correlation_value: req.header.client_correlation_value.clone(),
+            server_correlation_value: None,
+            batch_count: 0,
+            extensions: Vec::new(),
+        };
+        let ident_name = binding.as_ref().map_or_else(|| peer.common_name.clone().unwrap_or_default(), |b| b.identity.clone());
+        let vault_name = binding.as_ref().map(|b| b.vault.clone()).unwrap_or_default();
+        let mut items = Vec::with_capacity(req.batch_items.len());
+        let mut audit = Vec::new();
+        let fail_all = |reason: ResultReason, msg: &str, items: &mut Vec<ResponseBatchItem>, audit: &mut Vec<AuditRecord>| {
+            for b in &req.batch_items {
+                items.push(ResponseBatchItem::failure(Some(b.operation), b.unique_batch_item_id.clone(), reason, msg));
+                audit.push(AuditRecord::new(&ident_name, &vault_name, b.operation, ResultStatus::OperationFailed, Some(reason)));
+            }
+        };
+        if req.batch_items.len() > self.max_batch_items {
+            items.push(ResponseBatchItem::failure(
+                None,
+                None,
+                ResultReason::InvalidMessage,
+                format!("more than {} batch items", self.max_batch_items),
+            ));
+        } else if let Some(binding) = binding.as_ref() {
+            let vault = policy.vaults.get(&binding.vault);
+            let backend = policy.vault_backends.get(&binding.vault).and_then(|b| self.backends.get(b));
+            match (vault, backend) {
+                (Some(vault), Some(backend)) => {
+                    self.run_batch(req, binding, vault, backend.as_ref(), version, now, &mut items, &mut audit)
+                }
+                _ => fail_all(ResultReason::GeneralFailure, "vault unavailable", &mut items, &mut audit),
+            }
+        } else {
+            tracing::info!(cn = ?peer.common_name, "request from an unknown identity refused");
+            fail_all(ResultReason::PermissionDenied, "unknown identity", &mut items, &mut audit);
+        }
+        header.batch_count = i32::try_from(items.len()).unwrap_or(i32::MAX);
+        ResponseMessage { header, batch_items: items }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_batch(
+        &self,
+        req: &RequestMessage,
+        binding: &Binding,
+        vault: &VaultPolicy,
+        backend: &dyn KeyBackend,
+        version: ProtocolVersion,
+        now: i64,
+        items: &mut Vec<ResponseBatchItem>,
+        audit: &mut Vec<AuditRecord>,
+    ) {
+        let option = req.header.batch_error_continuation_option.unwrap_or(BatchErrorContinuationOption::Stop);
+        let mut txn = match self.store.begin() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "store unavailable");
+                for b in &req.batch_items {
+                    items.push(ResponseBatchItem::failure(
+                        Some(b.operation),
+                        b.unique_batch_item_id.clone(),
+                        ResultReason::GeneralFailure,
+                        "storage unavailable",
+                    ));
+                }
+                return;
+            }
+        };
+        let mut id_placeholder = None;
+        let mut undo = false;
+        for b in &req.batch_items {
+            let mut ctx = OpCtx {
+                binding,
+                vault,
+                txn: txn.as_mut(),
+                backend,
+                version,
+                now,
+                id_placeholder: id_placeholder.clone(),
+                touched: Vec::new(),
+            };
+            let result: Result<ResponsePayload, OpError> = if !binding.role.allows(b.operation) {
+                Err(OpError::new(ResultReason::PermissionDenied, "the role does not allow this operation"))
+            } else if let Some(e) = &b.payload_error {
+                Err(OpError::new(e.result_reason(), format!("bad request payload: {e}")))
+            } else {
+                ops::execute(&mut ctx, &b.payload)
+            };
+            let touched = std::mem::take(&mut ctx.touched);
+            id_placeholder = ctx.id_placeholder.take();
+            let mut rec = AuditRecord::new(&binding.identity, &vault.name, b.operation, ResultStatus::Success, None);
+            rec.uids = touched;
+            match result {
+                Ok(p) => {
+                    items.push(ResponseBatchItem::success(Some(b.operation), b.unique_batch_item_id.clone(), p));
+                    audit.push(rec);
+                }
+                Err(e) => {
+                    rec.status = ResultStatus::OperationFailed;
+                    rec.reason = Some(e.reason);
+                    audit.push(rec);
+                    items.push(ResponseBatchItem::failure(
+                        Some(b.operation),
+                        b.unique_batch_item_id.clone(),
+                        e.reason,
+                        e.message,
+                    ));
+                    match option {
+                        BatchErrorContinuationOption::Continue => continue,
+                        BatchErrorContinuationOption::Undo => {
+                            undo = true;
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+        if undo {
+            drop(txn);
+            for (it, rec) in items.iter_mut().zip(audit.iter_mut()) {
+                if it.result_status == ResultStatus::Success {
+                    it.result_status = ResultStatus::OperationUndone;
+                    it.payload = None;
+                    rec.status = ResultStatus::OperationUndone;
+                }
+            }
+            self.write_audit(audit);
+            return;
+        }
+        // Audit first, then commit: a change that cannot be audited is not made.
+        if !self.write_audit(audit) {
+            drop(txn);
+            fail_items(items, audit, ResultReason::GeneralFailure, "audit log unavailable");
+            return;
+        }
+        if let Err(e) = txn.commit() {
+            tracing::error!(error = %e, "commit failed");
+            fail_items(items, audit, ResultReason::GeneralFailure, "storage failure");
+            self.write_audit(audit);
+        }
+    }
+
+    fn write_audit(&self, recs: &[AuditRecord]) -> bool {
+        match self.audit.append_many(recs) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "audit append failed");
+                false
+            }
+        }
+    }
+
+    fn error_response(&self, version: ProtocolVersion, reason: ResultReason, msg: String) -> Vec<u8> {
+        let resp = ResponseMessage {
+            header: ResponseHeader {
+                protocol_version: version,
+                time_stamp: DateTime(now()),
+                nonce: None,
+                server_hashed_password: None,
+                attestation_types: Vec::new(),
+                client_correlation_value: None,
+                server_correlation_value: None,
+                batch_count: 1,
+                extensions: Vec::new(),
+            },
+            batch_items: vec![ResponseBatchItem::failure(None, None, reason, msg)],
+        };
+        resp.encode()
+    }
+}
+
+fn fail_items(items: &mut [ResponseBatchItem], audit: &mut [AuditRecord], reason: ResultReason, msg: &str) {
+    for it in items.iter_mut() {
+        it.result_status = ResultStatus::OperationFailed;
+        it.result_reason = Some(reason);
+        it.result_message = Some(msg.to_owned());
+        it.payload = None;
+    }
+    for r in audit.iter_mut() {
+        r.status = ResultStatus::OperationFailed;
+        r.reason = Some(reason);
+    }
+}
+
+impl RequestHandler for Gateway {
+    fn handle(&self, peer: &PeerIdentity, frame: Vec<u8>) -> Vec<u8> {
+        let req = match RequestMessage::decode(&frame, &self.limits) {
+            Ok(r) => r,
+            Err(e) => {
+                let version = header_version(&frame, &self.limits).map_or(ProtocolVersion::V1_0, answer_version);
+                tracing::debug!(error = %e, "undecodable request");
+                return self.error_response(version, e.result_reason(), format!("cannot decode request: {e}"));
+            }
+        };
+        let resp = self.process(peer, &req);
+        let bytes = resp.encode();
+        match req.header.maximum_response_size {
+            Some(max) if usize::try_from(max).is_ok_and(|m| bytes.len() > m) => {
+                // KMIP 1.4 §3.? Maximum Response Size: every item answers Response Too Large.
+                let mut small = resp;
+                for it in &mut small.batch_items {
+                    if it.result_status == ResultStatus::Success {
+                        *it = ResponseBatchItem::failure(
+                            it.operation,
+                            it.unique_batch_item_id.clone(),
+                            ResultReason::ResponseTooLarge,
+                            "response exceeds Maximum Response Size",
+                        );
+                    }
+                }
+                small.encode()
+            }
+            _ => bytes,
+        }
+    }
+
+    fn reject(&self, _peer: &PeerIdentity, error: &DecodeError) -> Option<Vec<u8>> {
+        Some(self.error_response(ProtocolVersion::V1_0, ResultReason::InvalidMessage, format!("frame refused: {error}")))
+    }
+}
+
+/// The version to answer in: the request's own when supported, else the nearest
+/// lower one this server speaks (a 1.5 client gets 1.4, a 3.0 client 2.1).
+pub fn answer_version(v: ProtocolVersion) -> ProtocolVersion {
+    ProtocolVersion::SUPPORTED.iter().copied().find(|s| *s <= v).unwrap_or(ProtocolVersion::V1_0)
+}
+
+/// The protocol version of a request that failed typed decoding, if its header is
+/// readable.
+fn header_version(frame: &[u8], limits: &Limits) -> Option<ProtocolVersion> {
+    let t = binary::decode(frame, limits).ok()?;
+    let pv = t.child(Tag::REQUEST_HEADER)?.child(Tag::PROTOCOL_VERSION)?;
+    ProtocolVersion::decode(pv, &Ctx::new(ProtocolVersion::LATEST)).ok()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[allow(dead_code)]
+fn operation_name(op: Operation) -> &'static str {
+    op.name().unwrap_or("Unknown")
+}
