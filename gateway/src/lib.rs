@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod handler;
 pub mod pki;
+pub mod replay;
 pub mod server;
 pub mod setup;
 pub mod store;

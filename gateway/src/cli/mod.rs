@@ -2,6 +2,7 @@
 //! New subcommands (`init`, `serve`, `replay`, `audit verify`, `bench`, ...) add a
 //! variant to [`Command`] and a module beside `kmip`.
 
+mod admin;
 mod kmip;
 
 use clap::{Parser, Subcommand};
@@ -22,12 +23,33 @@ enum Command {
     /// KMIP protocol tools that work offline (no daemon needed).
     #[command(subcommand)]
     Kmip(kmip::KmipCommand),
+    /// Create a working setup: config, CA, server and client certificates, keys.
+    Init(admin::InitArgs),
+    /// Run the daemon (without --config: ./keygate-data, initialised when missing).
+    Serve(admin::ServeArgs),
+    /// Manage client identities.
+    #[command(subcommand)]
+    Client(admin::ClientCommand),
+    /// Manage vaults.
+    #[command(subcommand)]
+    Vault(admin::VaultCommand),
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(admin::AuditCommand),
+    /// Replay OASIS-style XML conversations against a KMIP server.
+    Replay(admin::ReplayArgs),
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Kmip(cmd) => kmip::run(cmd),
+        Command::Init(a) => admin::init(&a),
+        Command::Serve(a) => admin::serve(&a),
+        Command::Client(c) => admin::client(&c),
+        Command::Vault(c) => admin::vault(&c),
+        Command::Audit(c) => admin::audit(&c),
+        Command::Replay(a) => admin::replay(&a),
     }
 }
 
@@ -50,6 +72,9 @@ pub enum CliError {
         #[source]
         source: io::Error,
     },
+    /// An operator command failed; the message says why.
+    #[error("{0}")]
+    Failed(String),
     /// Stdout could not be written.
     #[error("cannot write output: {0}")]
     Write(#[source] io::Error),

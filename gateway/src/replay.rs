@@ -1,0 +1,229 @@
+//! Conformance replay (`keygate replay`): plays OASIS-style XML conversations against
+//! a KMIP server and compares each response with the expected one.
+//!
+//! Rules (the vectors' README, `../shared/kmip/README.md`):
+//! - `$UNIQUE_IDENTIFIER_n` is bound to the n-th identifier the server returns (the
+//!   first time an expected response holds it) and substituted into later requests.
+//! - `$NOW±n` resolves to the time the file is loaded; DateTime values compare within
+//!   [`CLOCK_TOLERANCE`] seconds.
+//! - Server-chosen values are not compared: TimeStamp, ServerCorrelationValue,
+//!   Nonce, byte strings the vectors write as `$NAME` (generated key material, IVs,
+//!   signatures), and identifiers.
+//! - Attribute sets (GetAttributes all attributes) and Locate results: every expected
+//!   entry must be present; extra entries the server returns are allowed (the store
+//!   may hold other objects, and servers set optional attributes differently).
+
+use kmip::client::{Client, ClientConfig};
+use kmip::ttlv::xml::{self, PlaceholderPolicy, XmlOptions};
+use kmip::ttlv::{Tag, Ttlv, Value};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Seconds by which a DateTime may differ from the expected `$NOW`-based value.
+pub const CLOCK_TOLERANCE: i64 = 300;
+
+/// The outcome of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every response matched.
+    Pass,
+    /// The first difference.
+    Fail(String),
+}
+
+/// Replays one conversation file against the server `cfg` names.
+pub fn replay_file(path: &Path, cfg: &ClientConfig) -> Outcome {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return Outcome::Fail(format!("cannot read: {e}")),
+    };
+    let mut opts = XmlOptions::default();
+    opts.placeholders.policy = PlaceholderPolicy::Literal;
+    opts.placeholders.now = now();
+    let msgs = match xml::parse_conversation(&text, &opts) {
+        Ok(m) => m,
+        Err(e) => return Outcome::Fail(format!("cannot parse: {e}")),
+    };
+    let mut client = match Client::connect(cfg) {
+        Ok(c) => c,
+        Err(e) => return Outcome::Fail(format!("cannot connect: {e}")),
+    };
+    let mut uids: HashMap<String, String> = HashMap::new();
+    let mut i = 0;
+    while i < msgs.len() {
+        let req = &msgs[i];
+        if req.tag != Tag::REQUEST_MESSAGE {
+            return Outcome::Fail(format!("message {i}: expected a RequestMessage, found {}", req.tag));
+        }
+        let Some(expected) = msgs.get(i + 1).filter(|m| m.tag == Tag::RESPONSE_MESSAGE) else {
+            return Outcome::Fail(format!("message {i}: request without an expected response"));
+        };
+        let mut sent = req.clone();
+        if let Err(missing) = substitute(&mut sent, &uids) {
+            return Outcome::Fail(format!("request {}: {missing} not bound by an earlier response", i / 2));
+        }
+        let actual = match client.roundtrip(&sent) {
+            Ok(a) => a,
+            Err(e) => return Outcome::Fail(format!("request {}: {e}", i / 2)),
+        };
+        let mut path = vec![expected.tag.to_string()];
+        if let Err(diff) = compare(expected, &actual, &mut uids, &mut path) {
+            return Outcome::Fail(format!("response {}: {diff}", i / 2));
+        }
+        i += 2;
+    }
+    Outcome::Pass
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn placeholder_uid(s: &str) -> bool {
+    s.starts_with("$UNIQUE_IDENTIFIER_")
+}
+
+/// Replaces bound `$UNIQUE_IDENTIFIER_n` placeholders in a request.
+fn substitute(t: &mut Ttlv, uids: &HashMap<String, String>) -> Result<(), String> {
+    match &mut t.value {
+        Value::TextString(s) if placeholder_uid(s) => {
+            *s = uids.get(s.as_str()).cloned().ok_or_else(|| s.clone())?;
+        }
+        Value::Structure(c) => {
+            for x in c {
+                substitute(x, uids)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Tags whose values are the server's to choose.
+const SERVER_CHOSEN: &[Tag] = &[Tag::TIME_STAMP, Tag::NONCE, Tag::DIGEST_VALUE];
+
+/// Optional header fields a server may or may not send (correlation values are
+/// echoed or generated at the server's discretion): skipped on both sides.
+const OPTIONAL_HEADER: &[Tag] = &[Tag::CLIENT_CORRELATION_VALUE, Tag::SERVER_CORRELATION_VALUE];
+
+/// Structures compared as sets (expected ⊆ actual).
+fn set_like(parent: Tag, child: Tag) -> bool {
+    matches!(parent, Tag::ATTRIBUTES) || (parent == Tag::RESPONSE_PAYLOAD && child == Tag::ATTRIBUTE)
+}
+
+fn compare(e: &Ttlv, a: &Ttlv, uids: &mut HashMap<String, String>, path: &mut Vec<String>) -> Result<(), String> {
+    if e.tag != a.tag {
+        return Err(format!("{}: expected {}, got {}", path.join("/"), e.tag, a.tag));
+    }
+    if SERVER_CHOSEN.contains(&e.tag) {
+        return Ok(());
+    }
+    match (&e.value, &a.value) {
+        (Value::Structure(ec), Value::Structure(ac)) => compare_children(e.tag, ec, ac, uids, path),
+        (Value::TextString(es), Value::TextString(as_)) if placeholder_uid(es) => match uids.get(es) {
+            Some(bound) if bound == as_ => Ok(()),
+            Some(bound) => Err(format!("{}: expected {es} = {bound}, got {as_}", path.join("/"))),
+            None => {
+                uids.insert(es.clone(), as_.clone());
+                Ok(())
+            }
+        },
+        (Value::ByteString(eb), Value::ByteString(_)) if eb.first() == Some(&b'$') => Ok(()),
+        (Value::DateTime(x), Value::DateTime(y)) if (x - y).abs() <= CLOCK_TOLERANCE => Ok(()),
+        (x, y) if x == y => Ok(()),
+        (x, y) => Err(format!("{}: expected {}, got {}", path.join("/"), show(x), show(y))),
+    }
+}
+
+fn compare_children(
+    parent: Tag,
+    ec: &[Ttlv],
+    ac: &[Ttlv],
+    uids: &mut HashMap<String, String>,
+    path: &mut Vec<String>,
+) -> Result<(), String> {
+    let skip = |c: &&Ttlv| !(parent == Tag::RESPONSE_HEADER && OPTIONAL_HEADER.contains(&c.tag));
+    let ec: Vec<Ttlv> = ec.iter().filter(skip).cloned().collect();
+    let ac: Vec<Ttlv> = ac.iter().filter(skip).cloned().collect();
+    let (ec, ac) = (&ec[..], &ac[..]);
+    // Set-like children: each expected one must match some unused actual one.
+    let (sets, ordered): (Vec<&Ttlv>, Vec<&Ttlv>) = ec.iter().partition(|c| set_like(parent, c.tag));
+    let mut used = vec![false; ac.len()];
+    for want in sets {
+        let mut hit = false;
+        for (j, have) in ac.iter().enumerate() {
+            if used[j] || have.tag != want.tag {
+                continue;
+            }
+            let mut trial = uids.clone();
+            path.push(want.tag.to_string());
+            let ok = compare(want, have, &mut trial, path).is_ok();
+            path.pop();
+            if ok {
+                *uids = trial;
+                used[j] = true;
+                hit = true;
+                break;
+            }
+        }
+        if !hit {
+            return Err(format!("{}: missing {}", path.join("/"), brief(want)));
+        }
+    }
+    // Ordered children: matched in order among the actual children of the same tag,
+    // skipping extra actual Unique Identifiers in a Locate answer.
+    let mut j = 0;
+    for want in ordered {
+        loop {
+            let Some(have) = ac.get(j) else {
+                return Err(format!("{}: missing {}", path.join("/"), brief(want)));
+            };
+            if used[j] || set_like(parent, have.tag) {
+                j += 1;
+                continue;
+            }
+            if have.tag != want.tag && parent == Tag::RESPONSE_PAYLOAD && have.tag == Tag::UNIQUE_IDENTIFIER {
+                j += 1;
+                continue;
+            }
+            path.push(want.tag.to_string());
+            let r = compare(want, have, uids, path);
+            path.pop();
+            match r {
+                Ok(()) => {
+                    used[j] = true;
+                    j += 1;
+                    break;
+                }
+                Err(_) if parent == Tag::RESPONSE_PAYLOAD && want.tag == Tag::UNIQUE_IDENTIFIER && have.tag == want.tag => {
+                    j += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn brief(t: &Ttlv) -> String {
+    match &t.value {
+        Value::Structure(c) => {
+            let first = c.first().map(|x| format!(" ({} {})", x.tag, show(&x.value))).unwrap_or_default();
+            format!("{}{first}", t.tag)
+        }
+        v => format!("{} = {}", t.tag, show(v)),
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Structure(c) => format!("structure of {} items", c.len()),
+        Value::TextString(s) => format!("{s:?}"),
+        Value::ByteString(b) => format!("0x{}", hex::encode(&b[..b.len().min(32)])),
+        Value::Enumeration(e) => format!("enum 0x{e:08x}"),
+        other => format!("{other:?}"),
+    }
+}
