@@ -6,9 +6,12 @@
 //!   first time an expected response holds it) and substituted into later requests.
 //! - `$NOW±n` resolves to the time the file is loaded; DateTime values compare within
 //!   [`CLOCK_TOLERANCE`] seconds.
-//! - Server-chosen values are not compared: TimeStamp, ServerCorrelationValue,
-//!   Nonce, byte strings the vectors write as `$NAME` (generated key material, IVs,
-//!   signatures), and identifiers.
+//! - Server-chosen values are not compared: TimeStamp, correlation values, Nonce,
+//!   Result Message text (the Result Reason is compared), Digest values, byte
+//!   strings the vectors write as `$NAME` (IVs, signatures), the key material of
+//!   objects the server generated (Create, Re-key, …), and identifiers.
+//! - Attribute lists (Get Attribute List names) are compared as sets: their order
+//!   is the server's.
 //! - Attribute sets (GetAttributes all attributes) and Locate results: every expected
 //!   entry must be present; extra entries the server returns are allowed (the store
 //!   may hold other objects, and servers set optional attributes differently).
@@ -16,7 +19,7 @@
 use kmip::client::{Client, ClientConfig};
 use kmip::ttlv::xml::{self, PlaceholderPolicy, XmlOptions};
 use kmip::ttlv::{Tag, Ttlv, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Seconds by which a DateTime may differ from the expected `$NOW`-based value.
@@ -49,6 +52,7 @@ pub fn replay_file(path: &Path, cfg: &ClientConfig) -> Outcome {
         Err(e) => return Outcome::Fail(format!("cannot connect: {e}")),
     };
     let mut uids: HashMap<String, String> = HashMap::new();
+    let mut generated: HashSet<String> = HashSet::new();
     let mut i = 0;
     while i < msgs.len() {
         let req = &msgs[i];
@@ -66,8 +70,10 @@ pub fn replay_file(path: &Path, cfg: &ClientConfig) -> Outcome {
             Ok(a) => a,
             Err(e) => return Outcome::Fail(format!("request {}: {e}", i / 2)),
         };
+        note_generated(&actual, &mut generated);
         let mut path = vec![expected.tag.to_string()];
-        if let Err(diff) = compare(expected, &actual, &mut uids, &mut path) {
+        let mut cx = Cmp { uids: &mut uids, generated: &generated, in_generated: false };
+        if let Err(diff) = compare(expected, &actual, &mut cx, &mut path) {
             return Outcome::Fail(format!("response {}: {diff}", i / 2));
         }
         i += 2;
@@ -103,7 +109,7 @@ fn substitute(t: &mut Ttlv, uids: &HashMap<String, String>) -> Result<(), String
 }
 
 /// Tags whose values are the server's to choose.
-const SERVER_CHOSEN: &[Tag] = &[Tag::TIME_STAMP, Tag::NONCE, Tag::DIGEST_VALUE];
+const SERVER_CHOSEN: &[Tag] = &[Tag::TIME_STAMP, Tag::NONCE, Tag::DIGEST_VALUE, Tag::RESULT_MESSAGE];
 
 /// Optional header fields a server may or may not send (correlation values are
 /// echoed or generated at the server's discretion): skipped on both sides.
@@ -111,23 +117,76 @@ const OPTIONAL_HEADER: &[Tag] = &[Tag::CLIENT_CORRELATION_VALUE, Tag::SERVER_COR
 
 /// Structures compared as sets (expected ⊆ actual).
 fn set_like(parent: Tag, child: Tag) -> bool {
-    matches!(parent, Tag::ATTRIBUTES) || (parent == Tag::RESPONSE_PAYLOAD && child == Tag::ATTRIBUTE)
+    matches!(parent, Tag::ATTRIBUTES)
+        || (parent == Tag::RESPONSE_PAYLOAD
+            && matches!(child, Tag::ATTRIBUTE | Tag::ATTRIBUTE_NAME | Tag::ATTRIBUTE_REFERENCE))
 }
 
-fn compare(e: &Ttlv, a: &Ttlv, uids: &mut HashMap<String, String>, path: &mut Vec<String>) -> Result<(), String> {
+/// Operations whose answer names an object whose key material the server generated.
+fn generating(op: u32) -> bool {
+    use kmip::types::Operation as O;
+    [O::Create, O::CreateKeyPair, O::ReKey, O::DeriveKey, O::ReKeyKeyPair].iter().any(|o| o.value() == op)
+}
+
+/// Records the UIDs of objects the server generated (Create, Create Key Pair,
+/// Re-key, Derive Key, Re-key Key Pair): their key material is the server's choice.
+fn note_generated(resp: &Ttlv, generated: &mut HashSet<String>) {
+    for item in resp.children_with(Tag::BATCH_ITEM) {
+        let op = match item.child(Tag::OPERATION).map(|o| &o.value) {
+            Some(Value::Enumeration(v)) => *v,
+            _ => continue,
+        };
+        if !generating(op) {
+            continue;
+        }
+        if let Some(p) = item.child(Tag::RESPONSE_PAYLOAD) {
+            for c in p.children() {
+                if let Value::TextString(s) = &c.value {
+                    if matches!(
+                        c.tag,
+                        Tag::UNIQUE_IDENTIFIER | Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER | Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER
+                    ) {
+                        generated.insert(s.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Comparison state.
+struct Cmp<'a> {
+    uids: &'a mut HashMap<String, String>,
+    generated: &'a HashSet<String>,
+    /// Inside the payload of an answer about a server-generated object.
+    in_generated: bool,
+}
+
+fn compare(e: &Ttlv, a: &Ttlv, cx: &mut Cmp<'_>, path: &mut Vec<String>) -> Result<(), String> {
     if e.tag != a.tag {
         return Err(format!("{}: expected {}, got {}", path.join("/"), e.tag, a.tag));
     }
-    if SERVER_CHOSEN.contains(&e.tag) {
+    if SERVER_CHOSEN.contains(&e.tag) || (cx.in_generated && e.tag == Tag::KEY_MATERIAL) {
         return Ok(());
     }
     match (&e.value, &a.value) {
-        (Value::Structure(ec), Value::Structure(ac)) => compare_children(e.tag, ec, ac, uids, path),
-        (Value::TextString(es), Value::TextString(as_)) if placeholder_uid(es) => match uids.get(es) {
+        (Value::Structure(ec), Value::Structure(ac)) => {
+            let saved = cx.in_generated;
+            if e.tag == Tag::RESPONSE_PAYLOAD {
+                cx.in_generated = a.children().iter().any(|c| {
+                    c.tag == Tag::UNIQUE_IDENTIFIER
+                        && matches!(&c.value, Value::TextString(s) if cx.generated.contains(s))
+                });
+            }
+            let r = compare_children(e.tag, ec, ac, cx, path);
+            cx.in_generated = saved;
+            r
+        }
+        (Value::TextString(es), Value::TextString(as_)) if placeholder_uid(es) => match cx.uids.get(es) {
             Some(bound) if bound == as_ => Ok(()),
             Some(bound) => Err(format!("{}: expected {es} = {bound}, got {as_}", path.join("/"))),
             None => {
-                uids.insert(es.clone(), as_.clone());
+                cx.uids.insert(es.clone(), as_.clone());
                 Ok(())
             }
         },
@@ -142,7 +201,7 @@ fn compare_children(
     parent: Tag,
     ec: &[Ttlv],
     ac: &[Ttlv],
-    uids: &mut HashMap<String, String>,
+    cx: &mut Cmp<'_>,
     path: &mut Vec<String>,
 ) -> Result<(), String> {
     let skip = |c: &&Ttlv| !(parent == Tag::RESPONSE_HEADER && OPTIONAL_HEADER.contains(&c.tag));
@@ -158,12 +217,13 @@ fn compare_children(
             if used[j] || have.tag != want.tag {
                 continue;
             }
-            let mut trial = uids.clone();
+            let mut trial = cx.uids.clone();
             path.push(want.tag.to_string());
-            let ok = compare(want, have, &mut trial, path).is_ok();
+            let mut tcx = Cmp { uids: &mut trial, generated: cx.generated, in_generated: cx.in_generated };
+            let ok = compare(want, have, &mut tcx, path).is_ok();
             path.pop();
             if ok {
-                *uids = trial;
+                *cx.uids = trial;
                 used[j] = true;
                 hit = true;
                 break;
@@ -190,7 +250,7 @@ fn compare_children(
                 continue;
             }
             path.push(want.tag.to_string());
-            let r = compare(want, have, uids, path);
+            let r = compare(want, have, cx, path);
             path.pop();
             match r {
                 Ok(()) => {

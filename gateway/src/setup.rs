@@ -280,26 +280,17 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, SetupError> {
         Err(_) => {}
     }
 
-    let mut created = Created::default();
-    created.dir_all(&dir, 0o700)?;
-    ca.write(&report.ca_cert, &report.ca_key)?;
-    created.file(&report.ca_key);
-    created.file(&report.ca_cert);
-    created.dir(&dir.join("server"), 0o755)?;
-    server.write(&report.server_cert, &report.server_key)?;
-    created.file(&report.server_key);
-    created.file(&report.server_cert);
-    created.new_file(&report.master_key, &master_key[..], pki::KEY_FILE_MODE)?;
-    created.new_file(&report.audit_key, &audit_key[..], pki::KEY_FILE_MODE)?;
-    created.dir(&dir.join("clients"), 0o700)?;
-    for (files, issued) in report.clients.iter().zip(&clients) {
-        created.dir(&files.dir, 0o700)?;
-        issued.write(&files.cert, &files.key)?;
-        created.file(&files.key);
-        created.file(&files.cert);
-    }
-    created.new_file(&report.config, config_text.as_bytes(), 0o644)?;
-    created.commit();
+    write_deployment(
+        &report,
+        &Material {
+            config_text,
+            ca,
+            server,
+            clients,
+            master_key,
+            audit_key,
+        },
+    )?;
     Ok(report)
 }
 
@@ -429,6 +420,42 @@ pub fn vault_add(config_path: &Path, name: &str, opts: &VaultOptions) -> Result<
 }
 
 // ---------------------------------------------------------------------------------
+
+/// Everything `init` writes, generated before the first write.
+struct Material {
+    config_text: String,
+    ca: Ca,
+    server: pki::Issued,
+    clients: Vec<pki::Issued>,
+    master_key: Zeroizing<[u8; 32]>,
+    audit_key: Zeroizing<[u8; 32]>,
+}
+
+/// Writes a deployment, configuration last; on any failure removes what it wrote.
+fn write_deployment(report: &InitReport, m: &Material) -> Result<(), SetupError> {
+    let dir = &report.dir;
+    let mut created = Created::default();
+    created.dir_all(dir, 0o700)?;
+    m.ca.write(&report.ca_cert, &report.ca_key)?;
+    created.file(&report.ca_key);
+    created.file(&report.ca_cert);
+    created.dir(&dir.join("server"), 0o755)?;
+    m.server.write(&report.server_cert, &report.server_key)?;
+    created.file(&report.server_key);
+    created.file(&report.server_cert);
+    created.new_file(&report.master_key, &m.master_key[..], pki::KEY_FILE_MODE)?;
+    created.new_file(&report.audit_key, &m.audit_key[..], pki::KEY_FILE_MODE)?;
+    created.dir(&dir.join("clients"), 0o700)?;
+    for (files, issued) in report.clients.iter().zip(&m.clients) {
+        created.dir(&files.dir, 0o700)?;
+        issued.write(&files.cert, &files.key)?;
+        created.file(&files.key);
+        created.file(&files.cert);
+    }
+    created.new_file(&report.config, m.config_text.as_bytes(), 0o644)?;
+    created.commit();
+    Ok(())
+}
 
 fn client_files(dir: &Path, name: &str, role: &str) -> ClientFiles {
     let client_dir = dir.join("clients").join(name);
@@ -660,5 +687,68 @@ fn io_error(path: &Path, source: io::Error) -> SetupError {
             path: path.to_path_buf(),
             source,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write failing at the very last step (the configuration) removes every file
+    /// and directory written before it, and leaves the pre-existing file alone.
+    #[test]
+    fn failure_midway_removes_what_was_written() {
+        let dir = std::env::temp_dir().join(format!("keygate-setup-unit-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let config = dir.join(CONFIG_FILE_NAME);
+        fs::write(&config, "mine").unwrap();
+
+        let report = InitReport {
+            config: config.clone(),
+            ca_cert: dir.join("ca.pem"),
+            ca_key: dir.join("ca-key.pem"),
+            server_cert: dir.join("server/cert.pem"),
+            server_key: dir.join("server/key.pem"),
+            master_key: dir.join("master.key"),
+            audit_key: dir.join("audit.key"),
+            clients: INIT_IDENTITIES
+                .iter()
+                .map(|(name, role)| client_files(&dir, name, role))
+                .collect(),
+            listen: config::DEFAULT_LISTEN,
+            dir: dir.clone(),
+        };
+        let ca = Ca::generate().unwrap();
+        let material = Material {
+            config_text: init_config_text(config::DEFAULT_LISTEN),
+            server: ca.issue_server(&[]).unwrap(),
+            clients: report
+                .clients
+                .iter()
+                .map(|c| ca.issue_client(&c.name).unwrap())
+                .collect(),
+            ca,
+            master_key: random_key().unwrap(),
+            audit_key: random_key().unwrap(),
+        };
+        match write_deployment(&report, &material) {
+            Err(SetupError::Exists { path }) => assert_eq!(path, config),
+            other => panic!("{other:?}"),
+        }
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(left, [config.clone()]);
+        assert_eq!(fs::read_to_string(&config).unwrap(), "mine");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn init_config_text_is_valid() {
+        let addr: SocketAddr = "[::1]:7000".parse().unwrap();
+        let c = Config::from_toml_str(&init_config_text(addr), "/x/keygate.toml").unwrap();
+        assert_eq!(c.listen, addr);
     }
 }

@@ -166,7 +166,15 @@ fn chain_of_100_records_verifies() {
     // Exactly these members, in this order.
     let text = String::from_utf8(lines[0].clone()).unwrap();
     let keys = [
-        "seq", "time", "identity", "vault", "operation", "uids", "status", "reason", "prev",
+        "seq",
+        "time",
+        "identity",
+        "vault",
+        "operation",
+        "uids",
+        "status",
+        "reason",
+        "prev",
         "mac",
     ];
     let mut at = 0;
@@ -282,7 +290,10 @@ fn truncated_last_line_is_detected() {
     for cut in [1, 2, last_len / 2, last_len - 1] {
         fs::write(&f.log, &full[..full.len() - cut]).unwrap();
         let reason = assert_bad_line(&f, 100);
-        assert!(matches!(reason, VerifyFailure::Truncated), "cut {cut}: {reason}");
+        assert!(
+            matches!(reason, VerifyFailure::Truncated),
+            "cut {cut}: {reason}"
+        );
     }
 }
 

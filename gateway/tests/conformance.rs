@@ -1,0 +1,99 @@
+//! OASIS conformance replay: every v1.4 and v2.1 vector of the profiles BL, SKLC,
+//! SKFF, OMOS, QS and AX, replayed against a real daemon (fresh data directory per
+//! file, real mTLS) with the same engine as `keygate replay`. Files that cannot pass
+//! yet are listed in [`EXCLUDED`] with the reason, mirrored in CONFORMANCE.md; the
+//! test also fails when an excluded file starts passing, so the list stays honest.
+
+use keygate::replay::{replay_file, Outcome};
+use keygate::setup::{self, InitOptions};
+use kmip::client::{ClientConfig, PemSource};
+use std::path::{Path, PathBuf};
+
+/// Profiles the gateway issue covers.
+const PROFILES: &[&str] = &["BL", "SKLC", "SKFF", "OMOS", "QS", "AX"];
+
+/// Files expected to fail, and why (keep in sync with CONFORMANCE.md).
+const EXCLUDED: &[(&str, &str)] = &[];
+
+fn vectors_dir() -> PathBuf {
+    let dir = std::env::var_os("KEYGATE_OASIS_VECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/kmip/vectors"));
+    assert!(
+        dir.is_dir(),
+        "OASIS vectors not found at {}: set KEYGATE_OASIS_VECTORS to the vectors folder",
+        dir.display()
+    );
+    dir
+}
+
+fn profile_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for version in ["v1.4", "v2.1"] {
+        for kind in ["mandatory", "optional"] {
+            let dir = vectors_dir().join(version).join(kind);
+            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+            for e in rd.flatten() {
+                let p = e.path();
+                let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let profile = name.split('-').next().unwrap_or_default();
+                if p.extension().is_some_and(|x| x == "xml") && PROFILES.contains(&profile) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("keygate-conf-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Replays one file against a fresh daemon.
+fn run_one(rt: &tokio::runtime::Runtime, file: &Path) -> Outcome {
+    let stem = file.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+    let dir = temp_dir(&stem);
+    let report = setup::init(&dir, &InitOptions::default()).expect("init");
+    let daemon = rt
+        .block_on(keygate::daemon::start(&report.config, Some("127.0.0.1:0".parse().expect("addr"))))
+        .expect("daemon starts");
+    let admin = dir.join("clients/admin");
+    let cfg = ClientConfig::new(
+        daemon.addr.to_string(),
+        PemSource::path(&report.ca_cert),
+        PemSource::path(admin.join("cert.pem")),
+        PemSource::path(admin.join("key.pem")),
+    );
+    let out = replay_file(file, &cfg);
+    rt.block_on(daemon.stop()).expect("clean stop");
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+#[test]
+fn oasis_profiles_replay() {
+    let files = profile_files();
+    assert!(files.len() >= 50, "expected the BL/SKLC/SKFF/OMOS/QS/AX vectors, found {}", files.len());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let mut problems = Vec::new();
+    let mut passed = 0;
+    for f in &files {
+        let stem = f.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let excluded = EXCLUDED.iter().find(|(n, _)| *n == stem);
+        match (run_one(&rt, f), excluded) {
+            (Outcome::Pass, None) => passed += 1,
+            (Outcome::Pass, Some(_)) => problems.push(format!("{stem} passes now: remove it from EXCLUDED")),
+            (Outcome::Fail(why), None) => problems.push(format!("FAIL {stem}: {why}")),
+            (Outcome::Fail(_), Some(_)) => {}
+        }
+    }
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    eprintln!("{passed} passed, {} excluded, {} problems", EXCLUDED.len(), problems.len());
+    assert!(problems.is_empty(), "{} conformance problems", problems.len());
+}
