@@ -298,6 +298,13 @@ impl AuditLog {
             .open(&path)
             .map_err(io_err)?;
         let len = file.metadata().map_err(io_err)?.len();
+        if len == 0 {
+            // The file may be new: make its directory entry durable before the first
+            // record is acknowledged.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
+            }
+        }
         let head = if len == 0 {
             ChainHead {
                 seq: 0,

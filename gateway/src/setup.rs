@@ -499,7 +499,8 @@ fn appended(text: &str, block: &str, expected: &Config) -> Result<String, SetupE
 }
 
 /// Replaces the configuration with `new_text`, unless it no longer holds `old_text`
-/// (another command changed it meanwhile).
+/// (another command or an editor changed it meanwhile). This narrows, but does not
+/// close, the window in which two simultaneous commands could lose one's update.
 fn replace_config(path: &Path, old_text: &str, new_text: &str) -> Result<(), SetupError> {
     let current = fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -740,7 +741,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
-        assert_eq!(left, [config.clone()]);
+        assert_eq!(left, std::slice::from_ref(&config));
         assert_eq!(fs::read_to_string(&config).unwrap(), "mine");
         fs::remove_dir_all(&dir).unwrap();
     }
