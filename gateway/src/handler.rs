@@ -10,7 +10,8 @@ use crate::store::Store;
 use crate::vault::{Binding, Role};
 use kmip::messages::codec::{Codec, Ctx, DateTime};
 use kmip::messages::{RequestMessage, ResponseBatchItem, ResponseHeader, ResponseMessage, ResponsePayload};
-use kmip::ttlv::{binary, Tag};
+use kmip::ttlv::binary::{self, HEADER_LEN};
+use kmip::ttlv::Tag;
 use kmip::types::{BatchErrorContinuationOption, Operation, ResultReason, ResultStatus};
 use kmip::version::ProtocolVersion;
 use kmip::{DecodeError, Limits};
@@ -31,14 +32,7 @@ impl Policy {
     pub fn from_config(cfg: &Config) -> Result<Policy, String> {
         let mut roles: HashMap<String, Role> = HashMap::new();
         for r in &cfg.roles {
-            roles.insert(
-                r.name.clone(),
-                Role {
-                    name: r.name.clone(),
-                    operations: r.operations.iter().map(|o| o.value()).collect(),
-                    may_read_key_material: true,
-                },
-            );
+            roles.insert(r.name.clone(), Role::custom(&r.name, &r.operations));
         }
         let mut p = Policy::default();
         for v in &cfg.vaults {
@@ -156,11 +150,16 @@ impl Gateway {
                 (Some(vault), Some(backend)) => {
                     self.run_batch(req, binding, vault, backend.as_ref(), version, now, &mut items, &mut audit)
                 }
-                _ => fail_all(ResultReason::GeneralFailure, "vault unavailable", &mut items, &mut audit),
+                _ => {
+                    fail_all(ResultReason::GeneralFailure, "vault unavailable", &mut items, &mut audit);
+                    self.write_audit(&audit);
+                }
             }
         } else {
             tracing::info!(cn = ?peer.common_name, "request from an unknown identity refused");
             fail_all(ResultReason::PermissionDenied, "unknown identity", &mut items, &mut audit);
+            // Refused attempts are audited too: they are what an auditor looks for.
+            self.write_audit(&audit);
         }
         header.batch_count = i32::try_from(items.len()).unwrap_or(i32::MAX);
         ResponseMessage { header, batch_items: items }
@@ -207,7 +206,9 @@ impl Gateway {
                 id_placeholder: id_placeholder.clone(),
                 touched: Vec::new(),
             };
-            let result: Result<ResponsePayload, OpError> = if !binding.role.allows(b.operation) {
+            let result: Result<ResponsePayload, OpError> = if !ops::implements(b.operation) {
+                Err(OpError::new(ResultReason::OperationNotSupported, "operation not supported"))
+            } else if !binding.role.allows(b.operation) {
                 Err(OpError::new(ResultReason::PermissionDenied, "the role does not allow this operation"))
             } else if let Some(e) = &b.payload_error {
                 Err(OpError::new(e.result_reason(), format!("bad request payload: {e}")))
@@ -318,7 +319,13 @@ impl RequestHandler for Gateway {
             Err(e) => {
                 let version = header_version(&frame, &self.limits).map_or(ProtocolVersion::V1_0, answer_version);
                 tracing::debug!(error = %e, "undecodable request");
-                return self.error_response(version, e.result_reason(), format!("cannot decode request: {e}"));
+                // KMIP 1.4 §11.1: a message that cannot be parsed is Invalid Message,
+                // whichever field broke it (payload errors are answered per item).
+                return self.error_response(
+                    version,
+                    ResultReason::InvalidMessage,
+                    format!("cannot decode request: {e}"),
+                );
             }
         };
         let resp = self.process(peer, &req);
@@ -354,11 +361,19 @@ pub fn answer_version(v: ProtocolVersion) -> ProtocolVersion {
     ProtocolVersion::SUPPORTED.iter().copied().find(|s| *s <= v).unwrap_or(ProtocolVersion::V1_0)
 }
 
-/// The protocol version of a request that failed typed decoding, if its header is
-/// readable.
+/// The protocol version of a request that failed decoding, if its header is
+/// readable. Only the Request Header (the message's first child) is decoded, within
+/// `limits`: the rest of the message may be what broke them (too deep, too many
+/// items), and the client still deserves an answer in its own version.
 fn header_version(frame: &[u8], limits: &Limits) -> Option<ProtocolVersion> {
-    let t = binary::decode(frame, limits).ok()?;
-    let pv = t.child(Tag::REQUEST_HEADER)?.child(Tag::PROTOCOL_VERSION)?;
+    let first = frame.get(HEADER_LEN..)?;
+    let len = usize::try_from(u32::from_be_bytes(*first.get(4..HEADER_LEN)?.first_chunk::<4>()?)).ok()?;
+    let header = first.get(..HEADER_LEN.checked_add(len)?)?;
+    let t = binary::decode(header, limits).ok()?;
+    if t.tag != Tag::REQUEST_HEADER {
+        return None;
+    }
+    let pv = t.child(Tag::PROTOCOL_VERSION)?;
     ProtocolVersion::decode(pv, &Ctx::new(ProtocolVersion::LATEST)).ok()
 }
 

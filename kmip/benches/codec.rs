@@ -247,8 +247,9 @@ mod kmip_ttlv_typed {
         Uri,
     }
 
+    /// As an Attribute Value the structure travels under the Attribute Value tag.
     #[derive(Debug, Deserialize)]
-    #[serde(rename = "0x42002B")]
+    #[serde(rename = "0x42000B")]
     pub struct CryptographicParameters {
         #[serde(rename = "0x420011")]
         pub block_cipher_mode: Option<BlockCipherMode>,

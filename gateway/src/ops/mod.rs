@@ -128,6 +128,13 @@ pub fn execute(ctx: &mut OpCtx<'_>, payload: &RequestPayload) -> OpResult {
     }
 }
 
+/// True when [`execute`] implements `op`. The request path answers any other
+/// operation `OperationNotSupported` before consulting the role: a role cannot
+/// grant what the server does not do, and "denied" would misdirect the client.
+pub fn implements(op: kmip::types::Operation) -> bool {
+    op == kmip::types::Operation::Interop || SUPPORTED_OPERATIONS.contains(&op)
+}
+
 /// The operations [`execute`] implements (what Query reports).
 pub const SUPPORTED_OPERATIONS: &[kmip::types::Operation] = {
     use kmip::types::Operation as O;

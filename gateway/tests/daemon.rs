@@ -1,0 +1,722 @@
+//! End-to-end tests of the daemon: a real `keygate init` deployment started with
+//! `keygate::daemon::start` on an ephemeral port, driven over mutual TLS by the
+//! `kmip` client with the generated certificates.
+//!
+//! Expected values come from the KMIP specifications (1.0–1.4, 2.0, 2.1): object
+//! lifecycle (1.4 §3.22 state diagram), attribute and operation semantics, batch
+//! options (1.4 §6.5–6.7, §6.18 ID placeholder), and the version rules of DESIGN.md
+//! (answer in the request's version, never send what that version lacks).
+
+mod common;
+
+use common::*;
+use keygate::setup;
+use kmip::client::PemSource;
+use kmip::messages::objects::{KeyMaterial, KeyValue, ManagedObject};
+use kmip::messages::payloads::ResponsePayload;
+use kmip::messages::{Attribute, Attributes};
+use kmip::ttlv::{Tag, Ttlv, Value};
+use kmip::types::{
+    KeyFormatType, LinkType, ObjectType, ResultReason, ResultStatus, SecretDataType, State,
+};
+use kmip::version::ProtocolVersion;
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------
+// 1. Lifecycle
+
+#[test]
+fn lifecycle_kmip_1_0() {
+    lifecycle(V1_0);
+}
+
+#[test]
+fn lifecycle_kmip_1_2() {
+    lifecycle(V1_2);
+}
+
+#[test]
+fn lifecycle_kmip_1_4() {
+    lifecycle(V1_4);
+}
+
+#[test]
+fn lifecycle_kmip_2_0() {
+    lifecycle(V2_0);
+}
+
+#[test]
+fn lifecycle_kmip_2_1() {
+    lifecycle(V2_1);
+}
+
+/// Create -> Get -> GetAttributes -> Activate -> Locate -> ModifyAttribute ->
+/// AddAttribute (custom) -> Get (Transparent) -> ReKey -> Revoke -> Destroy -> Get,
+/// then Register of Secret Data and of an Opaque Object, all at version `v`.
+fn lifecycle(v: ProtocolVersion) {
+    let d = Daemon::start(&format!("lifecycle-{}{}", v.major, v.minor));
+    let mut c = d.connect("app");
+    let name = format!("lifecycle-{v}");
+    let bystander_name = format!("{name}-bystander");
+
+    // Create AES-256.
+    let r = c.send(v, &create_aes(v, &name, 256));
+    assert_eq!(r.msg.header.protocol_version, v, "answered in the request's version");
+    let ResponsePayload::Create(created) = r.ok(0) else { panic!("not a Create payload") };
+    assert_eq!(created.object_type, ObjectType::SymmetricKey);
+    let id = r.uid(0);
+    let bystander = c.create_aes(v, &bystander_name);
+    assert_ne!(id, bystander, "every object gets its own Unique Identifier");
+
+    // Get: a 32-byte key, Raw, AES 256.
+    let r = c.send(v, &get(&id));
+    assert_eq!(r.uid(0), id);
+    let key = raw_symmetric_key(r.object(0));
+    assert_eq!(key.len(), 32, "AES-256 is 32 bytes");
+    let other_key = raw_symmetric_key(c.send(v, &get(&bystander)).object(0));
+    assert_ne!(key, other_key, "two keys from the CSPRNG differ");
+
+    // Get Attributes: Pre-Active (no Activation Date given), the Name as given.
+    let a = c.get_attributes(v, &id, &["State", "Name"]);
+    assert_eq!(a.state(), Some(State::PreActive));
+    assert_eq!(name_values(&a), vec![name.clone()]);
+    let a = c.get_attributes(v, &id, &["CryptographicAlgorithm", "CryptographicLength", "CryptographicUsageMask"]);
+    assert_eq!(a.cryptographic_algorithm(), Some(kmip::types::CryptographicAlgorithm::Aes));
+    assert_eq!(a.cryptographic_length(), Some(256));
+    assert_eq!(a.cryptographic_usage_mask().map(|m| m.0), Some(0x4 | 0x8), "Encrypt|Decrypt");
+
+    // Activate -> Active.
+    assert_eq!(c.send(v, &activate(&id)).uid(0), id);
+    assert_eq!(c.get_attributes(v, &id, &["State"]).state(), Some(State::Active));
+    // A second Activate is a state error (only Pre-Active objects can be activated).
+    let reason = c.send(v, &activate(&id)).failed(0);
+    let want = if v.is_v1() { ResultReason::IllegalOperation } else { ResultReason::WrongKeyLifecycleState };
+    assert_eq!(reason, want);
+
+    // Locate by Name finds exactly this object.
+    assert_eq!(c.locate_name(v, &name), vec![id.clone()]);
+    assert_eq!(c.locate_name(v, &bystander_name), vec![bystander.clone()]);
+    assert!(c.locate_name(v, "no-object-has-this-name").is_empty());
+    if v.is_v1() {
+        // FortiGate puts the Name inside a Template-Attribute and asks for one item.
+        let forti = format!(
+            "<MaximumItems type=\"Integer\" value=\"1\"/>{}",
+            attrs(v, &name_attr(v, &name))
+        );
+        assert_eq!(c.send(v, &item("Locate", &forti)).located(0), vec![id.clone()]);
+    }
+
+    // Modify Attribute: rename.
+    let renamed = format!("{name}-renamed");
+    let modify = if v.is_v1() {
+        format!("{}{}", uid(&id), name_attr(v, &renamed))
+    } else {
+        format!("{}<NewAttribute>{}</NewAttribute>", uid(&id), name_attr(v, &renamed))
+    };
+    assert_eq!(c.send(v, &item("ModifyAttribute", &modify)).uid(0), id);
+    assert_eq!(name_values(&c.get_attributes(v, &id, &["Name"])), vec![renamed.clone()]);
+    assert_eq!(c.locate_name(v, &renamed), vec![id.clone()]);
+    assert!(c.locate_name(v, &name).is_empty(), "the old name no longer matches");
+
+    // Add Attribute: a custom (1.x `x-`) / vendor (2.x) attribute, returned as given.
+    let (vendor, attr_name, value) = if v.is_v1() {
+        ("x", "Vendor", "Acme Storage Systems")
+    } else {
+        ("acme", "Product", "Widget 9000")
+    };
+    let add = if v.is_v1() {
+        format!("{}{}", uid(&id), vendor_attr(v, vendor, attr_name, value))
+    } else {
+        format!("{}<NewAttribute>{}</NewAttribute>", uid(&id), vendor_attr(v, vendor, attr_name, value))
+    };
+    assert_eq!(c.send(v, &item("AddAttribute", &add)).uid(0), id);
+    let r = c.send(v, &get_vendor_attribute(v, &id, vendor, attr_name));
+    let a = r.attributes(0);
+    assert_eq!(
+        a.items,
+        vec![Attribute::Vendor {
+            vendor: vendor.to_owned(),
+            name: attr_name.to_owned(),
+            value: Value::TextString(value.to_owned())
+        }],
+        "exactly the custom attribute, exactly as given"
+    );
+    if v.is_v1() {
+        // On the wire it is named as the client named it.
+        let mut all = Vec::new();
+        walk(&r.raw, &mut all);
+        assert!(all
+            .iter()
+            .any(|t| t.tag == Tag::ATTRIBUTE_NAME && t.value == Value::TextString("x-Vendor".to_owned())));
+    }
+    // And it is among all attributes too.
+    let all = c.get_attributes(v, &id, &[]);
+    assert_eq!(all.vendor(vendor, attr_name), Some(&Value::TextString(value.to_owned())));
+
+    // Get as Transparent Symmetric Key: the same bytes in the Transparent structure.
+    let r = c.send(v, &get_format(&id, "TransparentSymmetricKey"));
+    let ManagedObject::SymmetricKey(k) = r.object(0) else { panic!("not a symmetric key") };
+    assert_eq!(k.key_block.key_format_type, KeyFormatType::TransparentSymmetricKey);
+    match &k.key_block.key_value {
+        Some(KeyValue::Plain { key_material: KeyMaterial::Transparent(t), .. }) => {
+            assert_eq!(t.key.as_deref(), Some(key.as_slice()));
+        }
+        other => panic!("expected a Transparent Symmetric Key, got {other:?}"),
+    }
+
+    // Re-key: a new object, linked both ways, carrying the name.
+    let r = c.send(v, &by_uid("ReKey", Some(&id)));
+    let new_id = r.uid(0);
+    assert_ne!(new_id, id);
+    let new_attrs = c.get_attributes(v, &new_id, &["Link", "Name", "CryptographicLength"]);
+    assert_eq!(links(&new_attrs), vec![(LinkType::ReplacedObjectLink, id.clone())]);
+    assert_eq!(name_values(&new_attrs), vec![renamed.clone()]);
+    assert_eq!(new_attrs.cryptographic_length(), Some(256));
+    let old_attrs = c.get_attributes(v, &id, &["Link"]);
+    assert_eq!(links(&old_attrs), vec![(LinkType::ReplacementObjectLink, new_id.clone())]);
+    let new_key = raw_symmetric_key(c.send(v, &get(&new_id)).object(0));
+    assert_eq!(new_key.len(), 32);
+    assert_ne!(new_key, key, "re-keying makes new key material");
+    let mut versions = c.locate_name(v, &renamed);
+    assert_eq!(versions.first(), Some(&new_id), "the newest version first");
+    versions.sort();
+    let mut want = vec![id.clone(), new_id.clone()];
+    want.sort();
+    assert_eq!(versions, want);
+
+    // Revoke (Cessation of Operation) -> Deactivated.
+    assert_eq!(c.send(v, &revoke(&id, "CessationOfOperation")).uid(0), id);
+    assert_eq!(c.get_attributes(v, &id, &["State"]).state(), Some(State::Deactivated));
+
+    // Destroy -> Destroyed; the metadata stays, the key does not.
+    assert_eq!(c.send(v, &destroy(&id)).uid(0), id);
+    assert_eq!(c.get_attributes(v, &id, &["State"]).state(), Some(State::Destroyed));
+    let reason = c.send(v, &get(&id)).failed(0);
+    let want = if v.is_v1() { ResultReason::ItemNotFound } else { ResultReason::ObjectDestroyed };
+    assert_eq!(reason, want, "Get of a destroyed object");
+    // The bystander is untouched.
+    assert_eq!(raw_symmetric_key(c.send(v, &get(&bystander)).object(0)), other_key);
+
+    // Register Secret Data, MongoDB style: 96 bytes, Seed, Opaque format.
+    let secret = bytes(7, 96);
+    let r = c.send(v, &register_secret(v, &format!("{name}-secret"), &secret));
+    let sid = r.uid(0);
+    c.send(v, &activate(&sid)).uid(0);
+    let r = c.send(v, &get(&sid));
+    let ResponsePayload::Get(g) = r.ok(0) else { panic!("not a Get payload") };
+    assert_eq!(g.object_type, ObjectType::SecretData);
+    let ManagedObject::SecretData(s) = &g.object else { panic!("not Secret Data: {:?}", g.object) };
+    assert_eq!(s.secret_data_type, SecretDataType::Seed);
+    assert_eq!(s.key_block.key_format_type, KeyFormatType::Opaque);
+    assert_eq!(key_bytes(&s.key_block.key_value), secret, "byte-identical");
+
+    // Register an Opaque Object.
+    let opaque = b"SecretPassword".to_vec();
+    let r = c.send(v, &register_opaque(v, &format!("{name}-opaque"), &opaque));
+    let oid = r.uid(0);
+    let r = c.send(v, &get(&oid));
+    let ManagedObject::OpaqueObject(o) = r.object(0) else { panic!("not an Opaque Object") };
+    assert_eq!(o.opaque_data_type.value(), 0x8000_0001);
+    assert_eq!(o.opaque_data_value, opaque);
+    assert_eq!(
+        c.get_attributes(v, &oid, &["ObjectType"]).object_type(),
+        Some(ObjectType::OpaqueObject)
+    );
+}
+
+/// Register of Secret Data (Seed, Opaque key format) named `name`.
+fn register_secret(v: ProtocolVersion, name: &str, secret: &[u8]) -> String {
+    let a = [name_attr(v, name), attr(v, "CryptographicUsageMask", "Integer", "Encrypt Decrypt")].concat();
+    item(
+        "Register",
+        &format!(
+            "{}{}<SecretData>{}<KeyBlock>{}<KeyValue><KeyMaterial type=\"ByteString\" value=\"{}\"/></KeyValue></KeyBlock></SecretData>",
+            enumeration("ObjectType", "SecretData"),
+            attrs(v, &a),
+            enumeration("SecretDataType", "Seed"),
+            enumeration("KeyFormatType", "Opaque"),
+            hex(secret)
+        ),
+    )
+}
+
+fn register_opaque(v: ProtocolVersion, name: &str, value: &[u8]) -> String {
+    item(
+        "Register",
+        &format!(
+            "{}{}<OpaqueObject>{}<OpaqueDataValue type=\"ByteString\" value=\"{}\"/></OpaqueObject>",
+            enumeration("ObjectType", "OpaqueObject"),
+            attrs(v, &name_attr(v, name)),
+            enumeration("OpaqueDataType", "0x80000001"),
+            hex(value)
+        ),
+    )
+}
+
+fn raw_symmetric_key(o: &ManagedObject) -> Vec<u8> {
+    let ManagedObject::SymmetricKey(k) = o else { panic!("not a symmetric key: {o:?}") };
+    assert_eq!(k.key_block.key_format_type, KeyFormatType::Raw);
+    assert_eq!(k.key_block.cryptographic_algorithm, Some(kmip::types::CryptographicAlgorithm::Aes));
+    assert_eq!(k.key_block.cryptographic_length, Some(256));
+    key_bytes(&k.key_block.key_value)
+}
+
+fn key_bytes(kv: &Option<KeyValue>) -> Vec<u8> {
+    match kv {
+        Some(KeyValue::Plain { key_material: KeyMaterial::Bytes(b), .. }) => b.clone(),
+        other => panic!("expected key bytes, got {other:?}"),
+    }
+}
+
+fn name_values(a: &Attributes) -> Vec<String> {
+    a.names().into_iter().map(|n| n.value).collect()
+}
+
+fn links(a: &Attributes) -> Vec<(LinkType, String)> {
+    a.all(Tag::LINK)
+        .map(|l| {
+            let kind = match l.child(Tag::LINK_TYPE).map(|t| &t.value) {
+                Some(Value::Enumeration(x)) => LinkType::from_value(*x),
+                other => panic!("Link without a Link Type: {other:?}"),
+            };
+            let target = match l.child(Tag::LINKED_OBJECT_IDENTIFIER).map(|t| &t.value) {
+                Some(Value::TextString(s)) => s.clone(),
+                other => panic!("Link without a target: {other:?}"),
+            };
+            (kind, target)
+        })
+        .collect()
+}
+
+#[test]
+fn keys_that_may_not_leave_are_never_returned_in_clear() {
+    let d = Daemon::start("export");
+    let mut c = d.connect("app");
+    let v = V2_1;
+    for (flag, reason) in [("Extractable", ResultReason::NotExtractable), ("Sensitive", ResultReason::Sensitive)] {
+        let value = if flag == "Extractable" { "false" } else { "true" };
+        let a = [
+            name_attr(v, &format!("{flag}-key")),
+            attr(v, "CryptographicAlgorithm", "Enumeration", "AES"),
+            attr(v, "CryptographicLength", "Integer", "256"),
+            attr(v, "CryptographicUsageMask", "Integer", "Encrypt Decrypt"),
+            attr(v, flag, "Boolean", value),
+        ]
+        .concat();
+        let id = c.send(v, &item("Create", &format!("{}{}", enumeration("ObjectType", "SymmetricKey"), attrs(v, &a)))).uid(0);
+        assert_eq!(c.send(v, &get(&id)).failed(0), reason, "{flag}");
+        assert_eq!(c.send(v, &get_format(&id, "TransparentSymmetricKey")).failed(0), reason, "{flag}");
+        // Its metadata is still readable.
+        let a = c.get_attributes(v, &id, &[flag]);
+        assert_eq!(a.get(Tag::from_name(flag).unwrap()).map(|t| &t.value), Some(&Value::Boolean(flag == "Sensitive")));
+        // A 1.x client, which has no such reasons before 1.4, is refused too.
+        let r = c.send(V1_2, &get(&id));
+        assert_eq!(r.failed(0), ResultReason::PermissionDenied, "{flag} at 1.2");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 2. Version gating
+
+/// Checks that nothing in `raw` is foreign to version `v`: every tag is defined in
+/// `v`, every 1.x Attribute Name names an attribute `v` defines (or a custom one),
+/// every enumeration value (also inside a 1.x Attribute Value) exists in `v`.
+fn assert_gated(raw: &Ttlv, v: ProtocolVersion) {
+    let mut all = Vec::new();
+    walk(raw, &mut all);
+    for t in &all {
+        assert!(t.tag.defined_in(v), "tag {:?} ({:?}) is not defined in {v}", t.tag, t.tag.name());
+        if let Value::Enumeration(x) = t.value {
+            if let Some(table) = kmip::types::enum_table(t.tag) {
+                assert!(table.defined_in(x, v) || table.by_value(x).is_none(), "{:?} value {x:#x} not in {v}", t.tag.name());
+            }
+        }
+    }
+    for attr in all.iter().filter(|t| t.tag == Tag::ATTRIBUTE) {
+        let Some(Value::TextString(n)) = attr.child(Tag::ATTRIBUTE_NAME).map(|t| &t.value) else { continue };
+        for forbidden in ["Fresh", "Original Creation Date", "Sensitive", "Extractable"] {
+            if v < forbidden_since(forbidden) {
+                assert_ne!(n, forbidden, "{forbidden} sent to a {v} client");
+            }
+        }
+        match Tag::from_spec_name(n) {
+            Some(tag) => {
+                assert!(tag.defined_in(v), "attribute {n} is not defined in {v}");
+                if let (Some(table), Some(Value::Enumeration(x))) =
+                    (kmip::types::enum_table(tag), attr.child(Tag::ATTRIBUTE_VALUE).map(|t| &t.value))
+                {
+                    assert!(table.defined_in(*x, v), "{n} value {x:#x} not in {v}");
+                }
+            }
+            None => assert!(n.starts_with("x-") || n.starts_with("y-"), "unknown attribute name {n:?} sent"),
+        }
+    }
+}
+
+fn forbidden_since(name: &str) -> ProtocolVersion {
+    match name {
+        "Fresh" => ProtocolVersion::V1_1,
+        "Original Creation Date" => ProtocolVersion::V1_2,
+        _ => ProtocolVersion::V1_4,
+    }
+}
+
+#[test]
+fn responses_are_gated_to_the_request_version() {
+    let d = Daemon::start("gating");
+    let mut c = d.connect("app");
+    // An object made at 2.1 carries every attribute the server sets (Fresh,
+    // Original Creation Date, Sensitive, Extractable, ...).
+    let id = c.create_aes(V2_1, "gating-key");
+    let all21 = c.get_attributes(V2_1, &id, &[]);
+    for tag in [Tag::FRESH, Tag::ORIGINAL_CREATION_DATE, Tag::SENSITIVE, Tag::EXTRACTABLE] {
+        assert!(all21.get(tag).is_some(), "{:?} expected in the 2.1 answer", tag.name());
+    }
+
+    for v in ProtocolVersion::SUPPORTED {
+        // All attributes, the key itself, and a Locate.
+        for items in [
+            get_attributes(v, &id, &[]),
+            get(&id),
+            locate_name(v, "gating-key"),
+            by_uid("GetAttributeList", Some(&id)),
+        ] {
+            let r = c.send(v, &items);
+            assert_eq!(r.msg.header.protocol_version, v, "answered in {v}");
+            assert_eq!(r.item(0).result_status, ResultStatus::Success, "{v}: {:?}", r.item(0));
+            assert_gated(&r.raw, v);
+        }
+    }
+
+    // Specifically, a 1.0 client gets none of the later attributes...
+    let a = c.get_attributes(V1_0, &id, &[]);
+    for tag in [Tag::FRESH, Tag::ORIGINAL_CREATION_DATE, Tag::SENSITIVE, Tag::EXTRACTABLE] {
+        assert!(a.get(tag).is_none(), "{:?} sent to a 1.0 client", tag.name());
+    }
+    // ...but does get the 1.0 ones.
+    assert_eq!(a.state(), Some(State::PreActive));
+    assert_eq!(a.cryptographic_length(), Some(256));
+    assert!(a.get(Tag::LAST_CHANGE_DATE).is_some());
+    // A 1.4 client gets the 1.4 ones.
+    let a = c.get_attributes(V1_4, &id, &[]);
+    assert!(a.get(Tag::SENSITIVE).is_some() && a.get(Tag::FRESH).is_some());
+
+    // A failed item in 1.x carries a 1.x Result Reason (never dropped by the gate).
+    for v in [V1_0, V1_4] {
+        let r = c.send(v, &get("no-such-object"));
+        assert_eq!(r.failed(0), ResultReason::ItemNotFound);
+        assert_gated(&r.raw, v);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 3. Batches
+
+#[test]
+fn batch_id_placeholder() {
+    let d = Daemon::start("placeholder");
+    let mut c = d.connect("app");
+    for v in [V1_2, V2_1] {
+        let header = "<BatchOrderOption type=\"Boolean\" value=\"true\"/>";
+        let items = [
+            create_aes(v, &format!("placeholder-{v}"), 128),
+            by_uid("Activate", None),
+            get_attributes_placeholder(v, "State"),
+        ]
+        .concat();
+        let r = c.send_with(v, header, &items);
+        assert_eq!(r.len(), 3);
+        let id = r.uid(0);
+        assert_eq!(r.uid(1), id, "Activate used the ID placeholder");
+        assert_eq!(r.uid(2), id);
+        assert_eq!(r.attributes(2).state(), Some(State::Active));
+        assert_eq!(c.get_attributes(v, &id, &["State"]).state(), Some(State::Active));
+    }
+}
+
+fn get_attributes_placeholder(v: ProtocolVersion, attr: &str) -> String {
+    let r = if v.is_v1() { text("AttributeName", spec_name(attr)) } else { enumeration("AttributeReference", attr) };
+    item("GetAttributes", &r)
+}
+
+#[test]
+fn batch_error_continuation() {
+    let d = Daemon::start("continuation");
+    let mut c = d.connect("app");
+    let v = V1_4;
+    let option = |o: &str| enumeration("BatchErrorContinuationOption", o);
+
+    // Continue: the first item fails, the second is still executed.
+    let r = c.send_with(v, &option("Continue"), &[get("missing-object"), create_aes(v, "continue-key", 256)].concat());
+    assert_eq!(r.len(), 2);
+    assert_eq!(r.failed(0), ResultReason::ItemNotFound);
+    let id = r.uid(1);
+    assert_eq!(c.locate_name(v, "continue-key"), vec![id]);
+
+    // Stop: the second item is not executed.
+    let r = c.send_with(v, &option("Stop"), &[get("missing-object"), create_aes(v, "stop-key", 256)].concat());
+    assert_eq!(r.failed(0), ResultReason::ItemNotFound);
+    assert!(
+        r.msg.batch_items.iter().skip(1).all(|i| i.result_status != ResultStatus::Success),
+        "nothing after the failure succeeded: {:?}",
+        r.msg.batch_items
+    );
+    assert!(c.locate_name(v, "stop-key").is_empty(), "the second item was not executed");
+
+    // Undo: the first item's effect is rolled back and reported as undone.
+    let r = c.send_with(v, &option("Undo"), &[create_aes(v, "undo-key", 256), get("missing-object")].concat());
+    assert_eq!(r.len(), 2);
+    assert_eq!(r.item(0).result_status, ResultStatus::OperationUndone);
+    assert_eq!(r.failed(1), ResultReason::ItemNotFound);
+    assert!(c.locate_name(v, "undo-key").is_empty(), "the undone Create left no object");
+
+    // Undo also rolls back a change to an existing object.
+    let kept = c.create_aes(v, "undo-kept");
+    let r = c.send_with(v, &option("Undo"), &[activate(&kept), get("missing-object")].concat());
+    assert_eq!(r.item(0).result_status, ResultStatus::OperationUndone);
+    assert_eq!(c.get_attributes(v, &kept, &["State"]).state(), Some(State::PreActive));
+}
+
+#[test]
+fn batch_unknown_operation() {
+    let d = Daemon::start("unknown-op");
+    let mut c = d.connect("app");
+    let unknown = "<BatchItem><Operation type=\"Enumeration\" value=\"0x00000099\"/><RequestPayload/></BatchItem>";
+    for v in [V1_0, V1_4, V2_1] {
+        // Unknown operation second: the first item succeeds, the unknown one is
+        // Operation Not Supported.
+        let r = c.send(v, &[create_aes_unnamed(v), unknown.to_owned()].concat());
+        assert_eq!(r.len(), 2, "{v}");
+        let id = r.uid(0);
+        assert_eq!(r.failed(1), ResultReason::OperationNotSupported, "{v}");
+        assert_eq!(c.get_attributes(v, &id, &["State"]).state(), Some(State::PreActive));
+        // Unknown operation first, with Continue: the other item still runs.
+        let r = c.send_with(
+            v,
+            &enumeration("BatchErrorContinuationOption", "Continue"),
+            &[unknown.to_owned(), query()].concat(),
+        );
+        assert_eq!(r.failed(0), ResultReason::OperationNotSupported, "{v}");
+        assert!(matches!(r.ok(1), ResponsePayload::Query(_)));
+    }
+    // The admin role too (a role cannot grant what the server does not implement).
+    let mut admin = d.connect("admin");
+    assert_eq!(admin.send(V2_1, unknown).failed(0), ResultReason::OperationNotSupported);
+}
+
+#[test]
+fn maximum_response_size() {
+    let d = Daemon::start("max-response");
+    let mut c = d.connect("app");
+    let id = c.create_aes(V1_4, "big-answer");
+    for v in [V1_0, V1_4, V2_1] {
+        let r = c.send_with(v, "<MaximumResponseSize type=\"Integer\" value=\"64\"/>", &get(&id));
+        assert_eq!(r.failed(0), ResultReason::ResponseTooLarge, "{v}");
+        let r = c.send_with(v, "<MaximumResponseSize type=\"Integer\" value=\"64\"/>", &get_attributes(v, &id, &[]));
+        assert_eq!(r.failed(0), ResultReason::ResponseTooLarge, "{v}");
+        // A size that fits is honoured too.
+        let r = c.send_with(v, "<MaximumResponseSize type=\"Integer\" value=\"280000\"/>", &get(&id));
+        assert_eq!(raw_len(r.object(0)), 32);
+    }
+}
+
+fn raw_len(o: &ManagedObject) -> usize {
+    raw_symmetric_key(o).len()
+}
+
+// ---------------------------------------------------------------------------
+// 4. Vaults and roles
+
+#[test]
+fn vault_isolation_and_roles() {
+    let d = Prepared::new("vaults")
+        .vault("other")
+        .client("other-app", "other", "app")
+        .client("ro", "default", "read-only")
+        .client("tde1", "default", "tde")
+        .client("crypto1", "default", "crypto")
+        .start();
+    let v = V2_1;
+    let mut app = d.connect("app");
+    let mut other = d.connect("other-app");
+
+    // An object of `default`...
+    let id = app.create_aes(v, "isolated-key");
+    app.send(v, &activate(&id)).uid(0);
+    // ...does not exist for `other`: ItemNotFound, exactly like a made-up UID.
+    for items in [
+        get(&id),
+        get_attributes(v, &id, &[]),
+        activate(&id),
+        revoke(&id, "CessationOfOperation"),
+        destroy(&id),
+        by_uid("ReKey", Some(&id)),
+        by_uid("GetAttributeList", Some(&id)),
+    ] {
+        let r = other.send(v, &items);
+        assert_eq!(r.failed(0), ResultReason::ItemNotFound, "{:?}", r.item(0).operation);
+    }
+    for v1 in [V1_0, V1_4] {
+        assert_eq!(other.send(v1, &get(&id)).failed(0), ResultReason::ItemNotFound);
+    }
+    assert!(!other.send(v, &locate_all(v)).located(0).contains(&id));
+    assert!(other.locate_name(v, "isolated-key").is_empty());
+    // Same name in both vaults: each sees its own.
+    let theirs = other.create_aes(v, "isolated-key");
+    assert_eq!(other.locate_name(v, "isolated-key"), vec![theirs.clone()]);
+    assert_eq!(app.locate_name(v, "isolated-key"), vec![id.clone()]);
+    assert_eq!(app.send(v, &get(&theirs)).failed(0), ResultReason::ItemNotFound);
+    // Nothing was changed by `other`'s attempts.
+    assert_eq!(app.get_attributes(v, &id, &["State"]).state(), Some(State::Active));
+
+    // read-only: Get yes, Create no.
+    let mut ro = d.connect("ro");
+    assert_eq!(raw_len(ro.send(v, &get(&id)).object(0)), 32);
+    assert_eq!(ro.locate_name(v, "isolated-key"), vec![id.clone()]);
+    assert_eq!(ro.send(v, &create_aes(v, "ro-key", 256)).failed(0), ResultReason::PermissionDenied);
+    assert_eq!(ro.send(v, &revoke(&id, "CessationOfOperation")).failed(0), ResultReason::PermissionDenied);
+    assert!(ro.locate_name(v, "ro-key").is_empty());
+
+    // tde: Create, Get, Activate yes; Revoke and Destroy no.
+    let mut tde = d.connect("tde1");
+    let t = tde.create_aes(v, "tde-key");
+    assert_eq!(raw_len(tde.send(v, &get(&t)).object(0)), 32);
+    assert_eq!(tde.send(v, &activate(&t)).uid(0), t);
+    assert_eq!(tde.send(v, &revoke(&t, "CessationOfOperation")).failed(0), ResultReason::PermissionDenied);
+    assert_eq!(tde.send(v, &destroy(&t)).failed(0), ResultReason::PermissionDenied);
+    assert_eq!(app.get_attributes(v, &t, &["State"]).state(), Some(State::Active));
+
+    // crypto: may see attributes, may not Get key material.
+    let mut crypto = d.connect("crypto1");
+    assert_eq!(crypto.send(v, &get(&id)).failed(0), ResultReason::PermissionDenied);
+    assert_eq!(crypto.get_attributes(v, &id, &["State"]).state(), Some(State::Active));
+    assert_eq!(crypto.send(v, &create_aes(v, "crypto-key", 256)).failed(0), ResultReason::PermissionDenied);
+
+    // app and admin: everything in their vault.
+    for who in ["app", "admin"] {
+        let mut c = d.connect(who);
+        let k = c.create_aes(v, &format!("{who}-key"));
+        assert_eq!(raw_len(c.send(v, &get(&k)).object(0)), 32);
+        c.send(v, &activate(&k)).uid(0);
+        c.send(v, &revoke(&k, "CessationOfOperation")).uid(0);
+        c.send(v, &destroy(&k)).uid(0);
+        assert_eq!(c.get_attributes(v, &k, &["State"]).state(), Some(State::Destroyed));
+    }
+
+    // A certificate from the right CA for a name not in the configuration: every
+    // item is refused.
+    let ca = keygate::pki::Ca::load(&d.path("ca.pem"), &d.path("ca-key.pem")).expect("load CA");
+    let nobody = ca.issue_client("nobody").expect("issue");
+    let mut n = Kmip::connect(&d.config_with(
+        PemSource::bytes(nobody.cert_pem.as_bytes().to_vec()),
+        PemSource::bytes(nobody.key_pem.as_bytes().to_vec()),
+    ))
+    .expect("a certificate of the right CA completes the handshake");
+    let r = n.send(v, &[query(), locate_all(v), get(&id)].concat());
+    assert_eq!(r.len(), 3);
+    for i in 0..3 {
+        assert_eq!(r.failed(i), ResultReason::PermissionDenied);
+    }
+    assert_eq!(n.send(V1_0, &get(&id)).failed(0), ResultReason::PermissionDenied);
+
+    // A client certificate from another CA, even with a configured name: refused.
+    let stranger_ca = keygate::pki::Ca::generate().expect("CA");
+    let stranger = stranger_ca.issue_client("app").expect("issue");
+    let cfg = d.config_with(
+        PemSource::bytes(stranger.cert_pem.as_bytes().to_vec()),
+        PemSource::bytes(stranger.key_pem.as_bytes().to_vec()),
+    );
+    // With TLS 1.3 the client finishes its side of the handshake before the server
+    // has checked the certificate, so the refusal may show on the first exchange.
+    match Kmip::connect(&cfg) {
+        Err(_) => {}
+        Ok(mut c) => assert!(c.try_send(v, "", &query()).is_err(), "a foreign CA's client was served"),
+    }
+    // Everyone else is unaffected.
+    assert_eq!(app.locate_name(v, "isolated-key"), vec![id]);
+}
+
+#[test]
+fn identities_added_while_running_are_picked_up() {
+    let d = Prepared::new("reload").vault("other").client("other-app", "other", "app").start();
+    let v = V2_1;
+    let mut app = d.connect("app");
+    let id = app.create_aes(v, "reload-key");
+
+    // Added after start: usable once the daemon notices the config changed
+    // (mtime poll every 2 s), with the vault and role given.
+    setup::client_add(&d.config, "late", "other", "read-only").expect("client add");
+    let mut late = d.connect("late");
+    let mut last = None;
+    let served = wait_until(Duration::from_secs(6), || {
+        let r = late.send(v, &locate_all(v));
+        last = r.item(0).result_reason;
+        r.item(0).result_status == ResultStatus::Success
+    });
+    assert!(served, "the new identity was not picked up within 6 s (last: {last:?})");
+    // In its own vault, with its own role.
+    assert_eq!(late.send(v, &get(&id)).failed(0), ResultReason::ItemNotFound);
+    assert_eq!(late.send(v, &create_aes(v, "late-key", 256)).failed(0), ResultReason::PermissionDenied);
+    let mut other = d.connect("other-app");
+    let o = other.create_aes(v, "other-key");
+    assert_eq!(late.send(v, &locate_all(v)).located(0), vec![o.clone()]);
+    assert_eq!(raw_len(late.send(v, &get(&o)).object(0)), 32);
+
+    // A vault added while running, with an identity in it.
+    setup::vault_add(&d.config, "third", &keygate::setup::VaultOptions::default()).expect("vault add");
+    setup::client_add(&d.config, "third-app", "third", "app").expect("client add");
+    let mut third = d.connect("third-app");
+    let served = wait_until(Duration::from_secs(6), || {
+        third.send(v, &locate_all(v)).item(0).result_status == ResultStatus::Success
+    });
+    assert!(served, "the new vault was not picked up within 6 s");
+    assert!(third.send(v, &locate_all(v)).located(0).is_empty(), "a new vault is empty");
+    assert_eq!(third.send(v, &get(&o)).failed(0), ResultReason::ItemNotFound);
+}
+
+// ---------------------------------------------------------------------------
+// 7. Graceful shutdown and durability
+
+#[test]
+fn graceful_shutdown_answers_in_flight_requests_and_data_survives_restart() {
+    let mut d = Daemon::start("shutdown");
+    let v = V1_4;
+    let mut c = d.connect("app");
+    let kept = c.create_aes(v, "durable-key");
+    let kept_key = raw_symmetric_key(c.send(v, &get(&kept)).object(0));
+    let secret = bytes(42, 96);
+    let sid = c.send(v, &register_secret(v, "durable-secret", &secret)).uid(0);
+    c.send(v, &activate(&kept)).uid(0);
+
+    // One full request and half of a second, in one write: once the first answer
+    // is back, the server holds the start of the second frame — a request in flight.
+    let first = encode(&parse(&req(v, "", &query())));
+    let second = encode(&parse(&req(v, "", &create_aes(v, "in-flight-key", 256))));
+    let (head, tail) = second.split_at(second.len() / 2);
+    let mut raw = d.raw("app");
+    raw.write(&[first.as_slice(), head].concat()).expect("write");
+    let RawRead::Frame(_) = raw.read_frame(WAIT) else { panic!("no answer to the first request") };
+
+    let addr = d.addr;
+    let stopping = d.stop_in_background();
+    // The listener closes first: new connections are refused...
+    let closed = wait_until(WAIT, || std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err());
+    assert!(closed, "the listener kept accepting after shutdown began");
+    // ...while the request in flight is completed and answered.
+    raw.write(tail).expect("write the rest");
+    let RawRead::Frame(answer) = raw.read_frame(WAIT) else { panic!("the in-flight request got no answer") };
+    let r = kmip::messages::ResponseMessage::decode(&answer, &kmip::Limits::DEFAULT).expect("response");
+    assert_eq!(r.batch_items.len(), 1);
+    assert_eq!(r.batch_items[0].result_status, ResultStatus::Success, "{:?}", r.batch_items[0]);
+    d.join_stop(stopping);
+
+    // Restarted on the same data directory: everything acknowledged is there.
+    d.restart();
+    let mut c = d.connect("app");
+    assert_eq!(raw_symmetric_key(c.send(v, &get(&kept)).object(0)), kept_key);
+    assert_eq!(c.get_attributes(v, &kept, &["State"]).state(), Some(State::Active));
+    let r = c.send(v, &get(&sid));
+    let ManagedObject::SecretData(s) = r.object(0) else { panic!("not Secret Data") };
+    assert_eq!(key_bytes(&s.key_block.key_value), secret);
+    assert_eq!(c.locate_name(v, "in-flight-key").len(), 1, "the in-flight Create was committed");
+}
