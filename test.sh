@@ -104,10 +104,17 @@ install_softhsm() {
 }
 
 install_python_clients() {
-    # Later issue (interop tests): a Python venv in .venv (gitignored) with PyKMIP, e.g.
-    #   [[ -x .venv/bin/python ]] || python3 -m venv .venv
-    #   .venv/bin/python -c 'import kmip' 2>/dev/null || .venv/bin/pip install -q PyKMIP
-    :
+    # PyKMIP 0.11 drives the daemon as an outside client (softhsm-tests/tests/pykmip.rs).
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        apt_install python3-venv
+    fi
+    if [[ ! -x .venv/bin/python ]]; then
+        python3 -m venv .venv
+    fi
+    if ! .venv/bin/python -c 'import kmip' >/dev/null 2>&1; then
+        .venv/bin/pip install -q 'PyKMIP==0.11.0'
+    fi
+    export KEYGATE_PYTHON="$repo/.venv/bin/python"
 }
 
 # ---------------------------------------------------------------------------------
@@ -132,11 +139,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 if cargo nextest --version >/dev/null 2>&1; then
     step "test: cargo nextest run --workspace --locked (+ doctests)"
-    cargo nextest run --workspace --locked
+    cargo nextest run --workspace --locked --no-fail-fast
     cargo test --workspace --locked --doc
 else
     step "test: cargo test --workspace --locked"
-    cargo test --workspace --locked
+    cargo test --workspace --locked --no-fail-fast
 fi
 
 if [[ ${KEYGATE_SKIP_FUZZ:-0} == 1 ]]; then

@@ -9,7 +9,9 @@ use crate::server::{PeerIdentity, RequestHandler};
 use crate::store::Store;
 use crate::vault::{Binding, Role};
 use kmip::messages::codec::{Codec, Ctx, DateTime};
-use kmip::messages::{RequestMessage, ResponseBatchItem, ResponseHeader, ResponseMessage, ResponsePayload};
+use kmip::messages::{
+    RequestMessage, ResponseBatchItem, ResponseHeader, ResponseMessage, ResponsePayload,
+};
 use kmip::ttlv::binary::{self, HEADER_LEN};
 use kmip::ttlv::Tag;
 use kmip::types::{BatchErrorContinuationOption, Operation, ResultReason, ResultStatus};
@@ -44,7 +46,8 @@ impl Policy {
                     allow_extractable: v.allow_extractable,
                 },
             );
-            p.vault_backends.insert(v.name.clone(), v.backend.as_str().to_owned());
+            p.vault_backends
+                .insert(v.name.clone(), v.backend.as_str().to_owned());
         }
         for i in &cfg.identities {
             let role = Role::builtin(&i.role)
@@ -53,14 +56,26 @@ impl Policy {
             if !p.vaults.contains_key(&i.vault) {
                 return Err(format!("identity {}: unknown vault {}", i.name, i.vault));
             }
-            p.identities.insert(i.name.clone(), Binding { identity: i.name.clone(), vault: i.vault.clone(), role });
+            p.identities.insert(
+                i.name.clone(),
+                Binding {
+                    identity: i.name.clone(),
+                    vault: i.vault.clone(),
+                    role,
+                },
+            );
         }
         Ok(p)
     }
 
     /// The binding of a verified peer: by subject CN first, then by SAN.
     pub fn bind(&self, peer: &PeerIdentity) -> Option<&Binding> {
-        let names = peer.common_name.iter().chain(&peer.dns_names).chain(&peer.emails).chain(&peer.uris);
+        let names = peer
+            .common_name
+            .iter()
+            .chain(&peer.dns_names)
+            .chain(&peer.emails)
+            .chain(&peer.uris);
         for n in names {
             if let Some(b) = self.identities.get(n) {
                 return Some(b);
@@ -82,7 +97,9 @@ pub struct Gateway {
 
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gateway").field("backends", &self.backends.keys().collect::<Vec<_>>()).finish_non_exhaustive()
+        f.debug_struct("Gateway")
+            .field("backends", &self.backends.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 
@@ -96,17 +113,30 @@ impl Gateway {
         limits: Limits,
         max_batch_items: usize,
     ) -> Self {
-        Self { policy: RwLock::new(Arc::new(policy)), store, backends, audit, limits, max_batch_items }
+        Self {
+            policy: RwLock::new(Arc::new(policy)),
+            store,
+            backends,
+            audit,
+            limits,
+            max_batch_items,
+        }
     }
 
     /// Swaps in a new policy (config reload). In-flight requests finish with the old.
     pub fn set_policy(&self, p: Policy) {
-        let mut g = self.policy.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut g = self
+            .policy
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *g = Arc::new(p);
     }
 
     fn policy(&self) -> Arc<Policy> {
-        self.policy.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.policy
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Handles one request message and returns the response message (before encoding).
@@ -126,14 +156,34 @@ impl Gateway {
             batch_count: 0,
             extensions: Vec::new(),
         };
-        let ident_name = binding.as_ref().map_or_else(|| peer.common_name.clone().unwrap_or_default(), |b| b.identity.clone());
-        let vault_name = binding.as_ref().map(|b| b.vault.clone()).unwrap_or_default();
+        let ident_name = binding.as_ref().map_or_else(
+            || peer.common_name.clone().unwrap_or_default(),
+            |b| b.identity.clone(),
+        );
+        let vault_name = binding
+            .as_ref()
+            .map(|b| b.vault.clone())
+            .unwrap_or_default();
         let mut items = Vec::with_capacity(req.batch_items.len());
         let mut audit = Vec::new();
-        let fail_all = |reason: ResultReason, msg: &str, items: &mut Vec<ResponseBatchItem>, audit: &mut Vec<AuditRecord>| {
+        let fail_all = |reason: ResultReason,
+                        msg: &str,
+                        items: &mut Vec<ResponseBatchItem>,
+                        audit: &mut Vec<AuditRecord>| {
             for b in &req.batch_items {
-                items.push(ResponseBatchItem::failure(Some(b.operation), b.unique_batch_item_id.clone(), reason, msg));
-                audit.push(AuditRecord::new(&ident_name, &vault_name, b.operation, ResultStatus::OperationFailed, Some(reason)));
+                items.push(ResponseBatchItem::failure(
+                    Some(b.operation),
+                    b.unique_batch_item_id.clone(),
+                    reason,
+                    msg,
+                ));
+                audit.push(AuditRecord::new(
+                    &ident_name,
+                    &vault_name,
+                    b.operation,
+                    ResultStatus::OperationFailed,
+                    Some(reason),
+                ));
             }
         };
         if req.batch_items.len() > self.max_batch_items {
@@ -145,24 +195,47 @@ impl Gateway {
             ));
         } else if let Some(binding) = binding.as_ref() {
             let vault = policy.vaults.get(&binding.vault);
-            let backend = policy.vault_backends.get(&binding.vault).and_then(|b| self.backends.get(b));
+            let backend = policy
+                .vault_backends
+                .get(&binding.vault)
+                .and_then(|b| self.backends.get(b));
             match (vault, backend) {
-                (Some(vault), Some(backend)) => {
-                    self.run_batch(req, binding, vault, backend.as_ref(), version, now, &mut items, &mut audit)
-                }
+                (Some(vault), Some(backend)) => self.run_batch(
+                    req,
+                    binding,
+                    vault,
+                    backend.as_ref(),
+                    version,
+                    now,
+                    &mut items,
+                    &mut audit,
+                ),
                 _ => {
-                    fail_all(ResultReason::GeneralFailure, "vault unavailable", &mut items, &mut audit);
+                    fail_all(
+                        ResultReason::GeneralFailure,
+                        "vault unavailable",
+                        &mut items,
+                        &mut audit,
+                    );
                     self.write_audit(&audit);
                 }
             }
         } else {
             tracing::info!(cn = ?peer.common_name, "request from an unknown identity refused");
-            fail_all(ResultReason::PermissionDenied, "unknown identity", &mut items, &mut audit);
+            fail_all(
+                ResultReason::PermissionDenied,
+                "unknown identity",
+                &mut items,
+                &mut audit,
+            );
             // Refused attempts are audited too: they are what an auditor looks for.
             self.write_audit(&audit);
         }
         header.batch_count = i32::try_from(items.len()).unwrap_or(i32::MAX);
-        ResponseMessage { header, batch_items: items }
+        ResponseMessage {
+            header,
+            batch_items: items,
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -177,7 +250,10 @@ impl Gateway {
         items: &mut Vec<ResponseBatchItem>,
         audit: &mut Vec<AuditRecord>,
     ) {
-        let option = req.header.batch_error_continuation_option.unwrap_or(BatchErrorContinuationOption::Stop);
+        let option = req
+            .header
+            .batch_error_continuation_option
+            .unwrap_or(BatchErrorContinuationOption::Stop);
         let mut txn = match self.store.begin() {
             Ok(t) => t,
             Err(e) => {
@@ -207,21 +283,40 @@ impl Gateway {
                 touched: Vec::new(),
             };
             let result: Result<ResponsePayload, OpError> = if !ops::implements(b.operation) {
-                Err(OpError::new(ResultReason::OperationNotSupported, "operation not supported"))
+                Err(OpError::new(
+                    ResultReason::OperationNotSupported,
+                    "operation not supported",
+                ))
             } else if !binding.role.allows(b.operation) {
-                Err(OpError::new(ResultReason::PermissionDenied, "the role does not allow this operation"))
+                Err(OpError::new(
+                    ResultReason::PermissionDenied,
+                    "the role does not allow this operation",
+                ))
             } else if let Some(e) = &b.payload_error {
-                Err(OpError::new(e.result_reason(), format!("bad request payload: {e}")))
+                Err(OpError::new(
+                    e.result_reason(),
+                    format!("bad request payload: {e}"),
+                ))
             } else {
                 ops::execute(&mut ctx, &b.payload)
             };
             let touched = std::mem::take(&mut ctx.touched);
             id_placeholder = ctx.id_placeholder.take();
-            let mut rec = AuditRecord::new(&binding.identity, &vault.name, b.operation, ResultStatus::Success, None);
+            let mut rec = AuditRecord::new(
+                &binding.identity,
+                &vault.name,
+                b.operation,
+                ResultStatus::Success,
+                None,
+            );
             rec.uids = touched;
             match result {
                 Ok(p) => {
-                    items.push(ResponseBatchItem::success(Some(b.operation), b.unique_batch_item_id.clone(), p));
+                    items.push(ResponseBatchItem::success(
+                        Some(b.operation),
+                        b.unique_batch_item_id.clone(),
+                        p,
+                    ));
                     audit.push(rec);
                 }
                 Err(e) => {
@@ -249,8 +344,9 @@ impl Gateway {
             drop(txn);
             for (it, rec) in items.iter_mut().zip(audit.iter_mut()) {
                 if it.result_status == ResultStatus::Success {
+                    // The payload stays: the client learns what was undone (the
+                    // OASIS BL-M-2-21 vector answers undone items with it).
                     it.result_status = ResultStatus::OperationUndone;
-                    it.payload = None;
                     rec.status = ResultStatus::OperationUndone;
                 }
             }
@@ -260,12 +356,22 @@ impl Gateway {
         // Audit first, then commit: a change that cannot be audited is not made.
         if !self.write_audit(audit) {
             drop(txn);
-            fail_items(items, audit, ResultReason::GeneralFailure, "audit log unavailable");
+            fail_items(
+                items,
+                audit,
+                ResultReason::GeneralFailure,
+                "audit log unavailable",
+            );
             return;
         }
         if let Err(e) = txn.commit() {
             tracing::error!(error = %e, "commit failed");
-            fail_items(items, audit, ResultReason::GeneralFailure, "storage failure");
+            fail_items(
+                items,
+                audit,
+                ResultReason::GeneralFailure,
+                "storage failure",
+            );
             self.write_audit(audit);
         }
     }
@@ -280,7 +386,12 @@ impl Gateway {
         }
     }
 
-    fn error_response(&self, version: ProtocolVersion, reason: ResultReason, msg: String) -> Vec<u8> {
+    fn error_response(
+        &self,
+        version: ProtocolVersion,
+        reason: ResultReason,
+        msg: String,
+    ) -> Vec<u8> {
         let resp = ResponseMessage {
             header: ResponseHeader {
                 protocol_version: version,
@@ -299,7 +410,12 @@ impl Gateway {
     }
 }
 
-fn fail_items(items: &mut [ResponseBatchItem], audit: &mut [AuditRecord], reason: ResultReason, msg: &str) {
+fn fail_items(
+    items: &mut [ResponseBatchItem],
+    audit: &mut [AuditRecord],
+    reason: ResultReason,
+    msg: &str,
+) {
     for it in items.iter_mut() {
         it.result_status = ResultStatus::OperationFailed;
         it.result_reason = Some(reason);
@@ -317,7 +433,8 @@ impl RequestHandler for Gateway {
         let req = match RequestMessage::decode(&frame, &self.limits) {
             Ok(r) => r,
             Err(e) => {
-                let version = header_version(&frame, &self.limits).map_or(ProtocolVersion::V1_0, answer_version);
+                let version = header_version(&frame, &self.limits)
+                    .map_or(ProtocolVersion::V1_0, answer_version);
                 tracing::debug!(error = %e, "undecodable request");
                 // KMIP 1.4 §11.1: a message that cannot be parsed is Invalid Message,
                 // whichever field broke it (payload errors are answered per item).
@@ -351,14 +468,22 @@ impl RequestHandler for Gateway {
     }
 
     fn reject(&self, _peer: &PeerIdentity, error: &DecodeError) -> Option<Vec<u8>> {
-        Some(self.error_response(ProtocolVersion::V1_0, ResultReason::InvalidMessage, format!("frame refused: {error}")))
+        Some(self.error_response(
+            ProtocolVersion::V1_0,
+            ResultReason::InvalidMessage,
+            format!("frame refused: {error}"),
+        ))
     }
 }
 
 /// The version to answer in: the request's own when supported, else the nearest
 /// lower one this server speaks (a 1.5 client gets 1.4, a 3.0 client 2.1).
 pub fn answer_version(v: ProtocolVersion) -> ProtocolVersion {
-    ProtocolVersion::SUPPORTED.iter().copied().find(|s| *s <= v).unwrap_or(ProtocolVersion::V1_0)
+    ProtocolVersion::SUPPORTED
+        .iter()
+        .copied()
+        .find(|s| *s <= v)
+        .unwrap_or(ProtocolVersion::V1_0)
 }
 
 /// The protocol version of a request that failed decoding, if its header is
@@ -367,7 +492,10 @@ pub fn answer_version(v: ProtocolVersion) -> ProtocolVersion {
 /// items), and the client still deserves an answer in its own version.
 fn header_version(frame: &[u8], limits: &Limits) -> Option<ProtocolVersion> {
     let first = frame.get(HEADER_LEN..)?;
-    let len = usize::try_from(u32::from_be_bytes(*first.get(4..HEADER_LEN)?.first_chunk::<4>()?)).ok()?;
+    let len = usize::try_from(u32::from_be_bytes(
+        *first.get(4..HEADER_LEN)?.first_chunk::<4>()?,
+    ))
+    .ok()?;
     let header = first.get(..HEADER_LEN.checked_add(len)?)?;
     let t = binary::decode(header, limits).ok()?;
     if t.tag != Tag::REQUEST_HEADER {

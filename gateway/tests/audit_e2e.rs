@@ -26,14 +26,21 @@ fn audit_log_chain_content_and_tampering() {
     let key = material(r.object(0));
     assert_eq!(material(r.object(1)), secret);
     // 5: a failed item.
-    assert_eq!(c.send(v, &get("no-such-object")).failed(0), ResultReason::ItemNotFound);
+    assert_eq!(
+        c.send(v, &get("no-such-object")).failed(0),
+        ResultReason::ItemNotFound
+    );
     // 6: Stop after the first failure: only the executed item is recorded.
     let stop = enumeration("BatchErrorContinuationOption", "Stop");
     let r = c.send_with(v, &stop, &[get("no-such-object"), get(&id)].concat());
     assert_eq!(r.failed(0), ResultReason::ItemNotFound);
     // 7, 8: Undo: the undone item and the failed one.
     let undo = enumeration("BatchErrorContinuationOption", "Undo");
-    let r = c.send_with(v, &undo, &[create_aes(v, "audit-undone", 128), get("no-such-object")].concat());
+    let r = c.send_with(
+        v,
+        &undo,
+        &[create_aes(v, "audit-undone", 128), get("no-such-object")].concat(),
+    );
     assert_eq!(r.item(0).result_status, ResultStatus::OperationUndone);
     // 9, 10: an identity the configuration does not know, two items, both refused.
     let ca = keygate::pki::Ca::load(&d.path("ca.pem"), &d.path("ca-key.pem")).expect("CA");
@@ -44,7 +51,13 @@ fn audit_log_chain_content_and_tampering() {
     ))
     .expect("connect");
     let r = n.send(v, &[get(&id), destroy(&id)].concat());
-    assert_eq!((r.failed(0), r.failed(1)), (ResultReason::PermissionDenied, ResultReason::PermissionDenied));
+    assert_eq!(
+        (r.failed(0), r.failed(1)),
+        (
+            ResultReason::PermissionDenied,
+            ResultReason::PermissionDenied
+        )
+    );
 
     let log = d.path("audit.log");
     let key_file = d.path("audit.key");
@@ -53,28 +66,90 @@ fn audit_log_chain_content_and_tampering() {
 
     // What each line says.
     let text = std::fs::read_to_string(&log).expect("read log");
-    let recs: Vec<serde_json::Value> =
-        text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    let recs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
     let field = |i: usize, f: &str| recs[i][f].clone();
     let expect = [
         ("app", "default", "Create", "Success", None, Some(&id)),
         ("app", "default", "Register", "Success", None, Some(&sid)),
         ("app", "default", "Get", "Success", None, Some(&id)),
         ("app", "default", "Get", "Success", None, Some(&sid)),
-        ("app", "default", "Get", "OperationFailed", Some("ItemNotFound"), None),
-        ("app", "default", "Get", "OperationFailed", Some("ItemNotFound"), None),
+        (
+            "app",
+            "default",
+            "Get",
+            "OperationFailed",
+            Some("ItemNotFound"),
+            None,
+        ),
+        (
+            "app",
+            "default",
+            "Get",
+            "OperationFailed",
+            Some("ItemNotFound"),
+            None,
+        ),
         ("app", "default", "Create", "OperationUndone", None, None),
-        ("app", "default", "Get", "OperationFailed", Some("ItemNotFound"), None),
-        ("nobody", "", "Get", "OperationFailed", Some("PermissionDenied"), None),
-        ("nobody", "", "Destroy", "OperationFailed", Some("PermissionDenied"), None),
+        (
+            "app",
+            "default",
+            "Get",
+            "OperationFailed",
+            Some("ItemNotFound"),
+            None,
+        ),
+        (
+            "nobody",
+            "",
+            "Get",
+            "OperationFailed",
+            Some("PermissionDenied"),
+            None,
+        ),
+        (
+            "nobody",
+            "",
+            "Destroy",
+            "OperationFailed",
+            Some("PermissionDenied"),
+            None,
+        ),
     ];
     for (i, (who, vault, op, status, reason, uid)) in expect.iter().enumerate() {
         assert_eq!(field(i, "seq"), serde_json::json!(i + 1), "line {}", i + 1);
-        assert_eq!(field(i, "identity"), serde_json::json!(who), "line {}", i + 1);
-        assert_eq!(field(i, "vault"), serde_json::json!(vault), "line {}", i + 1);
-        assert_eq!(field(i, "operation"), serde_json::json!(op), "line {}", i + 1);
-        assert_eq!(field(i, "status"), serde_json::json!(status), "line {}", i + 1);
-        assert_eq!(field(i, "reason"), serde_json::json!(reason), "line {}", i + 1);
+        assert_eq!(
+            field(i, "identity"),
+            serde_json::json!(who),
+            "line {}",
+            i + 1
+        );
+        assert_eq!(
+            field(i, "vault"),
+            serde_json::json!(vault),
+            "line {}",
+            i + 1
+        );
+        assert_eq!(
+            field(i, "operation"),
+            serde_json::json!(op),
+            "line {}",
+            i + 1
+        );
+        assert_eq!(
+            field(i, "status"),
+            serde_json::json!(status),
+            "line {}",
+            i + 1
+        );
+        assert_eq!(
+            field(i, "reason"),
+            serde_json::json!(reason),
+            "line {}",
+            i + 1
+        );
         if let Some(u) = uid {
             assert_eq!(field(i, "uids"), serde_json::json!([u]), "line {}", i + 1);
         }
@@ -86,7 +161,10 @@ fn audit_log_chain_content_and_tampering() {
         for s in [hex(m), hex(m).to_uppercase(), base64(m)] {
             assert!(!text.contains(&s), "key material found in the audit log");
         }
-        assert!(!raw.windows(m.len()).any(|w| w == m.as_slice()), "raw key bytes found in the audit log");
+        assert!(
+            !raw.windows(m.len()).any(|w| w == m.as_slice()),
+            "raw key bytes found in the audit log"
+        );
     }
 
     // One byte flipped in the middle of the file: verify names its line.
@@ -97,7 +175,8 @@ fn audit_log_chain_content_and_tampering() {
     } else {
         tampered[mid] ^= 0x01;
     }
-    let line_of_mid = u64::try_from(raw[..mid].iter().filter(|b| **b == b'\n').count() + 1).expect("line");
+    let line_of_mid =
+        u64::try_from(raw[..mid].iter().filter(|b| **b == b'\n').count() + 1).expect("line");
     std::fs::write(&log, &tampered).expect("write log");
     let err = keygate::audit::verify(&log, &key_file).expect_err("a changed byte is detected");
     assert_eq!(err.line, line_of_mid, "{err}");
@@ -125,7 +204,10 @@ fn material(o: &ManagedObject) -> Vec<u8> {
         other => panic!("unexpected object {other:?}"),
     };
     match &kb.key_value {
-        Some(KeyValue::Plain { key_material: KeyMaterial::Bytes(b), .. }) => b.clone(),
+        Some(KeyValue::Plain {
+            key_material: KeyMaterial::Bytes(b),
+            ..
+        }) => b.clone(),
         other => panic!("no key bytes: {other:?}"),
     }
 }

@@ -61,12 +61,31 @@ fn lifecycle(v: ProtocolVersion) {
 
     // Create AES-256.
     let r = c.send(v, &create_aes(v, &name, 256));
-    assert_eq!(r.msg.header.protocol_version, v, "answered in the request's version");
-    let ResponsePayload::Create(created) = r.ok(0) else { panic!("not a Create payload") };
+    assert_eq!(
+        r.msg.header.protocol_version, v,
+        "answered in the request's version"
+    );
+    let ResponsePayload::Create(created) = r.ok(0) else {
+        panic!("not a Create payload")
+    };
     assert_eq!(created.object_type, ObjectType::SymmetricKey);
     let id = r.uid(0);
     let bystander = c.create_aes(v, &bystander_name);
     assert_ne!(id, bystander, "every object gets its own Unique Identifier");
+
+    // Fresh (1.1+): true until the object is first served to a client by Get.
+    let fresh = |c: &mut Kmip| {
+        c.get_attributes(v, &id, &["Fresh"])
+            .get(Tag::FRESH)
+            .map(|t| t.value.clone())
+    };
+    if v >= ProtocolVersion::V1_1 {
+        assert_eq!(
+            fresh(&mut c),
+            Some(Value::Boolean(true)),
+            "Fresh before the first Get"
+        );
+    }
 
     // Get: a 32-byte key, Raw, AES 256.
     let r = c.send(v, &get(&id));
@@ -75,23 +94,70 @@ fn lifecycle(v: ProtocolVersion) {
     assert_eq!(key.len(), 32, "AES-256 is 32 bytes");
     let other_key = raw_symmetric_key(c.send(v, &get(&bystander)).object(0));
     assert_ne!(key, other_key, "two keys from the CSPRNG differ");
+    if v >= ProtocolVersion::V1_1 {
+        assert_eq!(
+            fresh(&mut c),
+            Some(Value::Boolean(false)),
+            "Fresh after the first Get"
+        );
+    }
 
     // Get Attributes: Pre-Active (no Activation Date given), the Name as given.
     let a = c.get_attributes(v, &id, &["State", "Name"]);
     assert_eq!(a.state(), Some(State::PreActive));
     assert_eq!(name_values(&a), vec![name.clone()]);
-    let a = c.get_attributes(v, &id, &["CryptographicAlgorithm", "CryptographicLength", "CryptographicUsageMask"]);
-    assert_eq!(a.cryptographic_algorithm(), Some(kmip::types::CryptographicAlgorithm::Aes));
+    let a = c.get_attributes(
+        v,
+        &id,
+        &[
+            "CryptographicAlgorithm",
+            "CryptographicLength",
+            "CryptographicUsageMask",
+        ],
+    );
+    assert_eq!(
+        a.cryptographic_algorithm(),
+        Some(kmip::types::CryptographicAlgorithm::Aes)
+    );
     assert_eq!(a.cryptographic_length(), Some(256));
-    assert_eq!(a.cryptographic_usage_mask().map(|m| m.0), Some(0x4 | 0x8), "Encrypt|Decrypt");
+    assert_eq!(
+        a.cryptographic_usage_mask().map(|m| m.0),
+        Some(0x4 | 0x8),
+        "Encrypt|Decrypt"
+    );
 
     // Activate -> Active.
     assert_eq!(c.send(v, &activate(&id)).uid(0), id);
-    assert_eq!(c.get_attributes(v, &id, &["State"]).state(), Some(State::Active));
+    assert_eq!(
+        c.get_attributes(v, &id, &["State"]).state(),
+        Some(State::Active)
+    );
     // A second Activate is a state error (only Pre-Active objects can be activated).
     let reason = c.send(v, &activate(&id)).failed(0);
-    let want = if v.is_v1() { ResultReason::IllegalOperation } else { ResultReason::WrongKeyLifecycleState };
+    let want = if v.is_v1() {
+        ResultReason::IllegalOperation
+    } else {
+        ResultReason::WrongKeyLifecycleState
+    };
     assert_eq!(reason, want);
+
+    // Check: Encrypt is in the usage mask, Sign is not.
+    let check = |mask: &str| {
+        item(
+            "Check",
+            &format!(
+                "{}<CryptographicUsageMask type=\"Integer\" value=\"{mask}\"/>",
+                uid(&id)
+            ),
+        )
+    };
+    assert_eq!(c.send(v, &check("Encrypt")).uid_of_check(0), id);
+    let want = if v.is_v1() {
+        ResultReason::IllegalOperation
+    } else {
+        ResultReason::IncompatibleCryptographicUsageMask
+    };
+    assert_eq!(c.send(v, &check("Sign")).failed(0), want);
 
     // Locate by Name finds exactly this object.
     assert_eq!(c.locate_name(v, &name), vec![id.clone()]);
@@ -103,7 +169,10 @@ fn lifecycle(v: ProtocolVersion) {
             "<MaximumItems type=\"Integer\" value=\"1\"/>{}",
             attrs(v, &name_attr(v, &name))
         );
-        assert_eq!(c.send(v, &item("Locate", &forti)).located(0), vec![id.clone()]);
+        assert_eq!(
+            c.send(v, &item("Locate", &forti)).located(0),
+            vec![id.clone()]
+        );
     }
 
     // Modify Attribute: rename.
@@ -111,12 +180,22 @@ fn lifecycle(v: ProtocolVersion) {
     let modify = if v.is_v1() {
         format!("{}{}", uid(&id), name_attr(v, &renamed))
     } else {
-        format!("{}<NewAttribute>{}</NewAttribute>", uid(&id), name_attr(v, &renamed))
+        format!(
+            "{}<NewAttribute>{}</NewAttribute>",
+            uid(&id),
+            name_attr(v, &renamed)
+        )
     };
     assert_eq!(c.send(v, &item("ModifyAttribute", &modify)).uid(0), id);
-    assert_eq!(name_values(&c.get_attributes(v, &id, &["Name"])), vec![renamed.clone()]);
+    assert_eq!(
+        name_values(&c.get_attributes(v, &id, &["Name"])),
+        vec![renamed.clone()]
+    );
     assert_eq!(c.locate_name(v, &renamed), vec![id.clone()]);
-    assert!(c.locate_name(v, &name).is_empty(), "the old name no longer matches");
+    assert!(
+        c.locate_name(v, &name).is_empty(),
+        "the old name no longer matches"
+    );
 
     // Add Attribute: a custom (1.x `x-`) / vendor (2.x) attribute, returned as given.
     let (vendor, attr_name, value) = if v.is_v1() {
@@ -127,7 +206,11 @@ fn lifecycle(v: ProtocolVersion) {
     let add = if v.is_v1() {
         format!("{}{}", uid(&id), vendor_attr(v, vendor, attr_name, value))
     } else {
-        format!("{}<NewAttribute>{}</NewAttribute>", uid(&id), vendor_attr(v, vendor, attr_name, value))
+        format!(
+            "{}<NewAttribute>{}</NewAttribute>",
+            uid(&id),
+            vendor_attr(v, vendor, attr_name, value)
+        )
     };
     assert_eq!(c.send(v, &item("AddAttribute", &add)).uid(0), id);
     let r = c.send(v, &get_vendor_attribute(v, &id, vendor, attr_name));
@@ -147,18 +230,30 @@ fn lifecycle(v: ProtocolVersion) {
         walk(&r.raw, &mut all);
         assert!(all
             .iter()
-            .any(|t| t.tag == Tag::ATTRIBUTE_NAME && t.value == Value::TextString("x-Vendor".to_owned())));
+            .any(|t| t.tag == Tag::ATTRIBUTE_NAME
+                && t.value == Value::TextString("x-Vendor".to_owned())));
     }
     // And it is among all attributes too.
     let all = c.get_attributes(v, &id, &[]);
-    assert_eq!(all.vendor(vendor, attr_name), Some(&Value::TextString(value.to_owned())));
+    assert_eq!(
+        all.vendor(vendor, attr_name),
+        Some(&Value::TextString(value.to_owned()))
+    );
 
     // Get as Transparent Symmetric Key: the same bytes in the Transparent structure.
     let r = c.send(v, &get_format(&id, "TransparentSymmetricKey"));
-    let ManagedObject::SymmetricKey(k) = r.object(0) else { panic!("not a symmetric key") };
-    assert_eq!(k.key_block.key_format_type, KeyFormatType::TransparentSymmetricKey);
+    let ManagedObject::SymmetricKey(k) = r.object(0) else {
+        panic!("not a symmetric key")
+    };
+    assert_eq!(
+        k.key_block.key_format_type,
+        KeyFormatType::TransparentSymmetricKey
+    );
     match &k.key_block.key_value {
-        Some(KeyValue::Plain { key_material: KeyMaterial::Transparent(t), .. }) => {
+        Some(KeyValue::Plain {
+            key_material: KeyMaterial::Transparent(t),
+            ..
+        }) => {
             assert_eq!(t.key.as_deref(), Some(key.as_slice()));
         }
         other => panic!("expected a Transparent Symmetric Key, got {other:?}"),
@@ -169,11 +264,17 @@ fn lifecycle(v: ProtocolVersion) {
     let new_id = r.uid(0);
     assert_ne!(new_id, id);
     let new_attrs = c.get_attributes(v, &new_id, &["Link", "Name", "CryptographicLength"]);
-    assert_eq!(links(&new_attrs), vec![(LinkType::ReplacedObjectLink, id.clone())]);
+    assert_eq!(
+        links(&new_attrs),
+        vec![(LinkType::ReplacedObjectLink, id.clone())]
+    );
     assert_eq!(name_values(&new_attrs), vec![renamed.clone()]);
     assert_eq!(new_attrs.cryptographic_length(), Some(256));
     let old_attrs = c.get_attributes(v, &id, &["Link"]);
-    assert_eq!(links(&old_attrs), vec![(LinkType::ReplacementObjectLink, new_id.clone())]);
+    assert_eq!(
+        links(&old_attrs),
+        vec![(LinkType::ReplacementObjectLink, new_id.clone())]
+    );
     let new_key = raw_symmetric_key(c.send(v, &get(&new_id)).object(0));
     assert_eq!(new_key.len(), 32);
     assert_ne!(new_key, key, "re-keying makes new key material");
@@ -186,16 +287,29 @@ fn lifecycle(v: ProtocolVersion) {
 
     // Revoke (Cessation of Operation) -> Deactivated.
     assert_eq!(c.send(v, &revoke(&id, "CessationOfOperation")).uid(0), id);
-    assert_eq!(c.get_attributes(v, &id, &["State"]).state(), Some(State::Deactivated));
+    assert_eq!(
+        c.get_attributes(v, &id, &["State"]).state(),
+        Some(State::Deactivated)
+    );
 
     // Destroy -> Destroyed; the metadata stays, the key does not.
     assert_eq!(c.send(v, &destroy(&id)).uid(0), id);
-    assert_eq!(c.get_attributes(v, &id, &["State"]).state(), Some(State::Destroyed));
+    assert_eq!(
+        c.get_attributes(v, &id, &["State"]).state(),
+        Some(State::Destroyed)
+    );
     let reason = c.send(v, &get(&id)).failed(0);
-    let want = if v.is_v1() { ResultReason::ItemNotFound } else { ResultReason::ObjectDestroyed };
+    let want = if v.is_v1() {
+        ResultReason::ItemNotFound
+    } else {
+        ResultReason::ObjectDestroyed
+    };
     assert_eq!(reason, want, "Get of a destroyed object");
     // The bystander is untouched.
-    assert_eq!(raw_symmetric_key(c.send(v, &get(&bystander)).object(0)), other_key);
+    assert_eq!(
+        raw_symmetric_key(c.send(v, &get(&bystander)).object(0)),
+        other_key
+    );
 
     // Register Secret Data, MongoDB style: 96 bytes, Seed, Opaque format.
     let secret = bytes(7, 96);
@@ -203,9 +317,13 @@ fn lifecycle(v: ProtocolVersion) {
     let sid = r.uid(0);
     c.send(v, &activate(&sid)).uid(0);
     let r = c.send(v, &get(&sid));
-    let ResponsePayload::Get(g) = r.ok(0) else { panic!("not a Get payload") };
+    let ResponsePayload::Get(g) = r.ok(0) else {
+        panic!("not a Get payload")
+    };
     assert_eq!(g.object_type, ObjectType::SecretData);
-    let ManagedObject::SecretData(s) = &g.object else { panic!("not Secret Data: {:?}", g.object) };
+    let ManagedObject::SecretData(s) = &g.object else {
+        panic!("not Secret Data: {:?}", g.object)
+    };
     assert_eq!(s.secret_data_type, SecretDataType::Seed);
     assert_eq!(s.key_block.key_format_type, KeyFormatType::Opaque);
     assert_eq!(key_bytes(&s.key_block.key_value), secret, "byte-identical");
@@ -215,18 +333,97 @@ fn lifecycle(v: ProtocolVersion) {
     let r = c.send(v, &register_opaque(v, &format!("{name}-opaque"), &opaque));
     let oid = r.uid(0);
     let r = c.send(v, &get(&oid));
-    let ManagedObject::OpaqueObject(o) = r.object(0) else { panic!("not an Opaque Object") };
+    let ManagedObject::OpaqueObject(o) = r.object(0) else {
+        panic!("not an Opaque Object")
+    };
     assert_eq!(o.opaque_data_type.value(), 0x8000_0001);
     assert_eq!(o.opaque_data_value, opaque);
     assert_eq!(
         c.get_attributes(v, &oid, &["ObjectType"]).object_type(),
         Some(ObjectType::OpaqueObject)
     );
+
+    // Register a key as Transparent Symmetric Key: Get answers in that format by
+    // default, and converts to Raw on request.
+    let tkey = bytes(11, 16);
+    let a = [
+        name_attr(v, &format!("{name}-transparent")),
+        attr(v, "CryptographicUsageMask", "Integer", "Encrypt Decrypt"),
+    ]
+    .concat();
+    let reg = format!(
+        "{}{}<SymmetricKey><KeyBlock>{}<KeyValue><KeyMaterial>{}</KeyMaterial></KeyValue>{}{}</KeyBlock></SymmetricKey>",
+        enumeration("ObjectType", "SymmetricKey"),
+        attrs(v, &a),
+        enumeration("KeyFormatType", "TransparentSymmetricKey"),
+        format_args!("<Key type=\"ByteString\" value=\"{}\"/>", hex(&tkey)),
+        enumeration("CryptographicAlgorithm", "AES"),
+        "<CryptographicLength type=\"Integer\" value=\"128\"/>"
+    );
+    let tid = c.send(v, &item("Register", &reg)).uid(0);
+    let r = c.send(v, &get(&tid));
+    let ManagedObject::SymmetricKey(k) = r.object(0) else { panic!("not a symmetric key") };
+    assert_eq!(k.key_block.key_format_type, KeyFormatType::TransparentSymmetricKey);
+    match &k.key_block.key_value {
+        Some(KeyValue::Plain { key_material: KeyMaterial::Transparent(t), .. }) => {
+            assert_eq!(t.key.as_deref(), Some(tkey.as_slice()));
+        }
+        other => panic!("expected a Transparent Symmetric Key, got {other:?}"),
+    }
+    let r = c.send(v, &get_format(&tid, "Raw"));
+    let ManagedObject::SymmetricKey(k) = r.object(0) else { panic!("not a symmetric key") };
+    assert_eq!(k.key_block.key_format_type, KeyFormatType::Raw);
+    assert_eq!(key_bytes(&k.key_block.key_value), tkey);
+    assert_eq!(
+        c.get_attributes(v, &tid, &["CryptographicLength"]).cryptographic_length(),
+        Some(128)
+    );
+
+    // Register a certificate, naming its Certificate Type as the OASIS vectors do.
+    let der = std::fs::read(d.path("clients/app/cert.pem"))
+        .map(|pem| pem_to_der(&pem))
+        .expect("client certificate");
+    let reg = format!(
+        "{}{}<Certificate>{}<CertificateValue type=\"ByteString\" value=\"{}\"/></Certificate>",
+        enumeration("ObjectType", "Certificate"),
+        attrs(v, &attr(v, "CertificateType", "Enumeration", "X_509")),
+        enumeration("CertificateType", "X_509"),
+        hex(&der)
+    );
+    let cid = c.send(v, &item("Register", &reg)).uid(0);
+    let ManagedObject::Certificate(cert) = c.send(v, &get(&cid)).object(0).clone() else {
+        panic!("not a certificate")
+    };
+    assert_eq!(cert.certificate_value, der);
+    let a = c.get_attributes(v, &cid, &["CertificateType", "CertificateLength", "ObjectType"]);
+    assert_eq!(a.object_type(), Some(ObjectType::Certificate));
+    assert_eq!(
+        a.get(Tag::CERTIFICATE_TYPE).map(|t| &t.value),
+        Some(&Value::Enumeration(kmip::types::CertificateType::X509.value()))
+    );
+    assert_eq!(
+        a.get(Tag::CERTIFICATE_LENGTH).map(|t| &t.value),
+        Some(&Value::Integer(i32::try_from(der.len()).expect("length")))
+    );
+    // A Certificate Type that contradicts the certificate is refused.
+    let wrong = reg.replace(
+        &attr(v, "CertificateType", "Enumeration", "X_509"),
+        &attr(v, "CertificateType", "Enumeration", "PGP"),
+    );
+    let refused = c.send(v, &item("Register", &wrong)).failed(0);
+    assert!(
+        matches!(refused, ResultReason::InvalidField | ResultReason::ReadOnlyAttribute | ResultReason::AttributeReadOnly),
+        "{refused:?}"
+    );
 }
 
 /// Register of Secret Data (Seed, Opaque key format) named `name`.
 fn register_secret(v: ProtocolVersion, name: &str, secret: &[u8]) -> String {
-    let a = [name_attr(v, name), attr(v, "CryptographicUsageMask", "Integer", "Encrypt Decrypt")].concat();
+    let a = [
+        name_attr(v, name),
+        attr(v, "CryptographicUsageMask", "Integer", "Encrypt Decrypt"),
+    ]
+    .concat();
     item(
         "Register",
         &format!(
@@ -253,17 +450,32 @@ fn register_opaque(v: ProtocolVersion, name: &str, value: &[u8]) -> String {
     )
 }
 
+fn pem_to_der(pem: &[u8]) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_slice(pem)
+        .expect("PEM certificate")
+        .to_vec()
+}
+
 fn raw_symmetric_key(o: &ManagedObject) -> Vec<u8> {
-    let ManagedObject::SymmetricKey(k) = o else { panic!("not a symmetric key: {o:?}") };
+    let ManagedObject::SymmetricKey(k) = o else {
+        panic!("not a symmetric key: {o:?}")
+    };
     assert_eq!(k.key_block.key_format_type, KeyFormatType::Raw);
-    assert_eq!(k.key_block.cryptographic_algorithm, Some(kmip::types::CryptographicAlgorithm::Aes));
+    assert_eq!(
+        k.key_block.cryptographic_algorithm,
+        Some(kmip::types::CryptographicAlgorithm::Aes)
+    );
     assert_eq!(k.key_block.cryptographic_length, Some(256));
     key_bytes(&k.key_block.key_value)
 }
 
 fn key_bytes(kv: &Option<KeyValue>) -> Vec<u8> {
     match kv {
-        Some(KeyValue::Plain { key_material: KeyMaterial::Bytes(b), .. }) => b.clone(),
+        Some(KeyValue::Plain {
+            key_material: KeyMaterial::Bytes(b),
+            ..
+        }) => b.clone(),
         other => panic!("expected key bytes, got {other:?}"),
     }
 }
@@ -293,8 +505,15 @@ fn keys_that_may_not_leave_are_never_returned_in_clear() {
     let d = Daemon::start("export");
     let mut c = d.connect("app");
     let v = V2_1;
-    for (flag, reason) in [("Extractable", ResultReason::NotExtractable), ("Sensitive", ResultReason::Sensitive)] {
-        let value = if flag == "Extractable" { "false" } else { "true" };
+    for (flag, reason) in [
+        ("Extractable", ResultReason::NotExtractable),
+        ("Sensitive", ResultReason::Sensitive),
+    ] {
+        let value = if flag == "Extractable" {
+            "false"
+        } else {
+            "true"
+        };
         let a = [
             name_attr(v, &format!("{flag}-key")),
             attr(v, "CryptographicAlgorithm", "Enumeration", "AES"),
@@ -303,16 +522,152 @@ fn keys_that_may_not_leave_are_never_returned_in_clear() {
             attr(v, flag, "Boolean", value),
         ]
         .concat();
-        let id = c.send(v, &item("Create", &format!("{}{}", enumeration("ObjectType", "SymmetricKey"), attrs(v, &a)))).uid(0);
+        let id = c
+            .send(
+                v,
+                &item(
+                    "Create",
+                    &format!(
+                        "{}{}",
+                        enumeration("ObjectType", "SymmetricKey"),
+                        attrs(v, &a)
+                    ),
+                ),
+            )
+            .uid(0);
         assert_eq!(c.send(v, &get(&id)).failed(0), reason, "{flag}");
-        assert_eq!(c.send(v, &get_format(&id, "TransparentSymmetricKey")).failed(0), reason, "{flag}");
+        assert_eq!(
+            c.send(v, &get_format(&id, "TransparentSymmetricKey"))
+                .failed(0),
+            reason,
+            "{flag}"
+        );
         // Its metadata is still readable.
         let a = c.get_attributes(v, &id, &[flag]);
-        assert_eq!(a.get(Tag::from_name(flag).unwrap()).map(|t| &t.value), Some(&Value::Boolean(flag == "Sensitive")));
-        // A 1.x client, which has no such reasons before 1.4, is refused too.
+        assert_eq!(
+            a.get(Tag::from_name(flag).unwrap()).map(|t| &t.value),
+            Some(&Value::Boolean(flag == "Sensitive"))
+        );
+        // KMIP 1.4 has the same reasons; older versions have no such reasons and
+        // get Permission Denied.
+        assert_eq!(c.send(V1_4, &get(&id)).failed(0), reason, "{flag} at 1.4");
         let r = c.send(V1_2, &get(&id));
         assert_eq!(r.failed(0), ResultReason::PermissionDenied, "{flag} at 1.2");
+        assert_gated(&r.raw, V1_2);
     }
+}
+
+/// What real 1.x clients send (shared/kmip/CLIENTS.md): MySQL's attribute index 0,
+/// Storage Status Mask as an Integer and Maximum Response Size 280000; Synology's
+/// Register with Operation Policy Name then Modify Attribute of the Name; VAST's
+/// Add Attribute of Name/Object Group then Re-key carrying both.
+#[test]
+fn quirks_of_real_1x_clients() {
+    let d = Daemon::start("quirks");
+    let mut c = d.connect("app");
+
+    // MySQL keyring (1.1).
+    let v = ProtocolVersion::V1_1;
+    let indexed = |n: &str, ty: &str, value: &str| {
+        format!(
+            "<Attribute>{}<AttributeIndex type=\"Integer\" value=\"0\"/><AttributeValue type=\"{ty}\" value=\"{value}\"/></Attribute>",
+            text("AttributeName", n)
+        )
+    };
+    let a = [
+        indexed("Cryptographic Algorithm", "Enumeration", "AES"),
+        indexed("Cryptographic Length", "Integer", "256"),
+        indexed("Cryptographic Usage Mask", "Integer", "Encrypt Decrypt"),
+        name_attr(v, "mysql-key"),
+    ]
+    .concat();
+    let create = item(
+        "Create",
+        &format!(
+            "{}{}",
+            enumeration("ObjectType", "SymmetricKey"),
+            attrs(v, &a)
+        ),
+    );
+    let big = "<MaximumResponseSize type=\"Integer\" value=\"280000\"/>";
+    let id = c.send_with(v, big, &create).uid(0);
+    c.send_with(v, big, &activate(&id)).uid(0);
+    let locate = format!(
+        "<StorageStatusMask type=\"Integer\" value=\"1\"/>{}",
+        name_attr(v, "mysql-key")
+    );
+    assert_eq!(
+        c.send_with(v, big, &item("Locate", &locate)).located(0),
+        vec![id.clone()]
+    );
+    assert_eq!(raw_len(c.send_with(v, big, &get(&id)).object(0)), 32);
+
+    // Synology DSM (1.2).
+    let v = V1_2;
+    let secret = bytes(3, 32);
+    let a = [
+        name_attr(v, "dsm-tmp"),
+        attr(v, "OperationPolicyName", "TextString", "default"),
+    ]
+    .concat();
+    let reg = format!(
+        "{}{}<SecretData>{}<KeyBlock>{}<KeyValue><KeyMaterial type=\"ByteString\" value=\"{}\"/></KeyValue></KeyBlock></SecretData>",
+        enumeration("ObjectType", "SecretData"),
+        attrs(v, &a),
+        enumeration("SecretDataType", "Password"),
+        enumeration("KeyFormatType", "Opaque"),
+        hex(&secret)
+    );
+    let sid = c.send(v, &item("Register", &reg)).uid(0);
+    c.send(
+        v,
+        &item(
+            "ModifyAttribute",
+            &format!("{}{}", uid(&sid), name_attr(v, "dsm-volume1")),
+        ),
+    )
+    .uid(0);
+    assert_eq!(c.locate_name(v, "dsm-volume1"), vec![sid.clone()]);
+    let a = c.get_attributes(v, &sid, &["OperationPolicyName", "Name"]);
+    assert_eq!(
+        a.get(Tag::OPERATION_POLICY_NAME).map(|t| &t.value),
+        Some(&Value::TextString("default".into()))
+    );
+    assert_eq!(name_values(&a), vec!["dsm-volume1".to_owned()]);
+
+    // VAST Data (1.4).
+    let v = V1_4;
+    let id = c.send(v, &create_aes_unnamed(v)).uid(0);
+    for a in [
+        name_attr(v, "vast-key"),
+        attr(v, "ObjectGroup", "TextString", "vast-cluster"),
+    ] {
+        c.send(v, &item("AddAttribute", &format!("{}{a}", uid(&id))))
+            .uid(0);
+    }
+    c.send(v, &activate(&id)).uid(0);
+    assert_eq!(c.locate_name(v, "vast-key"), vec![id.clone()]);
+    let new_id = c.send(v, &by_uid("ReKey", Some(&id))).uid(0);
+    let a = c.get_attributes(v, &new_id, &["Name", "ObjectGroup", "State"]);
+    assert_eq!(name_values(&a), vec!["vast-key".to_owned()]);
+    assert_eq!(
+        a.get(Tag::OBJECT_GROUP).map(|t| &t.value),
+        Some(&Value::TextString("vast-cluster".into()))
+    );
+    assert_eq!(
+        a.state(),
+        Some(State::Active),
+        "the replacement of an active key is active"
+    );
+    let by_group = item(
+        "Locate",
+        &attr(v, "ObjectGroup", "TextString", "vast-cluster"),
+    );
+    let mut found = c.send(v, &by_group).located(0);
+    found.sort();
+    let mut want = vec![id, new_id];
+    want.sort();
+    assert_eq!(found, want);
 }
 
 // ---------------------------------------------------------------------------
@@ -325,16 +680,32 @@ fn assert_gated(raw: &Ttlv, v: ProtocolVersion) {
     let mut all = Vec::new();
     walk(raw, &mut all);
     for t in &all {
-        assert!(t.tag.defined_in(v), "tag {:?} ({:?}) is not defined in {v}", t.tag, t.tag.name());
+        assert!(
+            t.tag.defined_in(v),
+            "tag {:?} ({:?}) is not defined in {v}",
+            t.tag,
+            t.tag.name()
+        );
         if let Value::Enumeration(x) = t.value {
             if let Some(table) = kmip::types::enum_table(t.tag) {
-                assert!(table.defined_in(x, v) || table.by_value(x).is_none(), "{:?} value {x:#x} not in {v}", t.tag.name());
+                assert!(
+                    table.defined_in(x, v) || table.by_value(x).is_none(),
+                    "{:?} value {x:#x} not in {v}",
+                    t.tag.name()
+                );
             }
         }
     }
     for attr in all.iter().filter(|t| t.tag == Tag::ATTRIBUTE) {
-        let Some(Value::TextString(n)) = attr.child(Tag::ATTRIBUTE_NAME).map(|t| &t.value) else { continue };
-        for forbidden in ["Fresh", "Original Creation Date", "Sensitive", "Extractable"] {
+        let Some(Value::TextString(n)) = attr.child(Tag::ATTRIBUTE_NAME).map(|t| &t.value) else {
+            continue;
+        };
+        for forbidden in [
+            "Fresh",
+            "Original Creation Date",
+            "Sensitive",
+            "Extractable",
+        ] {
             if v < forbidden_since(forbidden) {
                 assert_ne!(n, forbidden, "{forbidden} sent to a {v} client");
             }
@@ -342,13 +713,17 @@ fn assert_gated(raw: &Ttlv, v: ProtocolVersion) {
         match Tag::from_spec_name(n) {
             Some(tag) => {
                 assert!(tag.defined_in(v), "attribute {n} is not defined in {v}");
-                if let (Some(table), Some(Value::Enumeration(x))) =
-                    (kmip::types::enum_table(tag), attr.child(Tag::ATTRIBUTE_VALUE).map(|t| &t.value))
-                {
+                if let (Some(table), Some(Value::Enumeration(x))) = (
+                    kmip::types::enum_table(tag),
+                    attr.child(Tag::ATTRIBUTE_VALUE).map(|t| &t.value),
+                ) {
                     assert!(table.defined_in(*x, v), "{n} value {x:#x} not in {v}");
                 }
             }
-            None => assert!(n.starts_with("x-") || n.starts_with("y-"), "unknown attribute name {n:?} sent"),
+            None => assert!(
+                n.starts_with("x-") || n.starts_with("y-"),
+                "unknown attribute name {n:?} sent"
+            ),
         }
     }
 }
@@ -369,8 +744,17 @@ fn responses_are_gated_to_the_request_version() {
     // Original Creation Date, Sensitive, Extractable, ...).
     let id = c.create_aes(V2_1, "gating-key");
     let all21 = c.get_attributes(V2_1, &id, &[]);
-    for tag in [Tag::FRESH, Tag::ORIGINAL_CREATION_DATE, Tag::SENSITIVE, Tag::EXTRACTABLE] {
-        assert!(all21.get(tag).is_some(), "{:?} expected in the 2.1 answer", tag.name());
+    for tag in [
+        Tag::FRESH,
+        Tag::ORIGINAL_CREATION_DATE,
+        Tag::SENSITIVE,
+        Tag::EXTRACTABLE,
+    ] {
+        assert!(
+            all21.get(tag).is_some(),
+            "{:?} expected in the 2.1 answer",
+            tag.name()
+        );
     }
 
     for v in ProtocolVersion::SUPPORTED {
@@ -383,15 +767,29 @@ fn responses_are_gated_to_the_request_version() {
         ] {
             let r = c.send(v, &items);
             assert_eq!(r.msg.header.protocol_version, v, "answered in {v}");
-            assert_eq!(r.item(0).result_status, ResultStatus::Success, "{v}: {:?}", r.item(0));
+            assert_eq!(
+                r.item(0).result_status,
+                ResultStatus::Success,
+                "{v}: {:?}",
+                r.item(0)
+            );
             assert_gated(&r.raw, v);
         }
     }
 
     // Specifically, a 1.0 client gets none of the later attributes...
     let a = c.get_attributes(V1_0, &id, &[]);
-    for tag in [Tag::FRESH, Tag::ORIGINAL_CREATION_DATE, Tag::SENSITIVE, Tag::EXTRACTABLE] {
-        assert!(a.get(tag).is_none(), "{:?} sent to a 1.0 client", tag.name());
+    for tag in [
+        Tag::FRESH,
+        Tag::ORIGINAL_CREATION_DATE,
+        Tag::SENSITIVE,
+        Tag::EXTRACTABLE,
+    ] {
+        assert!(
+            a.get(tag).is_none(),
+            "{:?} sent to a 1.0 client",
+            tag.name()
+        );
     }
     // ...but does get the 1.0 ones.
     assert_eq!(a.state(), Some(State::PreActive));
@@ -430,12 +828,19 @@ fn batch_id_placeholder() {
         assert_eq!(r.uid(1), id, "Activate used the ID placeholder");
         assert_eq!(r.uid(2), id);
         assert_eq!(r.attributes(2).state(), Some(State::Active));
-        assert_eq!(c.get_attributes(v, &id, &["State"]).state(), Some(State::Active));
+        assert_eq!(
+            c.get_attributes(v, &id, &["State"]).state(),
+            Some(State::Active)
+        );
     }
 }
 
 fn get_attributes_placeholder(v: ProtocolVersion, attr: &str) -> String {
-    let r = if v.is_v1() { text("AttributeName", spec_name(attr)) } else { enumeration("AttributeReference", attr) };
+    let r = if v.is_v1() {
+        text("AttributeName", spec_name(attr))
+    } else {
+        enumeration("AttributeReference", attr)
+    };
     item("GetAttributes", &r)
 }
 
@@ -447,34 +852,67 @@ fn batch_error_continuation() {
     let option = |o: &str| enumeration("BatchErrorContinuationOption", o);
 
     // Continue: the first item fails, the second is still executed.
-    let r = c.send_with(v, &option("Continue"), &[get("missing-object"), create_aes(v, "continue-key", 256)].concat());
+    let r = c.send_with(
+        v,
+        &option("Continue"),
+        &[get("missing-object"), create_aes(v, "continue-key", 256)].concat(),
+    );
     assert_eq!(r.len(), 2);
     assert_eq!(r.failed(0), ResultReason::ItemNotFound);
     let id = r.uid(1);
     assert_eq!(c.locate_name(v, "continue-key"), vec![id]);
 
     // Stop: the second item is not executed.
-    let r = c.send_with(v, &option("Stop"), &[get("missing-object"), create_aes(v, "stop-key", 256)].concat());
+    let r = c.send_with(
+        v,
+        &option("Stop"),
+        &[get("missing-object"), create_aes(v, "stop-key", 256)].concat(),
+    );
     assert_eq!(r.failed(0), ResultReason::ItemNotFound);
     assert!(
-        r.msg.batch_items.iter().skip(1).all(|i| i.result_status != ResultStatus::Success),
+        r.msg
+            .batch_items
+            .iter()
+            .skip(1)
+            .all(|i| i.result_status != ResultStatus::Success),
         "nothing after the failure succeeded: {:?}",
         r.msg.batch_items
     );
-    assert!(c.locate_name(v, "stop-key").is_empty(), "the second item was not executed");
+    assert!(
+        c.locate_name(v, "stop-key").is_empty(),
+        "the second item was not executed"
+    );
 
     // Undo: the first item's effect is rolled back and reported as undone.
-    let r = c.send_with(v, &option("Undo"), &[create_aes(v, "undo-key", 256), get("missing-object")].concat());
+    let r = c.send_with(
+        v,
+        &option("Undo"),
+        &[create_aes(v, "undo-key", 256), get("missing-object")].concat(),
+    );
     assert_eq!(r.len(), 2);
     assert_eq!(r.item(0).result_status, ResultStatus::OperationUndone);
     assert_eq!(r.failed(1), ResultReason::ItemNotFound);
-    assert!(c.locate_name(v, "undo-key").is_empty(), "the undone Create left no object");
+    assert!(
+        c.locate_name(v, "undo-key").is_empty(),
+        "the undone Create left no object"
+    );
 
     // Undo also rolls back a change to an existing object.
     let kept = c.create_aes(v, "undo-kept");
-    let r = c.send_with(v, &option("Undo"), &[activate(&kept), get("missing-object")].concat());
+    let r = c.send_with(
+        v,
+        &option("Undo"),
+        &[activate(&kept), get("missing-object")].concat(),
+    );
     assert_eq!(r.item(0).result_status, ResultStatus::OperationUndone);
-    assert_eq!(c.get_attributes(v, &kept, &["State"]).state(), Some(State::PreActive));
+    let Some(ResponsePayload::Activate(p)) = &r.item(0).payload else {
+        panic!("an undone item keeps its payload: {:?}", r.item(0))
+    };
+    assert_eq!(p.unique_identifier, kept);
+    assert_eq!(
+        c.get_attributes(v, &kept, &["State"]).state(),
+        Some(State::PreActive)
+    );
 }
 
 #[test]
@@ -489,7 +927,10 @@ fn batch_unknown_operation() {
         assert_eq!(r.len(), 2, "{v}");
         let id = r.uid(0);
         assert_eq!(r.failed(1), ResultReason::OperationNotSupported, "{v}");
-        assert_eq!(c.get_attributes(v, &id, &["State"]).state(), Some(State::PreActive));
+        assert_eq!(
+            c.get_attributes(v, &id, &["State"]).state(),
+            Some(State::PreActive)
+        );
         // Unknown operation first, with Continue: the other item still runs.
         let r = c.send_with(
             v,
@@ -501,7 +942,10 @@ fn batch_unknown_operation() {
     }
     // The admin role too (a role cannot grant what the server does not implement).
     let mut admin = d.connect("admin");
-    assert_eq!(admin.send(V2_1, unknown).failed(0), ResultReason::OperationNotSupported);
+    assert_eq!(
+        admin.send(V2_1, unknown).failed(0),
+        ResultReason::OperationNotSupported
+    );
 }
 
 #[test]
@@ -510,12 +954,24 @@ fn maximum_response_size() {
     let mut c = d.connect("app");
     let id = c.create_aes(V1_4, "big-answer");
     for v in [V1_0, V1_4, V2_1] {
-        let r = c.send_with(v, "<MaximumResponseSize type=\"Integer\" value=\"64\"/>", &get(&id));
+        let r = c.send_with(
+            v,
+            "<MaximumResponseSize type=\"Integer\" value=\"64\"/>",
+            &get(&id),
+        );
         assert_eq!(r.failed(0), ResultReason::ResponseTooLarge, "{v}");
-        let r = c.send_with(v, "<MaximumResponseSize type=\"Integer\" value=\"64\"/>", &get_attributes(v, &id, &[]));
+        let r = c.send_with(
+            v,
+            "<MaximumResponseSize type=\"Integer\" value=\"64\"/>",
+            &get_attributes(v, &id, &[]),
+        );
         assert_eq!(r.failed(0), ResultReason::ResponseTooLarge, "{v}");
         // A size that fits is honoured too.
-        let r = c.send_with(v, "<MaximumResponseSize type=\"Integer\" value=\"280000\"/>", &get(&id));
+        let r = c.send_with(
+            v,
+            "<MaximumResponseSize type=\"Integer\" value=\"280000\"/>",
+            &get(&id),
+        );
         assert_eq!(raw_len(r.object(0)), 32);
     }
 }
@@ -543,7 +999,8 @@ fn vault_isolation_and_roles() {
     // An object of `default`...
     let id = app.create_aes(v, "isolated-key");
     app.send(v, &activate(&id)).uid(0);
-    // ...does not exist for `other`: ItemNotFound, exactly like a made-up UID.
+    // ...does not exist for `other`: not found, exactly like a made-up UID.
+    assert_eq!(other.send(v, &get("made-up-uid")).failed(0), not_found(v));
     for items in [
         get(&id),
         get_attributes(v, &id, &[]),
@@ -554,10 +1011,18 @@ fn vault_isolation_and_roles() {
         by_uid("GetAttributeList", Some(&id)),
     ] {
         let r = other.send(v, &items);
-        assert_eq!(r.failed(0), ResultReason::ItemNotFound, "{:?}", r.item(0).operation);
+        assert_eq!(
+            r.failed(0),
+            not_found(v),
+            "{:?}",
+            r.item(0).operation
+        );
     }
     for v1 in [V1_0, V1_4] {
-        assert_eq!(other.send(v1, &get(&id)).failed(0), ResultReason::ItemNotFound);
+        assert_eq!(
+            other.send(v1, &get(&id)).failed(0),
+            not_found(v1)
+        );
     }
     assert!(!other.send(v, &locate_all(v)).located(0).contains(&id));
     assert!(other.locate_name(v, "isolated-key").is_empty());
@@ -565,16 +1030,28 @@ fn vault_isolation_and_roles() {
     let theirs = other.create_aes(v, "isolated-key");
     assert_eq!(other.locate_name(v, "isolated-key"), vec![theirs.clone()]);
     assert_eq!(app.locate_name(v, "isolated-key"), vec![id.clone()]);
-    assert_eq!(app.send(v, &get(&theirs)).failed(0), ResultReason::ItemNotFound);
+    assert_eq!(
+        app.send(v, &get(&theirs)).failed(0),
+        not_found(v)
+    );
     // Nothing was changed by `other`'s attempts.
-    assert_eq!(app.get_attributes(v, &id, &["State"]).state(), Some(State::Active));
+    assert_eq!(
+        app.get_attributes(v, &id, &["State"]).state(),
+        Some(State::Active)
+    );
 
     // read-only: Get yes, Create no.
     let mut ro = d.connect("ro");
     assert_eq!(raw_len(ro.send(v, &get(&id)).object(0)), 32);
     assert_eq!(ro.locate_name(v, "isolated-key"), vec![id.clone()]);
-    assert_eq!(ro.send(v, &create_aes(v, "ro-key", 256)).failed(0), ResultReason::PermissionDenied);
-    assert_eq!(ro.send(v, &revoke(&id, "CessationOfOperation")).failed(0), ResultReason::PermissionDenied);
+    assert_eq!(
+        ro.send(v, &create_aes(v, "ro-key", 256)).failed(0),
+        ResultReason::PermissionDenied
+    );
+    assert_eq!(
+        ro.send(v, &revoke(&id, "CessationOfOperation")).failed(0),
+        ResultReason::PermissionDenied
+    );
     assert!(ro.locate_name(v, "ro-key").is_empty());
 
     // tde: Create, Get, Activate yes; Revoke and Destroy no.
@@ -582,15 +1059,33 @@ fn vault_isolation_and_roles() {
     let t = tde.create_aes(v, "tde-key");
     assert_eq!(raw_len(tde.send(v, &get(&t)).object(0)), 32);
     assert_eq!(tde.send(v, &activate(&t)).uid(0), t);
-    assert_eq!(tde.send(v, &revoke(&t, "CessationOfOperation")).failed(0), ResultReason::PermissionDenied);
-    assert_eq!(tde.send(v, &destroy(&t)).failed(0), ResultReason::PermissionDenied);
-    assert_eq!(app.get_attributes(v, &t, &["State"]).state(), Some(State::Active));
+    assert_eq!(
+        tde.send(v, &revoke(&t, "CessationOfOperation")).failed(0),
+        ResultReason::PermissionDenied
+    );
+    assert_eq!(
+        tde.send(v, &destroy(&t)).failed(0),
+        ResultReason::PermissionDenied
+    );
+    assert_eq!(
+        app.get_attributes(v, &t, &["State"]).state(),
+        Some(State::Active)
+    );
 
     // crypto: may see attributes, may not Get key material.
     let mut crypto = d.connect("crypto1");
-    assert_eq!(crypto.send(v, &get(&id)).failed(0), ResultReason::PermissionDenied);
-    assert_eq!(crypto.get_attributes(v, &id, &["State"]).state(), Some(State::Active));
-    assert_eq!(crypto.send(v, &create_aes(v, "crypto-key", 256)).failed(0), ResultReason::PermissionDenied);
+    assert_eq!(
+        crypto.send(v, &get(&id)).failed(0),
+        ResultReason::PermissionDenied
+    );
+    assert_eq!(
+        crypto.get_attributes(v, &id, &["State"]).state(),
+        Some(State::Active)
+    );
+    assert_eq!(
+        crypto.send(v, &create_aes(v, "crypto-key", 256)).failed(0),
+        ResultReason::PermissionDenied
+    );
 
     // app and admin: everything in their vault.
     for who in ["app", "admin"] {
@@ -600,7 +1095,10 @@ fn vault_isolation_and_roles() {
         c.send(v, &activate(&k)).uid(0);
         c.send(v, &revoke(&k, "CessationOfOperation")).uid(0);
         c.send(v, &destroy(&k)).uid(0);
-        assert_eq!(c.get_attributes(v, &k, &["State"]).state(), Some(State::Destroyed));
+        assert_eq!(
+            c.get_attributes(v, &k, &["State"]).state(),
+            Some(State::Destroyed)
+        );
     }
 
     // A certificate from the right CA for a name not in the configuration: every
@@ -617,7 +1115,10 @@ fn vault_isolation_and_roles() {
     for i in 0..3 {
         assert_eq!(r.failed(i), ResultReason::PermissionDenied);
     }
-    assert_eq!(n.send(V1_0, &get(&id)).failed(0), ResultReason::PermissionDenied);
+    assert_eq!(
+        n.send(V1_0, &get(&id)).failed(0),
+        ResultReason::PermissionDenied
+    );
 
     // A client certificate from another CA, even with a configured name: refused.
     let stranger_ca = keygate::pki::Ca::generate().expect("CA");
@@ -630,7 +1131,10 @@ fn vault_isolation_and_roles() {
     // has checked the certificate, so the refusal may show on the first exchange.
     match Kmip::connect(&cfg) {
         Err(_) => {}
-        Ok(mut c) => assert!(c.try_send(v, "", &query()).is_err(), "a foreign CA's client was served"),
+        Ok(mut c) => assert!(
+            c.try_send(v, "", &query()).is_err(),
+            "a foreign CA's client was served"
+        ),
     }
     // Everyone else is unaffected.
     assert_eq!(app.locate_name(v, "isolated-key"), vec![id]);
@@ -638,7 +1142,10 @@ fn vault_isolation_and_roles() {
 
 #[test]
 fn identities_added_while_running_are_picked_up() {
-    let d = Prepared::new("reload").vault("other").client("other-app", "other", "app").start();
+    let d = Prepared::new("reload")
+        .vault("other")
+        .client("other-app", "other", "app")
+        .start();
     let v = V2_1;
     let mut app = d.connect("app");
     let id = app.create_aes(v, "reload-key");
@@ -653,25 +1160,41 @@ fn identities_added_while_running_are_picked_up() {
         last = r.item(0).result_reason;
         r.item(0).result_status == ResultStatus::Success
     });
-    assert!(served, "the new identity was not picked up within 6 s (last: {last:?})");
+    assert!(
+        served,
+        "the new identity was not picked up within 6 s (last: {last:?})"
+    );
     // In its own vault, with its own role.
-    assert_eq!(late.send(v, &get(&id)).failed(0), ResultReason::ItemNotFound);
-    assert_eq!(late.send(v, &create_aes(v, "late-key", 256)).failed(0), ResultReason::PermissionDenied);
+    assert_eq!(
+        late.send(v, &get(&id)).failed(0),
+        not_found(v)
+    );
+    assert_eq!(
+        late.send(v, &create_aes(v, "late-key", 256)).failed(0),
+        ResultReason::PermissionDenied
+    );
     let mut other = d.connect("other-app");
     let o = other.create_aes(v, "other-key");
     assert_eq!(late.send(v, &locate_all(v)).located(0), vec![o.clone()]);
     assert_eq!(raw_len(late.send(v, &get(&o)).object(0)), 32);
 
     // A vault added while running, with an identity in it.
-    setup::vault_add(&d.config, "third", &keygate::setup::VaultOptions::default()).expect("vault add");
+    setup::vault_add(&d.config, "third", &keygate::setup::VaultOptions::default())
+        .expect("vault add");
     setup::client_add(&d.config, "third-app", "third", "app").expect("client add");
     let mut third = d.connect("third-app");
     let served = wait_until(Duration::from_secs(6), || {
         third.send(v, &locate_all(v)).item(0).result_status == ResultStatus::Success
     });
     assert!(served, "the new vault was not picked up within 6 s");
-    assert!(third.send(v, &locate_all(v)).located(0).is_empty(), "a new vault is empty");
-    assert_eq!(third.send(v, &get(&o)).failed(0), ResultReason::ItemNotFound);
+    assert!(
+        third.send(v, &locate_all(v)).located(0).is_empty(),
+        "a new vault is empty"
+    );
+    assert_eq!(
+        third.send(v, &get(&o)).failed(0),
+        not_found(v)
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -685,7 +1208,9 @@ fn graceful_shutdown_answers_in_flight_requests_and_data_survives_restart() {
     let kept = c.create_aes(v, "durable-key");
     let kept_key = raw_symmetric_key(c.send(v, &get(&kept)).object(0));
     let secret = bytes(42, 96);
-    let sid = c.send(v, &register_secret(v, "durable-secret", &secret)).uid(0);
+    let sid = c
+        .send(v, &register_secret(v, "durable-secret", &secret))
+        .uid(0);
     c.send(v, &activate(&kept)).uid(0);
 
     // One full request and half of a second, in one write: once the first answer
@@ -694,29 +1219,54 @@ fn graceful_shutdown_answers_in_flight_requests_and_data_survives_restart() {
     let second = encode(&parse(&req(v, "", &create_aes(v, "in-flight-key", 256))));
     let (head, tail) = second.split_at(second.len() / 2);
     let mut raw = d.raw("app");
-    raw.write(&[first.as_slice(), head].concat()).expect("write");
-    let RawRead::Frame(_) = raw.read_frame(WAIT) else { panic!("no answer to the first request") };
+    raw.write(&[first.as_slice(), head].concat())
+        .expect("write");
+    let RawRead::Frame(_) = raw.read_frame(WAIT) else {
+        panic!("no answer to the first request")
+    };
 
     let addr = d.addr;
     let stopping = d.stop_in_background();
     // The listener closes first: new connections are refused...
-    let closed = wait_until(WAIT, || std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err());
+    let closed = wait_until(WAIT, || {
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err()
+    });
     assert!(closed, "the listener kept accepting after shutdown began");
     // ...while the request in flight is completed and answered.
     raw.write(tail).expect("write the rest");
-    let RawRead::Frame(answer) = raw.read_frame(WAIT) else { panic!("the in-flight request got no answer") };
-    let r = kmip::messages::ResponseMessage::decode(&answer, &kmip::Limits::DEFAULT).expect("response");
+    let RawRead::Frame(answer) = raw.read_frame(WAIT) else {
+        panic!("the in-flight request got no answer")
+    };
+    let r =
+        kmip::messages::ResponseMessage::decode(&answer, &kmip::Limits::DEFAULT).expect("response");
     assert_eq!(r.batch_items.len(), 1);
-    assert_eq!(r.batch_items[0].result_status, ResultStatus::Success, "{:?}", r.batch_items[0]);
+    assert_eq!(
+        r.batch_items[0].result_status,
+        ResultStatus::Success,
+        "{:?}",
+        r.batch_items[0]
+    );
     d.join_stop(stopping);
 
     // Restarted on the same data directory: everything acknowledged is there.
     d.restart();
     let mut c = d.connect("app");
-    assert_eq!(raw_symmetric_key(c.send(v, &get(&kept)).object(0)), kept_key);
-    assert_eq!(c.get_attributes(v, &kept, &["State"]).state(), Some(State::Active));
+    assert_eq!(
+        raw_symmetric_key(c.send(v, &get(&kept)).object(0)),
+        kept_key
+    );
+    assert_eq!(
+        c.get_attributes(v, &kept, &["State"]).state(),
+        Some(State::Active)
+    );
     let r = c.send(v, &get(&sid));
-    let ManagedObject::SecretData(s) = r.object(0) else { panic!("not Secret Data") };
+    let ManagedObject::SecretData(s) = r.object(0) else {
+        panic!("not Secret Data")
+    };
     assert_eq!(key_bytes(&s.key_block.key_value), secret);
-    assert_eq!(c.locate_name(v, "in-flight-key").len(), 1, "the in-flight Create was committed");
+    assert_eq!(
+        c.locate_name(v, "in-flight-key").len(),
+        1,
+        "the in-flight Create was committed"
+    );
 }

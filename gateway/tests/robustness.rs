@@ -22,9 +22,13 @@ fn others_unaffected(d: &Daemon, existing: &mut Kmip) {
 
 /// An error response decoded from a frame.
 fn error_reason(frame: &[u8]) -> ResultReason {
-    let r = ResponseMessage::decode(frame, &kmip::Limits::DEFAULT).expect("an error response decodes");
+    let r =
+        ResponseMessage::decode(frame, &kmip::Limits::DEFAULT).expect("an error response decodes");
     assert_eq!(r.batch_items.len(), 1, "{r:?}");
-    assert_eq!(r.batch_items[0].result_status, ResultStatus::OperationFailed);
+    assert_eq!(
+        r.batch_items[0].result_status,
+        ResultStatus::OperationFailed
+    );
     r.batch_items[0].result_reason.expect("a Result Reason")
 }
 
@@ -32,7 +36,11 @@ fn error_reason(frame: &[u8]) -> ResultReason {
 fn truncated_frame_then_close() {
     let d = Daemon::start("truncated");
     let mut good = d.connect("app");
-    let request = encode(&parse(&req(V1_4, "", &create_aes(V1_4, "truncated-key", 256))));
+    let request = encode(&parse(&req(
+        V1_4,
+        "",
+        &create_aes(V1_4, "truncated-key", 256),
+    )));
 
     // Half a frame, then the TCP connection goes away.
     let mut bad = d.raw("app");
@@ -44,7 +52,10 @@ fn truncated_frame_then_close() {
     drop(bad);
 
     others_unaffected(&d, &mut good);
-    assert!(good.locate_name(V1_4, "truncated-key").is_empty(), "a truncated request is not executed");
+    assert!(
+        good.locate_name(V1_4, "truncated-key").is_empty(),
+        "a truncated request is not executed"
+    );
 }
 
 #[test]
@@ -68,7 +79,10 @@ fn announced_length_over_the_limit() {
             RawRead::Closed => {}
             RawRead::Timeout => panic!("no answer and no close for length {len:#x}"),
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "the refusal waited for the body");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the refusal waited for the body"
+        );
     }
     others_unaffected(&d, &mut good);
 }
@@ -85,17 +99,31 @@ fn deep_nesting_is_invalid_message() {
         nested = Ttlv::structure(Tag::ATTRIBUTES, vec![nested]);
     }
     let mut request = parse(&req(V2_1, "", &query()));
-    let Value::Structure(top) = &mut request.value else { panic!() };
-    let Value::Structure(batch_item) = &mut top[1].value else { panic!() };
-    let Value::Structure(payload) = &mut batch_item[1].value else { panic!() };
+    let Value::Structure(top) = &mut request.value else {
+        panic!()
+    };
+    let Value::Structure(batch_item) = &mut top[1].value else {
+        panic!()
+    };
+    let Value::Structure(payload) = &mut batch_item[1].value else {
+        panic!()
+    };
     payload.push(nested);
 
-    let r = bad.send_ttlv(&request).expect("an answer, not a closed connection");
+    let r = bad
+        .send_ttlv(&request)
+        .expect("an answer, not a closed connection");
     assert_eq!(r.len(), 1);
     assert_eq!(r.failed(0), ResultReason::InvalidMessage);
-    assert_eq!(r.msg.header.protocol_version, V2_1, "the version is read from the header");
+    assert_eq!(
+        r.msg.header.protocol_version, V2_1,
+        "the version is read from the header"
+    );
     // The connection itself is still usable.
-    assert_eq!(bad.send(V2_1, &query()).item(0).result_status, ResultStatus::Success);
+    assert_eq!(
+        bad.send(V2_1, &query()).item(0).result_status,
+        ResultStatus::Success
+    );
     others_unaffected(&d, &mut good);
 }
 
@@ -110,12 +138,22 @@ fn wrong_item_types() {
     for v in [V1_0, V1_4, V2_1] {
         // An Integer where the Unique Identifier (Text String) belongs: that item
         // fails, the next one in the batch is still served.
-        let bad_get = item("GetAttributes", "<UniqueIdentifier type=\"Integer\" value=\"5\"/>");
-        let r = c.send_with(v, &cont, &[bad_get, get_attributes(v, &id, &["State"])].concat());
+        let bad_get = item(
+            "GetAttributes",
+            "<UniqueIdentifier type=\"Integer\" value=\"5\"/>",
+        );
+        let r = c.send_with(
+            v,
+            &cont,
+            &[bad_get, get_attributes(v, &id, &["State"])].concat(),
+        );
         assert_eq!(r.len(), 2);
         let reason = r.failed(0);
         assert!(
-            matches!(reason, ResultReason::InvalidField | ResultReason::InvalidMessage),
+            matches!(
+                reason,
+                ResultReason::InvalidField | ResultReason::InvalidMessage
+            ),
             "{v}: {reason:?}"
         );
         assert_eq!(r.uid(1), id);
@@ -126,19 +164,36 @@ fn wrong_item_types() {
             attr(v, "CryptographicLength", "TextString", "256"),
         ]
         .concat();
-        let create = item("Create", &format!("{}{}", enumeration("ObjectType", "SymmetricKey"), attrs(v, &a)));
+        let create = item(
+            "Create",
+            &format!(
+                "{}{}",
+                enumeration("ObjectType", "SymmetricKey"),
+                attrs(v, &a)
+            ),
+        );
         let reason = c.send(v, &create).failed(0);
         assert!(
-            matches!(reason, ResultReason::InvalidField | ResultReason::InvalidMessage),
+            matches!(
+                reason,
+                ResultReason::InvalidField | ResultReason::InvalidMessage
+            ),
             "{v}: {reason:?}"
         );
     }
 
     // A wrong type in the header makes the whole message invalid.
     let mut request = parse(&req(V1_4, "", &query()));
-    let Value::Structure(top) = &mut request.value else { panic!() };
-    let Value::Structure(header) = &mut top[0].value else { panic!() };
-    let count = header.iter_mut().find(|t| t.tag == Tag::BATCH_COUNT).expect("Batch Count");
+    let Value::Structure(top) = &mut request.value else {
+        panic!()
+    };
+    let Value::Structure(header) = &mut top[0].value else {
+        panic!()
+    };
+    let count = header
+        .iter_mut()
+        .find(|t| t.tag == Tag::BATCH_COUNT)
+        .expect("Batch Count");
     count.value = Value::TextString("1".to_owned());
     let r = c.send_ttlv(&request).expect("an answer");
     assert_eq!(r.failed(0), ResultReason::InvalidMessage);
@@ -148,7 +203,9 @@ fn wrong_item_types() {
 
 #[test]
 fn slow_client_is_cut_off_while_others_are_served() {
-    let d = Prepared::new("slowloris").limit("frame_timeout_secs", 1).start();
+    let d = Prepared::new("slowloris")
+        .limit("frame_timeout_secs", 1)
+        .start();
     let mut good = d.connect("app");
     let request = encode(&parse(&req(V1_4, "", &create_aes(V1_4, "slow-key", 256))));
     let mut slow = d.raw("app");
@@ -172,11 +229,23 @@ fn slow_client_is_cut_off_while_others_are_served() {
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     others_unaffected(&d, &mut good);
-    assert!(started.elapsed() < Duration::from_secs(1), "a slow client held others up");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "a slow client held others up"
+    );
 
-    let cut = trickler.join().expect("trickler").expect("the slow client was never cut off");
-    assert!(cut >= Duration::from_millis(800), "cut off before the frame timeout: {cut:?}");
-    assert!(cut < Duration::from_secs(4), "cut off long after the 1 s frame timeout: {cut:?}");
+    let cut = trickler
+        .join()
+        .expect("trickler")
+        .expect("the slow client was never cut off");
+    assert!(
+        cut >= Duration::from_millis(800),
+        "cut off before the frame timeout: {cut:?}"
+    );
+    assert!(
+        cut < Duration::from_secs(4),
+        "cut off long after the 1 s frame timeout: {cut:?}"
+    );
     others_unaffected(&d, &mut good);
     assert!(good.locate_name(V1_4, "slow-key").is_empty());
 }
@@ -187,17 +256,26 @@ fn connection_cap() {
     let mut one = d.connect("app");
     let mut two = d.connect("admin");
     for c in [&mut one, &mut two] {
-        assert_eq!(c.send(V2_1, &query()).item(0).result_status, ResultStatus::Success);
+        assert_eq!(
+            c.send(V2_1, &query()).item(0).result_status,
+            ResultStatus::Success
+        );
     }
 
     // A third concurrent connection is refused...
     match Kmip::connect(&d.client_config("app")) {
         Err(_) => {}
-        Ok(mut third) => assert!(third.try_send(V2_1, "", &query()).is_err(), "a third connection was served"),
+        Ok(mut third) => assert!(
+            third.try_send(V2_1, "", &query()).is_err(),
+            "a third connection was served"
+        ),
     }
     // ...while the two keep working.
     for c in [&mut one, &mut two] {
-        assert_eq!(c.send(V2_1, &query()).item(0).result_status, ResultStatus::Success);
+        assert_eq!(
+            c.send(V2_1, &query()).item(0).result_status,
+            ResultStatus::Success
+        );
     }
 
     // When one leaves, its slot is free again.
@@ -217,7 +295,10 @@ fn connection_cap() {
         "the freed slot was never reused"
     );
     assert_eq!(served, Some(ResultStatus::Success));
-    assert_eq!(two.send(V2_1, &query()).item(0).result_status, ResultStatus::Success);
+    assert_eq!(
+        two.send(V2_1, &query()).item(0).result_status,
+        ResultStatus::Success
+    );
 }
 
 #[test]
@@ -240,7 +321,10 @@ fn concurrent_clients_all_served() {
             })
         })
         .collect();
-    let mut made: Vec<String> = threads.into_iter().flat_map(|t| t.join().expect("client thread")).collect();
+    let mut made: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("client thread"))
+        .collect();
     made.sort();
     made.dedup();
     assert_eq!(made.len(), 80, "every Create got its own object");

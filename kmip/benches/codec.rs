@@ -42,7 +42,8 @@ impl Corpus {
 }
 
 fn vectors_dir() -> PathBuf {
-    let dir = std::env::var_os(VECTORS_VAR).map_or_else(|| PathBuf::from(DEFAULT_VECTORS), PathBuf::from);
+    let dir =
+        std::env::var_os(VECTORS_VAR).map_or_else(|| PathBuf::from(DEFAULT_VECTORS), PathBuf::from);
     assert!(
         dir.is_dir(),
         "OASIS vectors not found at {}: set {VECTORS_VAR}",
@@ -289,7 +290,11 @@ fn is_request(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x42, 0x00, 0x78])
 }
 
-fn bench_keygate_decode(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, name: &str, c: &Corpus) {
+fn bench_keygate_decode(
+    g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    c: &Corpus,
+) {
     let limits = Limits::DEFAULT;
     g.throughput(c.throughput());
     g.bench_function(name, |b| {
@@ -301,7 +306,11 @@ fn bench_keygate_decode(g: &mut BenchmarkGroup<'_, criterion::measurement::WallT
     });
 }
 
-fn bench_keygate_typed(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>, name: &str, c: &Corpus) {
+fn bench_keygate_typed(
+    g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    c: &Corpus,
+) {
     let limits = Limits::DEFAULT;
     g.throughput(c.throughput());
     g.bench_function(name, |b| {
@@ -345,8 +354,14 @@ fn codec(crit: &mut Criterion) {
         .filter(|m| !is_request(m))
         .map(|m| ResponseMessage::decode(m, &Limits::DEFAULT).expect("response"))
         .collect();
-    let encoded: u64 = requests.iter().map(|r| r.encode().len() as u64).sum::<u64>()
-        + responses.iter().map(|r| r.encode().len() as u64).sum::<u64>();
+    let encoded: u64 = requests
+        .iter()
+        .map(|r| r.encode().len() as u64)
+        .sum::<u64>()
+        + responses
+            .iter()
+            .map(|r| r.encode().len() as u64)
+            .sum::<u64>();
     g.throughput(Throughput::ElementsAndBytes {
         elements: (requests.len() + responses.len()) as u64,
         bytes: encoded,

@@ -15,19 +15,19 @@
 //! builds; set `PROPTEST_CASES` for a longer run.
 
 use kmip::messages::attributes::AttributeReferences;
+use kmip::messages::objects::CryptographicParameters;
 use kmip::messages::objects::{KeyBlock, KeyMaterial, KeyValue, ManagedObject, SymmetricKey};
 use kmip::messages::payloads::{
     CreateRequest, CreateResponse, DiscoverVersionsRequest, DiscoverVersionsResponse,
     EncryptRequest, EncryptResponse, GetAttributesRequest, GetAttributesResponse, GetRequest,
-    GetResponse, LocateRequest, LocateResponse, UniqueIdentifierRequest,
-    UniqueIdentifierResponse, TYPED_OPERATIONS,
+    GetResponse, LocateRequest, LocateResponse, UniqueIdentifierRequest, UniqueIdentifierResponse,
+    TYPED_OPERATIONS,
 };
 use kmip::messages::{
     Attribute, AttributeReference, Attributes, Authentication, Credential, DateTime, Mask,
     RequestBatchItem, RequestHeader, RequestMessage, RequestPayload, ResponseBatchItem,
     ResponseHeader, ResponseMessage, ResponsePayload,
 };
-use kmip::messages::objects::CryptographicParameters;
 use kmip::ttlv::{binary, json, xml};
 use kmip::types::{
     AttestationType, BatchErrorContinuationOption, BlockCipherMode, CredentialType,
@@ -122,7 +122,9 @@ fn sign_extend_to_8(b: &[u8]) -> Vec<u8> {
 fn xml_representable(t: &Ttlv) -> bool {
     match &t.value {
         Value::Structure(c) => c.iter().all(xml_representable),
-        Value::TextString(s) => !s.chars().any(|c| matches!(c, '\0' | '\u{FFFE}' | '\u{FFFF}')),
+        Value::TextString(s) => !s
+            .chars()
+            .any(|c| matches!(c, '\0' | '\u{FFFE}' | '\u{FFFF}')),
         _ => true,
     }
 }
@@ -352,22 +354,54 @@ fn standard_attribute(g: Gen) -> BoxedStrategy<Attribute> {
                 .prop_map(|a| Value::Enumeration(a.value()))
                 .boxed(),
         ),
-        (Tag::CRYPTOGRAPHIC_LENGTH, any::<i32>().prop_map(Value::Integer).boxed()),
-        (Tag::CRYPTOGRAPHIC_USAGE_MASK, any::<i32>().prop_map(Value::Integer).boxed()),
+        (
+            Tag::CRYPTOGRAPHIC_LENGTH,
+            any::<i32>().prop_map(Value::Integer).boxed(),
+        ),
+        (
+            Tag::CRYPTOGRAPHIC_USAGE_MASK,
+            any::<i32>().prop_map(Value::Integer).boxed(),
+        ),
         (Tag::NAME, name_value(g).boxed()),
-        (Tag::ACTIVATION_DATE, date().prop_map(Value::DateTime).boxed()),
-        (Tag::OBJECT_GROUP, "[ -~]{0,12}".prop_map(Value::TextString).boxed()),
-        (Tag::CONTACT_INFORMATION, any_text().prop_map(Value::TextString).boxed()),
+        (
+            Tag::ACTIVATION_DATE,
+            date().prop_map(Value::DateTime).boxed(),
+        ),
+        (
+            Tag::OBJECT_GROUP,
+            "[ -~]{0,12}".prop_map(Value::TextString).boxed(),
+        ),
+        (
+            Tag::CONTACT_INFORMATION,
+            any_text().prop_map(Value::TextString).boxed(),
+        ),
         (
             Tag::STATE,
-            g.enumeration::<State>(State::TABLE).prop_map(|s| Value::Enumeration(s.value())).boxed(),
+            g.enumeration::<State>(State::TABLE)
+                .prop_map(|s| Value::Enumeration(s.value()))
+                .boxed(),
         ),
         (Tag::FRESH, any::<bool>().prop_map(Value::Boolean).boxed()),
-        (Tag::ORIGINAL_CREATION_DATE, date().prop_map(Value::DateTime).boxed()),
-        (Tag::SENSITIVE, any::<bool>().prop_map(Value::Boolean).boxed()),
-        (Tag::DESCRIPTION, any_text().prop_map(Value::TextString).boxed()),
-        (Tag::QUANTUM_SAFE, any::<bool>().prop_map(Value::Boolean).boxed()),
-        (Tag::SHORT_UNIQUE_IDENTIFIER, bytes(32).prop_map(Value::ByteString).boxed()),
+        (
+            Tag::ORIGINAL_CREATION_DATE,
+            date().prop_map(Value::DateTime).boxed(),
+        ),
+        (
+            Tag::SENSITIVE,
+            any::<bool>().prop_map(Value::Boolean).boxed(),
+        ),
+        (
+            Tag::DESCRIPTION,
+            any_text().prop_map(Value::TextString).boxed(),
+        ),
+        (
+            Tag::QUANTUM_SAFE,
+            any::<bool>().prop_map(Value::Boolean).boxed(),
+        ),
+        (
+            Tag::SHORT_UNIQUE_IDENTIFIER,
+            bytes(32).prop_map(Value::ByteString).boxed(),
+        ),
     ];
     let usable: Vec<BoxedStrategy<Attribute>> = candidates
         .into_iter()
@@ -388,8 +422,13 @@ fn vendor_attribute() -> impl Strategy<Value = Attribute> {
         bytes(16).prop_map(Value::ByteString),
         any::<u32>().prop_map(Value::Enumeration),
     ];
-    ("[a-z][a-z0-9]{0,5}", "[A-Za-z][A-Za-z0-9_ -]{0,10}", value)
-        .prop_map(|(vendor, name, value)| Attribute::Vendor { vendor, name, value })
+    ("[a-z][a-z0-9]{0,5}", "[A-Za-z][A-Za-z0-9_ -]{0,10}", value).prop_map(
+        |(vendor, name, value)| Attribute::Vendor {
+            vendor,
+            name,
+            value,
+        },
+    )
 }
 
 fn attribute(g: Gen) -> impl Strategy<Value = Attribute> {
@@ -400,11 +439,7 @@ fn attribute(g: Gen) -> impl Strategy<Value = Attribute> {
 /// TemplateAttribute) or when not strict.
 fn attributes(g: Gen, with_template_names: bool) -> BoxedStrategy<Attributes> {
     let names = if with_template_names && (!g.strict || g.version.is_v1()) {
-        vec(
-            name_value(g).prop_map(|v| Ttlv::new(Tag::NAME, v)),
-            0..2,
-        )
-        .boxed()
+        vec(name_value(g).prop_map(|v| Ttlv::new(Tag::NAME, v)), 0..2).boxed()
     } else {
         Just(Vec::new()).boxed()
     };
@@ -425,24 +460,35 @@ fn reference(g: Gen) -> impl Strategy<Value = AttributeReference> {
 
 fn cryptographic_parameters(g: Gen) -> impl Strategy<Value = CryptographicParameters> {
     (
-        g.opt(Tag::BLOCK_CIPHER_MODE, g.enumeration::<BlockCipherMode>(BlockCipherMode::TABLE)),
-        g.opt(Tag::PADDING_METHOD, g.enumeration::<PaddingMethod>(PaddingMethod::TABLE)),
-        g.opt(Tag::CRYPTOGRAPHIC_ALGORITHM, g.enumeration::<CryptographicAlgorithm>(CryptographicAlgorithm::TABLE)),
+        g.opt(
+            Tag::BLOCK_CIPHER_MODE,
+            g.enumeration::<BlockCipherMode>(BlockCipherMode::TABLE),
+        ),
+        g.opt(
+            Tag::PADDING_METHOD,
+            g.enumeration::<PaddingMethod>(PaddingMethod::TABLE),
+        ),
+        g.opt(
+            Tag::CRYPTOGRAPHIC_ALGORITHM,
+            g.enumeration::<CryptographicAlgorithm>(CryptographicAlgorithm::TABLE),
+        ),
         g.opt(Tag::RANDOM_IV, any::<bool>()),
         g.opt(Tag::IV_LENGTH, any::<i32>()),
         g.opt(Tag::TAG_LENGTH, any::<i32>()),
     )
-        .prop_map(|(mode, padding, algorithm, random_iv, iv_length, tag_length)| {
-            CryptographicParameters {
-                block_cipher_mode: mode,
-                padding_method: padding,
-                cryptographic_algorithm: algorithm,
-                random_iv,
-                iv_length,
-                tag_length,
-                ..Default::default()
-            }
-        })
+        .prop_map(
+            |(mode, padding, algorithm, random_iv, iv_length, tag_length)| {
+                CryptographicParameters {
+                    block_cipher_mode: mode,
+                    padding_method: padding,
+                    cryptographic_algorithm: algorithm,
+                    random_iv,
+                    iv_length,
+                    tag_length,
+                    ..Default::default()
+                }
+            },
+        )
 }
 
 /// Payload operations: the typed ones under test and, for `Raw`, operations without
@@ -473,47 +519,76 @@ fn request_payload(g: Gen) -> BoxedStrategy<(Operation, RequestPayload)> {
         ),
         vendor_items(),
     )
-        .prop_map(|(object_type, attributes, protection_storage_masks, extensions)| {
-            (
-                Operation::Create,
-                RequestPayload::Create(CreateRequest {
-                    object_type,
-                    attributes,
-                    protection_storage_masks,
-                    extensions,
-                }),
-            )
-        });
+        .prop_map(
+            |(object_type, attributes, protection_storage_masks, extensions)| {
+                (
+                    Operation::Create,
+                    RequestPayload::Create(CreateRequest {
+                        object_type,
+                        attributes,
+                        protection_storage_masks,
+                        extensions,
+                    }),
+                )
+            },
+        );
     let get = (
         option::of(uid()),
-        g.opt(Tag::KEY_FORMAT_TYPE, g.enumeration::<KeyFormatType>(KeyFormatType::TABLE)),
-        g.opt(Tag::KEY_WRAP_TYPE, g.enumeration::<KeyWrapType>(KeyWrapType::TABLE)),
-        g.opt(Tag::KEY_COMPRESSION_TYPE, g.enumeration::<KeyCompressionType>(KeyCompressionType::TABLE)),
+        g.opt(
+            Tag::KEY_FORMAT_TYPE,
+            g.enumeration::<KeyFormatType>(KeyFormatType::TABLE),
+        ),
+        g.opt(
+            Tag::KEY_WRAP_TYPE,
+            g.enumeration::<KeyWrapType>(KeyWrapType::TABLE),
+        ),
+        g.opt(
+            Tag::KEY_COMPRESSION_TYPE,
+            g.enumeration::<KeyCompressionType>(KeyCompressionType::TABLE),
+        ),
         vendor_items(),
     )
-        .prop_map(|(unique_identifier, key_format_type, key_wrap_type, key_compression_type, extensions)| {
-            (
-                Operation::Get,
-                RequestPayload::Get(GetRequest {
-                    unique_identifier,
-                    key_format_type,
-                    key_wrap_type,
-                    key_compression_type,
-                    key_wrapping_specification: None,
-                    extensions,
-                }),
-            )
-        });
+        .prop_map(
+            |(
+                unique_identifier,
+                key_format_type,
+                key_wrap_type,
+                key_compression_type,
+                extensions,
+            )| {
+                (
+                    Operation::Get,
+                    RequestPayload::Get(GetRequest {
+                        unique_identifier,
+                        key_format_type,
+                        key_wrap_type,
+                        key_compression_type,
+                        key_wrapping_specification: None,
+                        extensions,
+                    }),
+                )
+            },
+        );
     let locate = (
         g.opt(Tag::MAXIMUM_ITEMS, any::<i32>()),
         g.opt(Tag::OFFSET_ITEMS, any::<i32>()),
         g.opt(Tag::STORAGE_STATUS_MASK, any::<u32>().prop_map(Mask)),
-        g.opt(Tag::OBJECT_GROUP_MEMBER, g.enumeration::<ObjectGroupMember>(ObjectGroupMember::TABLE)),
+        g.opt(
+            Tag::OBJECT_GROUP_MEMBER,
+            g.enumeration::<ObjectGroupMember>(ObjectGroupMember::TABLE),
+        ),
         attributes(g, false),
         vendor_items(),
     )
         .prop_map(
-            |(maximum_items, offset_items, storage_status_mask, object_group_member, attributes, extensions)| {
+            |(
+                maximum_items,
+                offset_items,
+                storage_status_mask,
+                object_group_member,
+                attributes,
+                extensions,
+            )| {
                 (
                     Operation::Locate,
                     RequestPayload::Locate(LocateRequest {
@@ -553,18 +628,19 @@ fn request_payload(g: Gen) -> BoxedStrategy<(Operation, RequestPayload)> {
                 }),
             )
         });
-    let get_attributes = (option::of(uid()), vec(reference(g), 0..4)).prop_map(move |(uid, refs)| {
-        // 1.x names an attribute by text: one the version lacks has no name and is
-        // left out on encoding, so a strict message does not ask for it.
-        (
-            Operation::GetAttributes,
-            RequestPayload::GetAttributes(GetAttributesRequest {
-                unique_identifier: uid,
-                references: AttributeReferences(refs),
-                extensions: Vec::new(),
-            }),
-        )
-    });
+    let get_attributes =
+        (option::of(uid()), vec(reference(g), 0..4)).prop_map(move |(uid, refs)| {
+            // 1.x names an attribute by text: one the version lacks has no name and is
+            // left out on encoding, so a strict message does not ask for it.
+            (
+                Operation::GetAttributes,
+                RequestPayload::GetAttributes(GetAttributesRequest {
+                    unique_identifier: uid,
+                    references: AttributeReferences(refs),
+                    extensions: Vec::new(),
+                }),
+            )
+        });
     let activate = option::of(uid()).prop_map(|uid| {
         (
             Operation::Activate,
@@ -583,12 +659,24 @@ fn request_payload(g: Gen) -> BoxedStrategy<(Operation, RequestPayload)> {
             }),
         )
     });
-    let raw_ops: Vec<Operation> = RAW_OPERATIONS.into_iter().filter(|o| g.operation(*o)).collect();
-    let raw = (prop::sample::select(raw_ops), raw_payload(Tag::REQUEST_PAYLOAD))
+    let raw_ops: Vec<Operation> = RAW_OPERATIONS
+        .into_iter()
+        .filter(|o| g.operation(*o))
+        .collect();
+    let raw = (
+        prop::sample::select(raw_ops),
+        raw_payload(Tag::REQUEST_PAYLOAD),
+    )
         .prop_map(|(op, t)| (op, RequestPayload::Raw(t)));
 
-    let mut arms: Vec<BoxedStrategy<(Operation, RequestPayload)>> =
-        vec![create.boxed(), get.boxed(), locate.boxed(), get_attributes.boxed(), activate.boxed(), raw.boxed()];
+    let mut arms: Vec<BoxedStrategy<(Operation, RequestPayload)>> = vec![
+        create.boxed(),
+        get.boxed(),
+        locate.boxed(),
+        get_attributes.boxed(),
+        activate.boxed(),
+        raw.boxed(),
+    ];
     if g.operation(Operation::Encrypt) {
         arms.push(encrypt.boxed());
     }
@@ -619,17 +707,19 @@ fn request_batch_item(g: Gen) -> impl Strategy<Value = RequestBatchItem> {
         option::of(message_extension()),
         vendor_items(),
     )
-        .prop_map(|((operation, payload), ephemeral, id, message_extension, extensions)| {
-            RequestBatchItem {
-                operation,
-                ephemeral,
-                unique_batch_item_id: id,
-                payload,
-                payload_error: None,
-                message_extension,
-                extensions,
-            }
-        })
+        .prop_map(
+            |((operation, payload), ephemeral, id, message_extension, extensions)| {
+                RequestBatchItem {
+                    operation,
+                    ephemeral,
+                    unique_batch_item_id: id,
+                    payload,
+                    payload_error: None,
+                    message_extension,
+                    extensions,
+                }
+            },
+        )
 }
 
 fn authentication() -> impl Strategy<Value = Authentication> {
@@ -658,7 +748,11 @@ fn request_header(g: Gen) -> impl Strategy<Value = RequestHeader> {
             g.opt(Tag::ATTESTATION_CAPABLE_INDICATOR, any::<bool>()),
         ),
         (
-            g.many(Tag::ATTESTATION_TYPE, g.enumeration::<AttestationType>(AttestationType::TABLE), 2),
+            g.many(
+                Tag::ATTESTATION_TYPE,
+                g.enumeration::<AttestationType>(AttestationType::TABLE),
+                2,
+            ),
             option::of(authentication()),
             g.opt(
                 Tag::BATCH_ERROR_CONTINUATION_OPTION,
@@ -669,26 +763,34 @@ fn request_header(g: Gen) -> impl Strategy<Value = RequestHeader> {
             0i32..8,
         ),
     )
-        .prop_map(move |((max, ccv, scv, asy, att), (types, auth, beco, order, ts, count))| RequestHeader {
-            protocol_version: g.version,
-            maximum_response_size: max,
-            client_correlation_value: ccv,
-            server_correlation_value: scv,
-            asynchronous_indicator: asy,
-            attestation_capable_indicator: att,
-            attestation_types: types,
-            authentication: auth,
-            batch_error_continuation_option: beco,
-            batch_order_option: order,
-            time_stamp: ts,
-            batch_count: count,
-            extensions: Vec::new(),
-        })
+        .prop_map(
+            move |((max, ccv, scv, asy, att), (types, auth, beco, order, ts, count))| {
+                RequestHeader {
+                    protocol_version: g.version,
+                    maximum_response_size: max,
+                    client_correlation_value: ccv,
+                    server_correlation_value: scv,
+                    asynchronous_indicator: asy,
+                    attestation_capable_indicator: att,
+                    attestation_types: types,
+                    authentication: auth,
+                    batch_error_continuation_option: beco,
+                    batch_order_option: order,
+                    time_stamp: ts,
+                    batch_count: count,
+                    extensions: Vec::new(),
+                }
+            },
+        )
 }
 
 fn request_message(g: Gen) -> impl Strategy<Value = RequestMessage> {
-    (request_header(g), vec(request_batch_item(g), 1..4))
-        .prop_map(|(header, batch_items)| RequestMessage { header, batch_items })
+    (request_header(g), vec(request_batch_item(g), 1..4)).prop_map(|(header, batch_items)| {
+        RequestMessage {
+            header,
+            batch_items,
+        }
+    })
 }
 
 fn symmetric_key(g: Gen) -> impl Strategy<Value = ManagedObject> {
@@ -751,16 +853,18 @@ fn response_payload(g: Gen, op: Operation) -> BoxedStrategy<ResponsePayload> {
             g.opt(Tag::CORRELATION_VALUE, bytes(8)),
             g.opt(Tag::AUTHENTICATED_ENCRYPTION_TAG, bytes(16)),
         )
-            .prop_map(|(unique_identifier, data, iv_counter_nonce, correlation_value, tag)| {
-                ResponsePayload::Encrypt(EncryptResponse {
-                    unique_identifier,
-                    data,
-                    iv_counter_nonce,
-                    correlation_value,
-                    authenticated_encryption_tag: tag,
-                    extensions: Vec::new(),
-                })
-            })
+            .prop_map(
+                |(unique_identifier, data, iv_counter_nonce, correlation_value, tag)| {
+                    ResponsePayload::Encrypt(EncryptResponse {
+                        unique_identifier,
+                        data,
+                        iv_counter_nonce,
+                        correlation_value,
+                        authenticated_encryption_tag: tag,
+                        extensions: Vec::new(),
+                    })
+                },
+            )
             .boxed(),
         Operation::GetAttributes => (uid(), attributes(g, false))
             .prop_map(|(unique_identifier, attributes)| {
@@ -787,7 +891,9 @@ fn response_payload(g: Gen, op: Operation) -> BoxedStrategy<ResponsePayload> {
                 })
             })
             .boxed(),
-        _ => raw_payload(Tag::RESPONSE_PAYLOAD).prop_map(ResponsePayload::Raw).boxed(),
+        _ => raw_payload(Tag::RESPONSE_PAYLOAD)
+            .prop_map(ResponsePayload::Raw)
+            .boxed(),
     }
 }
 
@@ -806,7 +912,10 @@ const RESPONSE_OPERATIONS: [Operation; 11] = [
 ];
 
 fn response_batch_item(g: Gen) -> BoxedStrategy<ResponseBatchItem> {
-    let ops: Vec<Operation> = RESPONSE_OPERATIONS.into_iter().filter(|o| g.operation(*o)).collect();
+    let ops: Vec<Operation> = RESPONSE_OPERATIONS
+        .into_iter()
+        .filter(|o| g.operation(*o))
+        .collect();
     let common = move || {
         (
             option::of(bytes(8)),
@@ -818,17 +927,19 @@ fn response_batch_item(g: Gen) -> BoxedStrategy<ResponseBatchItem> {
     };
     let success = (prop::sample::select(ops.clone()), common())
         .prop_flat_map(move |(op, common)| (Just(op), Just(common), response_payload(g, op)))
-        .prop_map(|(op, (id, message, acv, ext, extensions), payload)| ResponseBatchItem {
-            operation: Some(op),
-            unique_batch_item_id: id,
-            result_status: ResultStatus::Success,
-            result_reason: None,
-            result_message: message,
-            asynchronous_correlation_value: acv,
-            payload: Some(payload),
-            message_extension: ext,
-            extensions,
-        });
+        .prop_map(
+            |(op, (id, message, acv, ext, extensions), payload)| ResponseBatchItem {
+                operation: Some(op),
+                unique_batch_item_id: id,
+                result_status: ResultStatus::Success,
+                result_reason: None,
+                result_message: message,
+                asynchronous_correlation_value: acv,
+                payload: Some(payload),
+                message_extension: ext,
+                extensions,
+            },
+        );
     // A failed item's payload, if any, stays raw: only a successful one is typed.
     let failure = (
         option::of(prop::sample::select(ops)),
@@ -841,17 +952,21 @@ fn response_batch_item(g: Gen) -> BoxedStrategy<ResponseBatchItem> {
         option::of(raw_payload(Tag::RESPONSE_PAYLOAD).prop_map(ResponsePayload::Raw)),
         common(),
     )
-        .prop_map(|(op, status, reason, payload, (id, message, acv, ext, extensions))| ResponseBatchItem {
-            operation: op,
-            unique_batch_item_id: id,
-            result_status: status,
-            result_reason: Some(reason),
-            result_message: message,
-            asynchronous_correlation_value: acv,
-            payload,
-            message_extension: ext,
-            extensions,
-        });
+        .prop_map(
+            |(op, status, reason, payload, (id, message, acv, ext, extensions))| {
+                ResponseBatchItem {
+                    operation: op,
+                    unique_batch_item_id: id,
+                    result_status: status,
+                    result_reason: Some(reason),
+                    result_message: message,
+                    asynchronous_correlation_value: acv,
+                    payload,
+                    message_extension: ext,
+                    extensions,
+                }
+            },
+        );
     prop_oneof![3 => success, 1 => failure].boxed()
 }
 
@@ -871,50 +986,85 @@ fn response_header(g: Gen) -> impl Strategy<Value = ResponseHeader> {
             }),
         ),
         g.opt(Tag::SERVER_HASHED_PASSWORD, bytes(32)),
-        g.many(Tag::ATTESTATION_TYPE, g.enumeration::<AttestationType>(AttestationType::TABLE), 2),
+        g.many(
+            Tag::ATTESTATION_TYPE,
+            g.enumeration::<AttestationType>(AttestationType::TABLE),
+            2,
+        ),
         g.opt(Tag::CLIENT_CORRELATION_VALUE, "[ -~]{0,12}"),
         g.opt(Tag::SERVER_CORRELATION_VALUE, "[ -~]{0,12}"),
         0i32..8,
     )
-        .prop_map(move |(ts, nonce, shp, types, ccv, scv, count)| ResponseHeader {
-            protocol_version: g.version,
-            time_stamp: DateTime(ts),
-            nonce,
-            server_hashed_password: shp,
-            attestation_types: types,
-            client_correlation_value: ccv,
-            server_correlation_value: scv,
-            batch_count: count,
-            extensions: Vec::new(),
-        })
+        .prop_map(
+            move |(ts, nonce, shp, types, ccv, scv, count)| ResponseHeader {
+                protocol_version: g.version,
+                time_stamp: DateTime(ts),
+                nonce,
+                server_hashed_password: shp,
+                attestation_types: types,
+                client_correlation_value: ccv,
+                server_correlation_value: scv,
+                batch_count: count,
+                extensions: Vec::new(),
+            },
+        )
 }
 
 fn response_message(g: Gen) -> impl Strategy<Value = ResponseMessage> {
-    (response_header(g), vec(response_batch_item(g), 1..4))
-        .prop_map(|(header, batch_items)| ResponseMessage { header, batch_items })
+    (response_header(g), vec(response_batch_item(g), 1..4)).prop_map(|(header, batch_items)| {
+        ResponseMessage {
+            header,
+            batch_items,
+        }
+    })
 }
 
 fn strict_request() -> impl Strategy<Value = RequestMessage> {
-    any_version().prop_flat_map(|version| request_message(Gen { version, strict: true }))
+    any_version().prop_flat_map(|version| {
+        request_message(Gen {
+            version,
+            strict: true,
+        })
+    })
 }
 
 fn strict_response() -> impl Strategy<Value = ResponseMessage> {
-    any_version().prop_flat_map(|version| response_message(Gen { version, strict: true }))
+    any_version().prop_flat_map(|version| {
+        response_message(Gen {
+            version,
+            strict: true,
+        })
+    })
 }
 
 fn loose_request() -> impl Strategy<Value = RequestMessage> {
-    any_version().prop_flat_map(|version| request_message(Gen { version, strict: false }))
+    any_version().prop_flat_map(|version| {
+        request_message(Gen {
+            version,
+            strict: false,
+        })
+    })
 }
 
 fn loose_response() -> impl Strategy<Value = ResponseMessage> {
-    any_version().prop_flat_map(|version| response_message(Gen { version, strict: false }))
+    any_version().prop_flat_map(|version| {
+        response_message(Gen {
+            version,
+            strict: false,
+        })
+    })
 }
 
 /// Encoding for version V removes exactly the tags V lacks: nothing undefined
 /// remains, and gating the result again changes nothing.
 fn check_gated(t: &Ttlv, version: ProtocolVersion) -> Result<(), TestCaseError> {
     let undefined = undefined_tags(t, version);
-    prop_assert!(undefined.is_empty(), "encoding for {} carries {:?}", version, undefined);
+    prop_assert!(
+        undefined.is_empty(),
+        "encoding for {} carries {:?}",
+        version,
+        undefined
+    );
     let mut again = t.clone();
     gate(&mut again, version);
     prop_assert_eq!(&again, t);

@@ -13,8 +13,8 @@
 
 use kmip::messages::payloads::{CreateRequest, GetAttributesResponse, LocateRequest};
 use kmip::messages::{
-    Attribute, Attributes, Mask, RequestMessage, RequestPayload, ResponseBatchItem,
-    ResponseHeader, ResponseMessage, ResponsePayload,
+    Attribute, Attributes, Mask, RequestMessage, RequestPayload, ResponseBatchItem, ResponseHeader,
+    ResponseMessage, ResponsePayload,
 };
 use kmip::messages::{DateTime, RequestBatchItem};
 use kmip::types::{ObjectType, Operation, ResultReason};
@@ -211,13 +211,24 @@ fn expected_create() -> CreateRequest {
 
 #[test]
 fn create_v14_and_v21_decode_to_the_same_request() {
-    let v14 = decode_request(&request(1, 4, vec![batch_item(OP_CREATE, create_payload_v14())]));
-    let v21 = decode_request(&request(2, 1, vec![batch_item(OP_CREATE, create_payload_v21())]));
+    let v14 = decode_request(&request(
+        1,
+        4,
+        vec![batch_item(OP_CREATE, create_payload_v14())],
+    ));
+    let v21 = decode_request(&request(
+        2,
+        1,
+        vec![batch_item(OP_CREATE, create_payload_v21())],
+    ));
     let expected = RequestPayload::Create(expected_create());
     assert_eq!(only_request_payload(&v14), &expected);
     assert_eq!(only_request_payload(&v21), &expected);
     let attrs = &expected_create().attributes;
-    assert_eq!(attrs.vendor("x", "ID"), Some(&Value::TextString("ticket-42".into())));
+    assert_eq!(
+        attrs.vendor("x", "ID"),
+        Some(&Value::TextString("ticket-42".into()))
+    );
 }
 
 #[test]
@@ -268,7 +279,10 @@ fn misspelled_attribute_name_is_a_typed_error() {
         enumeration(OBJECT_TYPE, SYMMETRIC_KEY),
         s(
             TEMPLATE_ATTRIBUTE,
-            vec![v1_attribute("Cryptographic Algoritm", Value::Enumeration(AES))],
+            vec![v1_attribute(
+                "Cryptographic Algoritm",
+                Value::Enumeration(AES),
+            )],
         ),
     ];
     let m = decode_request(&request(1, 4, vec![batch_item(OP_CREATE, payload.clone())]));
@@ -280,7 +294,10 @@ fn misspelled_attribute_name_is_a_typed_error() {
     );
     assert_eq!(err.result_reason(), ResultReason::InvalidField);
     assert_eq!(err.result_reason().value(), INVALID_FIELD);
-    assert_eq!(item.payload, RequestPayload::Raw(s(REQUEST_PAYLOAD, payload)));
+    assert_eq!(
+        item.payload,
+        RequestPayload::Raw(s(REQUEST_PAYLOAD, payload))
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -367,7 +384,10 @@ fn get_attributes_response_drops_what_the_version_lacks() {
     for (version, names) in cases {
         let payload = encoded_response_payload(&get_attributes_response(version));
         assert_eq!(v1_attribute_names(&payload), names, "for {version}");
-        assert!(payload.child(ATTRIBUTES).is_none(), "Attributes in {version}");
+        assert!(
+            payload.child(ATTRIBUTES).is_none(),
+            "Attributes in {version}"
+        );
     }
     let payload = encoded_response_payload(&get_attributes_response(ProtocolVersion::V2_1));
     let tags: Vec<Tag> = payload
@@ -379,7 +399,13 @@ fn get_attributes_response_drops_what_the_version_lacks() {
         .collect();
     assert_eq!(
         tags,
-        [CRYPTOGRAPHIC_ALGORITHM, FRESH, ORIGINAL_CREATION_DATE, SENSITIVE, QUANTUM_SAFE]
+        [
+            CRYPTOGRAPHIC_ALGORITHM,
+            FRESH,
+            ORIGINAL_CREATION_DATE,
+            SENSITIVE,
+            QUANTUM_SAFE
+        ]
     );
     assert!(payload.child(ATTRIBUTE).is_none());
 }
@@ -401,7 +427,10 @@ fn fresh_is_dropped_for_1_0_and_kept_for_1_1() {
     };
     assert_eq!(
         p.attributes.items,
-        [Attribute::standard(CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(AES))]
+        [Attribute::standard(
+            CRYPTOGRAPHIC_ALGORITHM,
+            Value::Enumeration(AES)
+        )]
     );
 }
 
@@ -431,7 +460,10 @@ fn storage_status_mask_in_any_integer_type_decodes() {
     // A LongInteger beyond 32 bits is not a mask.
     let payload = vec![Ttlv::new(STORAGE_STATUS_MASK, Value::LongInteger(1 << 40))];
     let m = decode_request(&request(1, 1, vec![batch_item(OP_LOCATE, payload)]));
-    let err = m.batch_items[0].payload_error.as_ref().expect("out of range");
+    let err = m.batch_items[0]
+        .payload_error
+        .as_ref()
+        .expect("out of range");
     assert_eq!(err.result_reason(), ResultReason::InvalidField);
 }
 
@@ -450,12 +482,15 @@ fn fortigate_locate_with_name_in_template_attribute() {
     assert_eq!(l.maximum_items, Some(1));
     assert!(l.attributes.items.is_empty());
     assert!(l.attributes.template_names.is_empty());
-    assert_eq!(l.extensions, [template.clone()]);
+    assert_eq!(l.extensions, std::slice::from_ref(&template));
 
     let m = decode_request(&request(
         1,
         4,
-        vec![batch_item(OP_LOCATE, vec![int(MAXIMUM_ITEMS, 1), template.clone()])],
+        vec![batch_item(
+            OP_LOCATE,
+            vec![int(MAXIMUM_ITEMS, 1), template.clone()],
+        )],
     ));
     assert_eq!(
         encoded_request_payload(&m.to_ttlv()),
@@ -468,10 +503,7 @@ fn fortigate_locate_with_name_in_template_attribute() {
 
 #[test]
 fn unknown_operation_stays_raw_and_the_others_are_typed() {
-    let unknown_payload = vec![
-        text(Tag(0x54_0001), "vendor"),
-        int(Tag(0x54_0002), 7),
-    ];
+    let unknown_payload = vec![text(Tag(0x54_0001), "vendor"), int(Tag(0x54_0002), 7)];
     let t = request(
         1,
         4,
@@ -545,7 +577,10 @@ fn malformed_payload_of_a_known_operation_is_a_per_item_error() {
         let err = bad.payload_error.as_ref().expect("payload error");
         assert_eq!(err.kind, kind, "op {op:#x}");
         assert_eq!(err.result_reason().value(), INVALID_FIELD, "op {op:#x}");
-        assert_eq!(bad.payload, RequestPayload::Raw(s(REQUEST_PAYLOAD, payload)));
+        assert_eq!(
+            bad.payload,
+            RequestPayload::Raw(s(REQUEST_PAYLOAD, payload))
+        );
         let good = &m.batch_items[1];
         assert_eq!(good.payload_error, None);
         assert!(matches!(good.payload, RequestPayload::Activate(_)));

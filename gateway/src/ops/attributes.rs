@@ -15,12 +15,20 @@ use kmip::types::ResultReason;
 use kmip::version::ProtocolVersion;
 
 /// Get Attributes: the named attributes, or all of them when none is named.
-pub fn get_attributes(ctx: &mut OpCtx<'_>, req: &GetAttributesRequest) -> Result<GetAttributesResponse, OpError> {
+pub fn get_attributes(
+    ctx: &mut OpCtx<'_>,
+    req: &GetAttributesRequest,
+) -> Result<GetAttributesResponse, OpError> {
     let obj = object::load(ctx, &req.unique_identifier)?;
     let items = if req.references.0.is_empty() {
         obj.attrs.items.clone()
     } else {
-        obj.attrs.items.iter().filter(|a| req.references.0.contains(&a.reference())).cloned().collect()
+        obj.attrs
+            .items
+            .iter()
+            .filter(|a| req.references.0.contains(&a.reference()))
+            .cloned()
+            .collect()
     };
     Ok(GetAttributesResponse {
         unique_identifier: obj.rec.uid,
@@ -51,14 +59,21 @@ pub fn get_attribute_list(
 
 /// Add Attribute: a new instance. Single-valued attributes that already exist and
 /// server-set attributes are refused.
-pub fn add_attribute(ctx: &mut OpCtx<'_>, req: &AddAttributeRequest) -> Result<AttributeChangeResponse, OpError> {
+pub fn add_attribute(
+    ctx: &mut OpCtx<'_>,
+    req: &AddAttributeRequest,
+) -> Result<AttributeChangeResponse, OpError> {
     let mut obj = object::load(ctx, &req.unique_identifier)?;
     let a = &req.attribute.0;
     check_writable(ctx.version, a)?;
     if let Attribute::Standard(t) = a {
         if !MULTI_VALUED.contains(&t.tag) && obj.attrs.get(t.tag).is_some() {
             return Err(OpError::new(
-                reason(ctx.version, ResultReason::AttributeSingleValued, ResultReason::IllegalOperation),
+                reason(
+                    ctx.version,
+                    ResultReason::AttributeSingleValued,
+                    ResultReason::IllegalOperation,
+                ),
                 format!("{} is single-valued and already set", t.tag),
             ));
         }
@@ -83,7 +98,11 @@ pub fn modify_attribute(
     };
     let Some(pos) = pos else {
         return Err(OpError::new(
-            reason(ctx.version, ResultReason::AttributeNotFound, ResultReason::InvalidField),
+            reason(
+                ctx.version,
+                ResultReason::AttributeNotFound,
+                ResultReason::InvalidField,
+            ),
             "no such attribute instance to modify",
         ));
     };
@@ -116,11 +135,18 @@ pub fn delete_attribute(
             .nth(index)
             .map(|(i, _)| i)
     } else {
-        return Err(OpError::new(ResultReason::InvalidField, "name the attribute to delete"));
+        return Err(OpError::new(
+            ResultReason::InvalidField,
+            "name the attribute to delete",
+        ));
     };
     let Some(pos) = pos else {
         return Err(OpError::new(
-            reason(ctx.version, ResultReason::AttributeNotFound, ResultReason::InvalidField),
+            reason(
+                ctx.version,
+                ResultReason::AttributeNotFound,
+                ResultReason::InvalidField,
+            ),
             "no such attribute instance to delete",
         ));
     };
@@ -129,7 +155,10 @@ pub fn delete_attribute(
 }
 
 /// Set Attribute (2.x): sets a single-valued attribute, replacing any value.
-pub fn set_attribute(ctx: &mut OpCtx<'_>, req: &SetAttributeRequest) -> Result<SetAttributeResponse, OpError> {
+pub fn set_attribute(
+    ctx: &mut OpCtx<'_>,
+    req: &SetAttributeRequest,
+) -> Result<SetAttributeResponse, OpError> {
     let mut obj = object::load(ctx, &req.unique_identifier)?;
     let new = &req.new_attribute.0;
     check_writable(ctx.version, new)?;
@@ -138,7 +167,7 @@ pub fn set_attribute(ctx: &mut OpCtx<'_>, req: &SetAttributeRequest) -> Result<S
             return Err(OpError::new(
                 ResultReason::MultiValuedAttribute,
                 format!("{} is multi-valued: use Add/Modify", t.tag),
-            ))
+            ));
         }
         Attribute::Standard(t) => obj.attrs.set(t.tag, t.value.clone()),
         Attribute::Vendor { .. } => {
@@ -149,19 +178,33 @@ pub fn set_attribute(ctx: &mut OpCtx<'_>, req: &SetAttributeRequest) -> Result<S
     }
     let uid = obj.rec.uid.clone();
     object::save(ctx, &mut obj)?;
-    Ok(SetAttributeResponse { unique_identifier: uid, extensions: Vec::new() })
+    Ok(SetAttributeResponse {
+        unique_identifier: uid,
+        extensions: Vec::new(),
+    })
 }
 
-fn finish(ctx: &mut OpCtx<'_>, mut obj: Obj, echoed: Option<Attribute>) -> Result<AttributeChangeResponse, OpError> {
+fn finish(
+    ctx: &mut OpCtx<'_>,
+    mut obj: Obj,
+    echoed: Option<Attribute>,
+) -> Result<AttributeChangeResponse, OpError> {
     let uid = obj.rec.uid.clone();
     object::save(ctx, &mut obj)?;
-    Ok(AttributeChangeResponse { unique_identifier: uid, attribute: echoed.map(SingleAttribute), extensions: Vec::new() })
+    Ok(AttributeChangeResponse {
+        unique_identifier: uid,
+        attribute: echoed.map(SingleAttribute),
+        extensions: Vec::new(),
+    })
 }
 
 fn check_writable(version: ProtocolVersion, a: &Attribute) -> Result<(), OpError> {
     if let Attribute::Standard(t) = a {
         if SERVER_ONLY.contains(&t.tag)
-            || matches!(t.tag, Tag::CRYPTOGRAPHIC_ALGORITHM | Tag::CRYPTOGRAPHIC_LENGTH)
+            || matches!(
+                t.tag,
+                Tag::CRYPTOGRAPHIC_ALGORITHM | Tag::CRYPTOGRAPHIC_LENGTH
+            )
         {
             return Err(read_only(version, t.tag));
         }
@@ -171,17 +214,26 @@ fn check_writable(version: ProtocolVersion, a: &Attribute) -> Result<(), OpError
 
 fn read_only(version: ProtocolVersion, tag: Tag) -> OpError {
     OpError::new(
-        reason(version, ResultReason::AttributeReadOnly, ResultReason::PermissionDenied),
+        reason(
+            version,
+            ResultReason::AttributeReadOnly,
+            ResultReason::PermissionDenied,
+        ),
         format!("{tag} is set by the server"),
     )
 }
 
-/// The 2.x result reason, or its closest 1.x equivalent for a 1.x client (2.x-only
-/// reasons must never reach a 1.x client).
-pub fn reason(version: ProtocolVersion, v2: ResultReason, v1: ResultReason) -> ResultReason {
-    if version.is_v1() {
-        v1
+/// `precise` when the client's version defines that result reason, else its
+/// closest older equivalent `fallback` (a reason the version lacks must never reach
+/// the client: the version gate would strip it and leave the item without one).
+pub fn reason(
+    version: ProtocolVersion,
+    precise: ResultReason,
+    fallback: ResultReason,
+) -> ResultReason {
+    if ResultReason::TABLE.defined_in(precise.value(), version) {
+        precise
     } else {
-        v2
+        fallback
     }
 }

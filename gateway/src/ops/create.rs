@@ -4,31 +4,59 @@ use super::object::{self, aad, new_attributes, new_uid, Obj};
 use super::{OpCtx, OpError};
 use crate::store::ObjectRecord;
 use kmip::messages::objects::{KeyBlock, KeyMaterial, KeyValue, ManagedObject, SymmetricKey};
-use kmip::messages::payloads::{CreateRequest, CreateResponse, ReKeyRequest, ReKeyResponse, RegisterRequest, RegisterResponse};
+use kmip::messages::payloads::{
+    CreateRequest, CreateResponse, ReKeyRequest, ReKeyResponse, RegisterRequest, RegisterResponse,
+};
 use kmip::messages::{Attribute, Attributes};
 use kmip::ttlv::{Tag, Value};
-use kmip::types::{CryptographicAlgorithm, KeyFormatType, LinkType, ObjectType, ResultReason, State};
+use kmip::types::{
+    CryptographicAlgorithm, KeyFormatType, LinkType, ObjectType, ResultReason, State,
+};
 use zeroize::Zeroizing;
 
 /// Create: a new symmetric key (AES 128/192/256, or an HMAC key) generated inside
 /// the vault's backend.
 pub fn create(ctx: &mut OpCtx<'_>, req: &CreateRequest) -> Result<CreateResponse, OpError> {
     if req.object_type != ObjectType::SymmetricKey {
-        return Err(OpError::new(ResultReason::InvalidField, "Create makes symmetric keys; use Register or CreateKeyPair"));
+        return Err(OpError::new(
+            ResultReason::InvalidField,
+            "Create makes symmetric keys; use Register or CreateKeyPair",
+        ));
     }
     let (alg, bits) = symmetric_spec(&req.attributes)?;
     let uid = new_uid();
-    let mut attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &req.attributes)?;
+    let mut client = req.attributes.clone();
+    drop_agreeing(
+        &mut client,
+        &[(
+            Tag::OBJECT_TYPE,
+            Value::Enumeration(ObjectType::SymmetricKey.value()),
+        )],
+    );
+    let mut attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
     attrs.set(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(bits));
     apply_export_policy(ctx, &mut attrs)?;
-    let key_ref = ctx.backend.generate_secret(byte_len(bits), &aad(&ctx.vault.name, &uid))?;
+    let key_ref = ctx
+        .backend
+        .generate_secret(byte_len(bits), &aad(&ctx.vault.name, &uid))?;
     let template = ManagedObject::SymmetricKey(SymmetricKey {
         key_block: key_block(KeyFormatType::Raw, Some(alg), Some(bits), Vec::new()),
         extensions: Vec::new(),
     });
-    let mut obj = new_obj(ctx, &uid, ObjectType::SymmetricKey, attrs, &template, key_ref.0);
+    let mut obj = new_obj(
+        ctx,
+        &uid,
+        ObjectType::SymmetricKey,
+        attrs,
+        &template,
+        key_ref.0,
+    );
     object::insert(ctx, &mut obj)?;
-    Ok(CreateResponse { object_type: ObjectType::SymmetricKey, unique_identifier: uid, extensions: Vec::new() })
+    Ok(CreateResponse {
+        object_type: ObjectType::SymmetricKey,
+        unique_identifier: uid,
+        extensions: Vec::new(),
+    })
 }
 
 /// Register: takes custody of a client-supplied object. The secret part (key
@@ -36,32 +64,65 @@ pub fn create(ctx: &mut OpCtx<'_>, req: &CreateRequest) -> Result<CreateResponse
 /// as a template.
 pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterResponse, OpError> {
     if req.object.object_type() != req.object_type {
-        return Err(OpError::new(ResultReason::InvalidField, "Object Type does not match the object"));
+        return Err(OpError::new(
+            ResultReason::InvalidField,
+            "Object Type does not match the object",
+        ));
     }
     let uid = new_uid();
     let mut client = req.attributes.clone();
+    let mut derived = vec![(
+        Tag::OBJECT_TYPE,
+        Value::Enumeration(req.object_type.value()),
+    )];
+    if let ManagedObject::Certificate(c) = &req.object {
+        // KMIP 1.4 §3.8, §3.9: set by the server from the certificate itself.
+        derived.push((
+            Tag::CERTIFICATE_TYPE,
+            Value::Enumeration(c.certificate_type.value()),
+        ));
+        derived.push((
+            Tag::CERTIFICATE_LENGTH,
+            Value::Integer(i32::try_from(c.certificate_value.len()).unwrap_or(i32::MAX)),
+        ));
+    }
+    drop_agreeing(&mut client, &derived);
     let (template, secret) = split_secret(req.object.clone())?;
     if let Some(kb) = template.key_block() {
         // Algorithm and length come with the key block when the attributes omit them.
         if client.get(Tag::CRYPTOGRAPHIC_ALGORITHM).is_none() {
             if let Some(a) = kb.cryptographic_algorithm {
-                client.push(Attribute::standard(Tag::CRYPTOGRAPHIC_ALGORITHM, Value::Enumeration(a.value())));
+                client.push(Attribute::standard(
+                    Tag::CRYPTOGRAPHIC_ALGORITHM,
+                    Value::Enumeration(a.value()),
+                ));
             }
         }
         if client.get(Tag::CRYPTOGRAPHIC_LENGTH).is_none() {
             if let Some(l) = kb.cryptographic_length {
-                client.push(Attribute::standard(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(l)));
+                client.push(Attribute::standard(
+                    Tag::CRYPTOGRAPHIC_LENGTH,
+                    Value::Integer(l),
+                ));
             }
         }
     }
     let mut attrs = new_attributes(ctx, &uid, req.object_type, &client)?;
+    for (tag, value) in derived.into_iter().skip(1) {
+        attrs.set(tag, value);
+    }
     if object::is_secret_type(req.object_type) {
         apply_export_policy(ctx, &mut attrs)?;
     }
-    let key_ref = ctx.backend.import_secret(&secret, &aad(&ctx.vault.name, &uid))?;
+    let key_ref = ctx
+        .backend
+        .import_secret(&secret, &aad(&ctx.vault.name, &uid))?;
     let mut obj = new_obj(ctx, &uid, req.object_type, attrs, &template, key_ref.0);
     object::insert(ctx, &mut obj)?;
-    Ok(RegisterResponse { unique_identifier: uid, extensions: Vec::new() })
+    Ok(RegisterResponse {
+        unique_identifier: uid,
+        extensions: Vec::new(),
+    })
 }
 
 /// Re-key: a new symmetric key replacing an existing one. The new key takes the old
@@ -72,26 +133,37 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
     let mut old = object::load(ctx, &req.unique_identifier)?;
     object::not_archived(&old)?;
     if old.rec.object_type != ObjectType::SymmetricKey.value() {
-        return Err(OpError::new(ResultReason::IllegalOperation, "Re-key applies to symmetric keys"));
+        return Err(OpError::new(
+            ResultReason::IllegalOperation,
+            "Re-key applies to symmetric keys",
+        ));
     }
-    if matches!(object::state(&old), State::Destroyed | State::DestroyedCompromised) {
-        return Err(OpError::new(ResultReason::IllegalOperation, "the key is destroyed"));
+    if matches!(
+        object::state(&old),
+        State::Destroyed | State::DestroyedCompromised
+    ) {
+        return Err(OpError::new(
+            ResultReason::IllegalOperation,
+            "the key is destroyed",
+        ));
     }
     let (alg, bits) = symmetric_spec(&old.attrs)?;
     let uid = new_uid();
     let mut client = Attributes::default();
     for a in &old.attrs.items {
         let carried = match a {
-            Attribute::Standard(t) => !object::SERVER_ONLY.contains(&t.tag)
-                && !matches!(
-                    t.tag,
-                    Tag::LINK
-                        | Tag::ACTIVATION_DATE
-                        | Tag::DEACTIVATION_DATE
-                        | Tag::PROCESS_START_DATE
-                        | Tag::PROTECT_STOP_DATE
-                        | Tag::COMPROMISE_OCCURRENCE_DATE
-                ),
+            Attribute::Standard(t) => {
+                !object::SERVER_ONLY.contains(&t.tag)
+                    && !matches!(
+                        t.tag,
+                        Tag::LINK
+                            | Tag::ACTIVATION_DATE
+                            | Tag::DEACTIVATION_DATE
+                            | Tag::PROCESS_START_DATE
+                            | Tag::PROTECT_STOP_DATE
+                            | Tag::COMPROMISE_OCCURRENCE_DATE
+                    )
+            }
             Attribute::Vendor { .. } => true,
         };
         if carried {
@@ -113,41 +185,87 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
     if let Some(off) = req.offset {
         let activation = ctx.now + i64::from(off.0);
         client.set(Tag::ACTIVATION_DATE, Value::DateTime(activation));
-        if let (Some(a), Some(d)) =
-            (object::date(&old.attrs, Tag::ACTIVATION_DATE), object::date(&old.attrs, Tag::DEACTIVATION_DATE))
-        {
-            client.set(Tag::DEACTIVATION_DATE, Value::DateTime(activation + (d - a)));
+        if let (Some(a), Some(d)) = (
+            object::date(&old.attrs, Tag::ACTIVATION_DATE),
+            object::date(&old.attrs, Tag::DEACTIVATION_DATE),
+        ) {
+            client.set(
+                Tag::DEACTIVATION_DATE,
+                Value::DateTime(activation + (d - a)),
+            );
         }
     } else if object::date(&old.attrs, Tag::ACTIVATION_DATE).is_some() {
         client.set(Tag::ACTIVATION_DATE, Value::DateTime(ctx.now));
     }
     let mut attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
-    attrs.push(Attribute::standard(Tag::LINK, object::link(LinkType::ReplacedObjectLink, &old.rec.uid)));
-    let key_ref = ctx.backend.generate_secret(byte_len(bits), &aad(&ctx.vault.name, &uid))?;
+    attrs.push(Attribute::standard(
+        Tag::LINK,
+        object::link(LinkType::ReplacedObjectLink, &old.rec.uid),
+    ));
+    let key_ref = ctx
+        .backend
+        .generate_secret(byte_len(bits), &aad(&ctx.vault.name, &uid))?;
     let template = ManagedObject::SymmetricKey(SymmetricKey {
         key_block: key_block(KeyFormatType::Raw, Some(alg), Some(bits), Vec::new()),
         extensions: Vec::new(),
     });
-    let mut obj = new_obj(ctx, &uid, ObjectType::SymmetricKey, attrs, &template, key_ref.0);
+    let mut obj = new_obj(
+        ctx,
+        &uid,
+        ObjectType::SymmetricKey,
+        attrs,
+        &template,
+        key_ref.0,
+    );
     object::insert(ctx, &mut obj)?;
-    old.attrs.push(Attribute::standard(Tag::LINK, object::link(LinkType::ReplacementObjectLink, &uid)));
+    old.attrs.push(Attribute::standard(
+        Tag::LINK,
+        object::link(LinkType::ReplacementObjectLink, &uid),
+    ));
     object::save(ctx, &mut old)?;
     ctx.id_placeholder = Some(uid.clone());
-    Ok(ReKeyResponse { unique_identifier: uid, extensions: Vec::new() })
+    Ok(ReKeyResponse {
+        unique_identifier: uid,
+        extensions: Vec::new(),
+    })
+}
+
+/// Drops the server-set attributes a client sent with exactly the value the server
+/// sets anyway (the OASIS vectors register certificates with their Certificate
+/// Type; 2.x clients repeat the Object Type). One that disagrees is left for
+/// [`object::check_client_attributes`] to refuse.
+fn drop_agreeing(client: &mut Attributes, derived: &[(Tag, Value)]) {
+    client.items.retain(|a| match a {
+        Attribute::Standard(t) => !derived
+            .iter()
+            .any(|(tag, v)| t.tag == *tag && t.value == *v),
+        Attribute::Vendor { .. } => true,
+    });
 }
 
 /// Algorithm and length of a symmetric key from its attributes.
 fn symmetric_spec(attrs: &Attributes) -> Result<(CryptographicAlgorithm, i32), OpError> {
-    let alg = attrs
-        .cryptographic_algorithm()
-        .ok_or_else(|| OpError::new(ResultReason::InvalidField, "Cryptographic Algorithm is required"))?;
+    let alg = attrs.cryptographic_algorithm().ok_or_else(|| {
+        OpError::new(
+            ResultReason::InvalidField,
+            "Cryptographic Algorithm is required",
+        )
+    })?;
     let len = attrs.cryptographic_length();
     let hmac_default = |bits: i32| len.unwrap_or(bits);
     let bits = match alg {
         CryptographicAlgorithm::Aes => {
-            let l = len.ok_or_else(|| OpError::new(ResultReason::InvalidField, "Cryptographic Length is required for AES"))?;
+            let l = len.ok_or_else(|| {
+                OpError::new(
+                    ResultReason::InvalidField,
+                    "Cryptographic Length is required for AES",
+                )
+            })?;
             if ![128, 192, 256].contains(&l) {
-                return Err(OpError::new(ResultReason::InvalidField, format!("AES keys are 128, 192 or 256 bits, not {l}")));
+                return Err(OpError::new(
+                    ResultReason::InvalidField,
+                    format!("AES keys are 128, 192 or 256 bits, not {l}"),
+                ));
             }
             l
         }
@@ -159,11 +277,14 @@ fn symmetric_spec(attrs: &Attributes) -> Result<(CryptographicAlgorithm, i32), O
             return Err(OpError::new(
                 ResultReason::InvalidField,
                 format!("cannot create symmetric keys for {other:?}"),
-            ))
+            ));
         }
     };
     if bits <= 0 || bits % 8 != 0 || bits > 4096 {
-        return Err(OpError::new(ResultReason::InvalidField, format!("invalid key length {bits}")));
+        return Err(OpError::new(
+            ResultReason::InvalidField,
+            format!("invalid key length {bits}"),
+        ));
     }
     Ok((alg, bits))
 }
@@ -176,7 +297,8 @@ fn byte_len(bits: i32) -> usize {
 /// the client says nothing, and never above the vault's ceiling.
 fn apply_export_policy(ctx: &OpCtx<'_>, attrs: &mut Attributes) -> Result<(), OpError> {
     let asked = object::flag(attrs, Tag::EXTRACTABLE);
-    let extractable = asked.unwrap_or(ctx.vault.extractable_by_default && ctx.vault.allow_extractable);
+    let extractable =
+        asked.unwrap_or(ctx.vault.extractable_by_default && ctx.vault.allow_extractable);
     if extractable && !ctx.vault.allow_extractable {
         return Err(OpError::new(
             ResultReason::PermissionDenied,
@@ -190,7 +312,12 @@ fn apply_export_policy(ctx: &OpCtx<'_>, attrs: &mut Attributes) -> Result<(), Op
     Ok(())
 }
 
-fn key_block(format: KeyFormatType, alg: Option<CryptographicAlgorithm>, bits: Option<i32>, material: Vec<u8>) -> KeyBlock {
+fn key_block(
+    format: KeyFormatType,
+    alg: Option<CryptographicAlgorithm>,
+    bits: Option<i32>,
+    material: Vec<u8>,
+) -> KeyBlock {
     KeyBlock {
         key_format_type: format,
         key_compression_type: None,
@@ -234,9 +361,12 @@ pub fn split_secret(mut o: ManagedObject) -> Result<(ManagedObject, Zeroizing<Ve
         ManagedObject::Certificate(c) => std::mem::take(&mut c.certificate_value),
         ManagedObject::OpaqueObject(c) => std::mem::take(&mut c.opaque_data_value),
         other => {
-            let kb = other
-                .key_block_mut()
-                .ok_or_else(|| OpError::new(ResultReason::FeatureNotSupported, "object type not supported"))?;
+            let kb = other.key_block_mut().ok_or_else(|| {
+                OpError::new(
+                    ResultReason::FeatureNotSupported,
+                    "object type not supported",
+                )
+            })?;
             if kb.key_wrapping_data.is_some() {
                 return Err(OpError::new(
                     ResultReason::FeatureNotSupported,
@@ -263,28 +393,39 @@ pub fn split_secret(mut o: ManagedObject) -> Result<(ManagedObject, Zeroizing<Ve
                         }
                         std::mem::take(b)
                     }
-                    KeyMaterial::Transparent(t) if format == KeyFormatType::TransparentSymmetricKey => {
+                    KeyMaterial::Transparent(t)
+                        if format == KeyFormatType::TransparentSymmetricKey =>
+                    {
                         let key = t.key.take().ok_or_else(|| {
-                            OpError::new(ResultReason::InvalidField, "Transparent Symmetric Key without Key")
+                            OpError::new(
+                                ResultReason::InvalidField,
+                                "Transparent Symmetric Key without Key",
+                            )
                         })?;
-                        *key_material = KeyMaterial::Bytes(Vec::new());
-                        kb.key_format_type = KeyFormatType::Raw;
+                        // The template keeps the registered format (an emptied
+                        // Transparent structure): Get without a Key Format Type
+                        // answers in it (OASIS BL-M-3-21).
                         key
                     }
                     KeyMaterial::Transparent(_) => {
                         return Err(OpError::new(
                             ResultReason::KeyFormatTypeNotSupported,
                             format!("key format {format:?} is not supported"),
-                        ))
+                        ));
                     }
                 },
                 Some(KeyValue::Wrapped(_)) => {
                     return Err(OpError::new(
                         ResultReason::FeatureNotSupported,
                         "registering wrapped key material is not supported yet",
-                    ))
+                    ));
                 }
-                None => return Err(OpError::new(ResultReason::InvalidField, "Key Value missing")),
+                None => {
+                    return Err(OpError::new(
+                        ResultReason::InvalidField,
+                        "Key Value missing",
+                    ));
+                }
             }
         }
     };
@@ -299,7 +440,13 @@ pub fn fill_secret(mut o: ManagedObject, secret: &[u8]) -> ManagedObject {
         other => {
             if let Some(kb) = other.key_block_mut() {
                 match &mut kb.key_value {
-                    Some(KeyValue::Plain { key_material, .. }) => *key_material = KeyMaterial::Bytes(secret.to_vec()),
+                    Some(KeyValue::Plain {
+                        key_material: KeyMaterial::Transparent(t),
+                        ..
+                    }) => t.key = Some(secret.to_vec()),
+                    Some(KeyValue::Plain { key_material, .. }) => {
+                        *key_material = KeyMaterial::Bytes(secret.to_vec())
+                    }
                     _ => kb.key_value = Some(KeyValue::plain(KeyMaterial::Bytes(secret.to_vec()))),
                 }
             }

@@ -2,7 +2,8 @@
 
 use super::{OpCtx, SUPPORTED_OPERATIONS};
 use kmip::messages::payloads::{
-    DiscoverVersionsRequest, DiscoverVersionsResponse, InteropRequest, InteropResponse, QueryRequest, QueryResponse,
+    DiscoverVersionsRequest, DiscoverVersionsResponse, InteropRequest, InteropResponse,
+    QueryRequest, QueryResponse,
 };
 use kmip::ttlv::{Tag, Ttlv, Value};
 use kmip::types::{ObjectType, QueryFunction};
@@ -26,7 +27,10 @@ pub fn discover_versions(req: &DiscoverVersionsRequest) -> DiscoverVersionsRespo
         .copied()
         .filter(|v| req.protocol_versions.is_empty() || req.protocol_versions.contains(v))
         .collect();
-    DiscoverVersionsResponse { protocol_versions: versions, extensions: Vec::new() }
+    DiscoverVersionsResponse {
+        protocol_versions: versions,
+        extensions: Vec::new(),
+    }
 }
 
 /// Query: operations, object types, server information and capabilities.
@@ -62,7 +66,10 @@ pub fn query(ctx: &OpCtx<'_>, req: &QueryRequest) -> QueryResponse {
                 r.vendor_identification = Some("Keygate".to_owned());
                 r.server_information = Some(Ttlv::structure(
                     Tag::SERVER_INFORMATION,
-                    vec![Ttlv::new(Tag::SERVER_NAME, Value::TextString(format!("keygate {}", env!("CARGO_PKG_VERSION"))))],
+                    vec![Ttlv::new(
+                        Tag::SERVER_NAME,
+                        Value::TextString(format!("keygate {}", env!("CARGO_PKG_VERSION"))),
+                    )],
                 ));
             }
             QueryFunction::QueryCapabilities => {
@@ -87,5 +94,7 @@ pub fn query(ctx: &OpCtx<'_>, req: &QueryRequest) -> QueryResponse {
 
 /// Interop: test-harness control (Begin/End/Reset). Keygate keeps no per-test state.
 pub fn interop(_req: &InteropRequest) -> InteropResponse {
-    InteropResponse { extensions: Vec::new() }
+    InteropResponse {
+        extensions: Vec::new(),
+    }
 }

@@ -1,57 +1,92 @@
 //! Get (KMIP 1.4 §4.11) and Check (§4.10).
 
+use super::attributes::reason;
 use super::create::fill_secret;
 use super::object::{self, aad};
 use super::{OpCtx, OpError};
 use crate::backend::KeyRef;
 use kmip::messages::objects::{KeyMaterial, KeyValue, ManagedObject, TransparentKey};
 use kmip::messages::payloads::{CheckRequest, CheckResponse, GetRequest, GetResponse};
-use kmip::ttlv::Tag;
+use kmip::ttlv::{Tag, Value};
 use kmip::types::{KeyFormatType, ObjectType, ResultReason, State};
 
 /// Get: returns the object. Key material leaves only when the role may read it, the
 /// key is Extractable and not Sensitive; it can be converted between Raw and
 /// Transparent Symmetric Key on request.
 pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError> {
-    let obj = object::load(ctx, &req.unique_identifier)?;
+    let mut obj = object::load(ctx, &req.unique_identifier)?;
     object::not_archived(&obj)?;
     if req.key_wrapping_specification.is_some() {
-        return Err(OpError::new(ResultReason::FeatureNotSupported, "wrapped export is not supported yet"));
+        return Err(OpError::new(
+            ResultReason::FeatureNotSupported,
+            "wrapped export is not supported yet",
+        ));
     }
     if req.key_compression_type.is_some() {
-        return Err(OpError::new(ResultReason::KeyCompressionTypeNotSupported, "key compression is not supported"));
+        return Err(OpError::new(
+            ResultReason::KeyCompressionTypeNotSupported,
+            "key compression is not supported",
+        ));
     }
     let object_type = ObjectType::from_value(obj.rec.object_type);
     let template = object::template(&obj)?;
     let (Some(template), Some(key_ref)) = (template, obj.rec.key_ref.clone()) else {
         return Err(OpError::new(
-            if ctx.version.is_v1() { ResultReason::ItemNotFound } else { ResultReason::ObjectDestroyed },
+            reason(
+                ctx.version,
+                ResultReason::ObjectDestroyed,
+                ResultReason::ItemNotFound,
+            ),
             "the object's material was destroyed",
         ));
     };
     if object::is_secret_type(object_type) {
         if !ctx.binding.role.may_read_key_material {
-            return Err(OpError::new(ResultReason::PermissionDenied, "role may not read key material"));
+            return Err(OpError::new(
+                ResultReason::PermissionDenied,
+                "role may not read key material",
+            ));
         }
         if object::flag(&obj.attrs, Tag::SENSITIVE) == Some(true) {
             return Err(OpError::new(
-                if ctx.version.is_v1() { ResultReason::PermissionDenied } else { ResultReason::Sensitive },
+                reason(
+                    ctx.version,
+                    ResultReason::Sensitive,
+                    ResultReason::PermissionDenied,
+                ),
                 "the key is sensitive and is never returned in clear",
             ));
         }
         if object::flag(&obj.attrs, Tag::EXTRACTABLE) == Some(false) {
             return Err(OpError::new(
-                if ctx.version.is_v1() { ResultReason::PermissionDenied } else { ResultReason::NotExtractable },
+                reason(
+                    ctx.version,
+                    ResultReason::NotExtractable,
+                    ResultReason::PermissionDenied,
+                ),
                 "the key is not extractable",
             ));
         }
     }
-    let secret = ctx.backend.export_secret(&KeyRef(key_ref), &aad(&ctx.vault.name, &obj.rec.uid))?;
+    let secret = ctx
+        .backend
+        .export_secret(&KeyRef(key_ref), &aad(&ctx.vault.name, &obj.rec.uid))?;
     let mut out = fill_secret(template, &secret);
     if let Some(want) = req.key_format_type {
         convert_format(&mut out, want)?;
     }
-    Ok(GetResponse { object_type, unique_identifier: obj.rec.uid, object: out, extensions: Vec::new() })
+    // Fresh (KMIP 1.4 §3.34) says whether the object was ever served to a client;
+    // this Get serves it.
+    if object::flag(&obj.attrs, Tag::FRESH) == Some(true) {
+        obj.attrs.set(Tag::FRESH, Value::Boolean(false));
+        object::save(ctx, &mut obj)?;
+    }
+    Ok(GetResponse {
+        object_type,
+        unique_identifier: obj.rec.uid,
+        object: out,
+        extensions: Vec::new(),
+    })
 }
 
 /// Converts a symmetric key between Raw and Transparent Symmetric Key; any other
@@ -59,12 +94,18 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
 fn convert_format(o: &mut ManagedObject, want: KeyFormatType) -> Result<(), OpError> {
     let is_symmetric = matches!(o, ManagedObject::SymmetricKey(_));
     let Some(kb) = o.key_block_mut() else {
-        return Err(OpError::new(ResultReason::KeyFormatTypeNotSupported, "object has no key block"));
+        return Err(OpError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            "object has no key block",
+        ));
     };
     if kb.key_format_type == want {
         return Ok(());
     }
-    let raw_like = matches!(kb.key_format_type, KeyFormatType::Raw | KeyFormatType::TransparentSymmetricKey);
+    let raw_like = matches!(
+        kb.key_format_type,
+        KeyFormatType::Raw | KeyFormatType::TransparentSymmetricKey
+    );
     if !(is_symmetric && raw_like) {
         return Err(OpError::new(
             ResultReason::KeyFormatTypeNotSupported,
@@ -72,37 +113,61 @@ fn convert_format(o: &mut ManagedObject, want: KeyFormatType) -> Result<(), OpEr
         ));
     }
     let Some(KeyValue::Plain { key_material, .. }) = &mut kb.key_value else {
-        return Err(OpError::new(ResultReason::KeyValueNotPresent, "no key value"));
+        return Err(OpError::new(
+            ResultReason::KeyValueNotPresent,
+            "no key value",
+        ));
     };
-    let bytes = key_material.symmetric_bytes().map(<[u8]>::to_vec).unwrap_or_default();
+    let bytes = key_material
+        .symmetric_bytes()
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
     *key_material = match want {
         KeyFormatType::Raw => KeyMaterial::Bytes(bytes),
         KeyFormatType::TransparentSymmetricKey => {
-            KeyMaterial::Transparent(Box::new(TransparentKey { key: Some(bytes), ..TransparentKey::default() }))
+            KeyMaterial::Transparent(Box::new(TransparentKey {
+                key: Some(bytes),
+                ..TransparentKey::default()
+            }))
         }
         other => {
             return Err(OpError::new(
                 ResultReason::KeyFormatTypeNotSupported,
                 format!("cannot convert a symmetric key to {other:?}"),
-            ))
+            ));
         }
     };
     kb.key_format_type = want;
     Ok(())
 }
 
-/// Check: would the object allow this use? Fails with Illegal Operation when the
-/// usage mask does not allow what is asked or the object is not usable.
+/// Check: would the object allow this use? Fails when the usage mask does not allow
+/// what is asked (2.x Incompatible Cryptographic Usage Mask) or the object is not
+/// usable (2.x Wrong Key Lifecycle State); 1.x has only Illegal Operation for both.
 pub fn check(ctx: &mut OpCtx<'_>, req: &CheckRequest) -> Result<CheckResponse, OpError> {
     let obj = object::load(ctx, &req.unique_identifier)?;
     object::not_archived(&obj)?;
     if let Some(want) = req.cryptographic_usage_mask {
         let have = obj.attrs.cryptographic_usage_mask().unwrap_or_default();
         if !have.contains(want.0) {
-            return Err(OpError::new(ResultReason::IllegalOperation, "the usage mask does not allow this use"));
+            return Err(OpError::new(
+                reason(
+                    ctx.version,
+                    ResultReason::IncompatibleCryptographicUsageMask,
+                    ResultReason::IllegalOperation,
+                ),
+                "the usage mask does not allow this use",
+            ));
         }
         if object::state(&obj) != State::Active {
-            return Err(OpError::new(ResultReason::IllegalOperation, "the object is not active"));
+            return Err(OpError::new(
+                reason(
+                    ctx.version,
+                    ResultReason::WrongKeyLifecycleState,
+                    ResultReason::IllegalOperation,
+                ),
+                "the object is not active",
+            ));
         }
     }
     Ok(CheckResponse {

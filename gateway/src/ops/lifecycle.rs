@@ -10,22 +10,40 @@ use kmip::ttlv::{Tag, Ttlv, Value};
 use kmip::types::{ResultReason, RevocationReasonCode, State};
 
 fn done(uid: String) -> UniqueIdentifierResponse {
-    UniqueIdentifierResponse { unique_identifier: uid, extensions: Vec::new() }
+    UniqueIdentifierResponse {
+        unique_identifier: uid,
+        extensions: Vec::new(),
+    }
 }
 
 fn wrong_state(ctx: &OpCtx<'_>, what: &str) -> OpError {
-    OpError::new(reason(ctx.version, ResultReason::WrongKeyLifecycleState, ResultReason::IllegalOperation), what)
+    OpError::new(
+        reason(
+            ctx.version,
+            ResultReason::WrongKeyLifecycleState,
+            ResultReason::IllegalOperation,
+        ),
+        what,
+    )
 }
 
 /// Activate: Pre-Active -> Active, Activation Date = now.
-pub fn activate(ctx: &mut OpCtx<'_>, req: &UniqueIdentifierRequest) -> Result<UniqueIdentifierResponse, OpError> {
+pub fn activate(
+    ctx: &mut OpCtx<'_>,
+    req: &UniqueIdentifierRequest,
+) -> Result<UniqueIdentifierResponse, OpError> {
     let mut obj = object::load(ctx, &req.unique_identifier)?;
     object::not_archived(&obj)?;
     if object::state(&obj) != State::PreActive {
-        return Err(wrong_state(ctx, "only a Pre-Active object can be activated"));
+        return Err(wrong_state(
+            ctx,
+            "only a Pre-Active object can be activated",
+        ));
     }
-    obj.attrs.set(Tag::STATE, Value::Enumeration(State::Active.value()));
-    obj.attrs.set(Tag::ACTIVATION_DATE, Value::DateTime(ctx.now));
+    obj.attrs
+        .set(Tag::STATE, Value::Enumeration(State::Active.value()));
+    obj.attrs
+        .set(Tag::ACTIVATION_DATE, Value::DateTime(ctx.now));
     let uid = obj.rec.uid.clone();
     object::save(ctx, &mut obj)?;
     Ok(done(uid))
@@ -33,7 +51,10 @@ pub fn activate(ctx: &mut OpCtx<'_>, req: &UniqueIdentifierRequest) -> Result<Un
 
 /// Revoke: compromise reasons move the object to Compromised (Compromise Date now,
 /// Compromise Occurrence Date as given); other reasons to Deactivated.
-pub fn revoke(ctx: &mut OpCtx<'_>, req: &RevokeRequest) -> Result<UniqueIdentifierResponse, OpError> {
+pub fn revoke(
+    ctx: &mut OpCtx<'_>,
+    req: &RevokeRequest,
+) -> Result<UniqueIdentifierResponse, OpError> {
     let mut obj = object::load(ctx, &req.unique_identifier)?;
     object::not_archived(&obj)?;
     let state = object::state(&obj);
@@ -41,22 +62,36 @@ pub fn revoke(ctx: &mut OpCtx<'_>, req: &RevokeRequest) -> Result<UniqueIdentifi
         return Err(wrong_state(ctx, "the object is destroyed"));
     }
     let code = req.revocation_reason.code;
-    let compromise = matches!(code, RevocationReasonCode::KeyCompromise | RevocationReasonCode::CaCompromise);
+    let compromise = matches!(
+        code,
+        RevocationReasonCode::KeyCompromise | RevocationReasonCode::CaCompromise
+    );
     if compromise {
         let occurred = req.compromise_occurrence_date.map_or(ctx.now, |d| d.0);
-        obj.attrs.set(Tag::STATE, Value::Enumeration(State::Compromised.value()));
-        obj.attrs.set(Tag::COMPROMISE_DATE, Value::DateTime(ctx.now));
-        obj.attrs.set(Tag::COMPROMISE_OCCURRENCE_DATE, Value::DateTime(occurred));
+        obj.attrs
+            .set(Tag::STATE, Value::Enumeration(State::Compromised.value()));
+        obj.attrs
+            .set(Tag::COMPROMISE_DATE, Value::DateTime(ctx.now));
+        obj.attrs
+            .set(Tag::COMPROMISE_OCCURRENCE_DATE, Value::DateTime(occurred));
     } else {
         if state == State::Compromised {
             return Err(wrong_state(ctx, "a compromised object stays compromised"));
         }
-        obj.attrs.set(Tag::STATE, Value::Enumeration(State::Deactivated.value()));
-        obj.attrs.set(Tag::DEACTIVATION_DATE, Value::DateTime(ctx.now));
+        obj.attrs
+            .set(Tag::STATE, Value::Enumeration(State::Deactivated.value()));
+        obj.attrs
+            .set(Tag::DEACTIVATION_DATE, Value::DateTime(ctx.now));
     }
-    let mut rr = vec![Ttlv::new(Tag::REVOCATION_REASON_CODE, Value::Enumeration(code.value()))];
+    let mut rr = vec![Ttlv::new(
+        Tag::REVOCATION_REASON_CODE,
+        Value::Enumeration(code.value()),
+    )];
     if let Some(m) = &req.revocation_reason.message {
-        rr.push(Ttlv::new(Tag::REVOCATION_MESSAGE, Value::TextString(m.clone())));
+        rr.push(Ttlv::new(
+            Tag::REVOCATION_MESSAGE,
+            Value::TextString(m.clone()),
+        ));
     }
     obj.attrs.set(Tag::REVOCATION_REASON, Value::Structure(rr));
     let uid = obj.rec.uid.clone();
@@ -66,13 +101,21 @@ pub fn revoke(ctx: &mut OpCtx<'_>, req: &RevokeRequest) -> Result<UniqueIdentifi
 
 /// Destroy: erases the key material and keeps the metadata. An Active object must be
 /// revoked first. Compromised -> Destroyed Compromised.
-pub fn destroy(ctx: &mut OpCtx<'_>, req: &UniqueIdentifierRequest) -> Result<UniqueIdentifierResponse, OpError> {
+pub fn destroy(
+    ctx: &mut OpCtx<'_>,
+    req: &UniqueIdentifierRequest,
+) -> Result<UniqueIdentifierResponse, OpError> {
     let mut obj = object::load(ctx, &req.unique_identifier)?;
     let next = match object::state(&obj) {
-        State::Active => return Err(wrong_state(ctx, "an Active object must be revoked before it is destroyed")),
+        State::Active => {
+            return Err(wrong_state(
+                ctx,
+                "an Active object must be revoked before it is destroyed",
+            ));
+        }
         State::Compromised => State::DestroyedCompromised,
         State::Destroyed | State::DestroyedCompromised => {
-            return Err(wrong_state(ctx, "the object is already destroyed"))
+            return Err(wrong_state(ctx, "the object is already destroyed"));
         }
         _ => State::Destroyed,
     };
@@ -88,7 +131,10 @@ pub fn destroy(ctx: &mut OpCtx<'_>, req: &UniqueIdentifierRequest) -> Result<Uni
 
 /// Archive: moves the object to archival storage (Archive Date set); it must be
 /// recovered before use.
-pub fn archive(ctx: &mut OpCtx<'_>, req: &UniqueIdentifierRequest) -> Result<UniqueIdentifierResponse, OpError> {
+pub fn archive(
+    ctx: &mut OpCtx<'_>,
+    req: &UniqueIdentifierRequest,
+) -> Result<UniqueIdentifierResponse, OpError> {
     let mut obj = object::load(ctx, &req.unique_identifier)?;
     object::not_archived(&obj)?;
     obj.attrs.set(Tag::ARCHIVE_DATE, Value::DateTime(ctx.now));
@@ -98,10 +144,16 @@ pub fn archive(ctx: &mut OpCtx<'_>, req: &UniqueIdentifierRequest) -> Result<Uni
 }
 
 /// Recover: back from archival storage.
-pub fn recover(ctx: &mut OpCtx<'_>, req: &UniqueIdentifierRequest) -> Result<UniqueIdentifierResponse, OpError> {
+pub fn recover(
+    ctx: &mut OpCtx<'_>,
+    req: &UniqueIdentifierRequest,
+) -> Result<UniqueIdentifierResponse, OpError> {
     let mut obj = object::load(ctx, &req.unique_identifier)?;
     if obj.attrs.remove(Tag::ARCHIVE_DATE) == 0 {
-        return Err(OpError::new(ResultReason::IllegalOperation, "the object is not archived"));
+        return Err(OpError::new(
+            ResultReason::IllegalOperation,
+            "the object is not archived",
+        ));
     }
     let uid = obj.rec.uid.clone();
     object::save(ctx, &mut obj)?;

@@ -30,7 +30,9 @@ pub fn locate(ctx: &mut OpCtx<'_>, req: &LocateRequest) -> Result<LocateResponse
     if let [n] = wanted.names().as_slice() {
         filter.name = Some(n.value.clone());
     }
-    let storage = req.storage_status_mask.map_or(StorageStatusMask::OnLineStorage.value(), |m| m.0);
+    let storage = req
+        .storage_status_mask
+        .map_or(StorageStatusMask::OnLineStorage.value(), |m| m.0);
     let mut found = Vec::new();
     for rec in ctx.txn.list(&ctx.vault.name, &filter)? {
         let obj = object::load_record(rec)?;
@@ -49,7 +51,11 @@ pub fn locate(ctx: &mut OpCtx<'_>, req: &LocateRequest) -> Result<LocateResponse
     found.reverse();
     let located = found.len();
     let offset = usize::try_from(req.offset_items.unwrap_or(0).max(0)).unwrap_or(0);
-    let max = req.maximum_items.and_then(|m| usize::try_from(m).ok()).filter(|m| *m > 0).unwrap_or(usize::MAX);
+    let max = req
+        .maximum_items
+        .and_then(|m| usize::try_from(m).ok())
+        .filter(|m| *m > 0)
+        .unwrap_or(usize::MAX);
     let page: Vec<String> = found.into_iter().skip(offset).take(max).collect();
     if let Some(first) = page.first() {
         ctx.id_placeholder = Some(first.clone());
@@ -67,7 +73,11 @@ pub fn locate(ctx: &mut OpCtx<'_>, req: &LocateRequest) -> Result<LocateResponse
 /// its Name that way) is accepted as if its attributes were given directly.
 fn requested_attributes(req: &LocateRequest) -> Result<Attributes, OpError> {
     let mut a = req.attributes.clone();
-    for ext in req.extensions.iter().filter(|e| e.tag == Tag::TEMPLATE_ATTRIBUTE) {
+    for ext in req
+        .extensions
+        .iter()
+        .filter(|e| e.tag == Tag::TEMPLATE_ATTRIBUTE)
+    {
         let t = Attributes::from_ttlv(ext)
             .map_err(|e| OpError::new(e.result_reason(), format!("bad Template-Attribute: {e}")))?;
         a.items.extend(t.items);
@@ -77,7 +87,10 @@ fn requested_attributes(req: &LocateRequest) -> Result<Attributes, OpError> {
 
 fn in_storage(obj: &Obj, mask: u32, version: ProtocolVersion) -> bool {
     let archived = obj.attrs.get(Tag::ARCHIVE_DATE).is_some();
-    let destroyed = matches!(object::state(obj), State::Destroyed | State::DestroyedCompromised);
+    let destroyed = matches!(
+        object::state(obj),
+        State::Destroyed | State::DestroyedCompromised
+    );
     let bit = if archived {
         StorageStatusMask::ArchivalStorage.value()
     } else if destroyed && !version.is_v1() {
@@ -91,7 +104,11 @@ fn in_storage(obj: &Obj, mask: u32, version: ProtocolVersion) -> bool {
 fn matches_all(obj: &Obj, wanted: &Attributes) -> bool {
     let mut ranged: Vec<Tag> = Vec::new();
     for a in &wanted.items {
-        if let Attribute::Standard(Ttlv { tag, value: Value::DateTime(_) }) = a {
+        if let Attribute::Standard(Ttlv {
+            tag,
+            value: Value::DateTime(_),
+        }) = a
+        {
             if ranged.contains(tag) {
                 continue;
             }
@@ -104,7 +121,10 @@ fn matches_all(obj: &Obj, wanted: &Attributes) -> bool {
                 .collect();
             if let [lo, hi] = dates[..] {
                 ranged.push(*tag);
-                let ok = obj.attrs.all(*tag).any(|t| matches!(t.value, Value::DateTime(d) if d >= lo && d <= hi));
+                let ok = obj
+                    .attrs
+                    .all(*tag)
+                    .any(|t| matches!(t.value, Value::DateTime(d) if d >= lo && d <= hi));
                 if !ok {
                     return false;
                 }
@@ -141,10 +161,11 @@ fn matches_one(obj: &Obj, a: &Attribute) -> bool {
                     Value::Enumeration(v) => v,
                     _ => return false,
                 };
-                obj.attrs.cryptographic_usage_mask().is_some_and(|m| m.contains(want))
+                obj.attrs
+                    .cryptographic_usage_mask()
+                    .is_some_and(|m| m.contains(want))
             }
             _ => obj.attrs.all(t.tag).any(|have| have.value == t.value),
         },
     }
 }
-

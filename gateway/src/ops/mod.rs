@@ -72,7 +72,10 @@ pub struct OpError {
 impl OpError {
     /// A failure with `reason`.
     pub fn new(reason: ResultReason, message: impl Into<String>) -> Self {
-        Self { reason, message: message.into() }
+        Self {
+            reason,
+            message: message.into(),
+        }
     }
 }
 
@@ -124,7 +127,10 @@ pub fn execute(ctx: &mut OpCtx<'_>, payload: &RequestPayload) -> OpResult {
         P::Destroy(r) => lifecycle::destroy(ctx, r).map(R::Destroy),
         P::Archive(r) => lifecycle::archive(ctx, r).map(R::Archive),
         P::Recover(r) => lifecycle::recover(ctx, r).map(R::Recover),
-        _ => Err(OpError::new(ResultReason::OperationNotSupported, "operation not supported")),
+        _ => Err(OpError::new(
+            ResultReason::OperationNotSupported,
+            "operation not supported",
+        )),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Loading and saving managed objects, and the attribute rules every operation
 //! shares (server-managed attributes, lifecycle state from dates).
 
+use super::attributes::reason;
 use super::{OpCtx, OpError};
 use crate::store::ObjectRecord;
 use kmip::messages::codec::{Codec, Ctx, DateTime};
@@ -68,7 +69,14 @@ pub fn new_uid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Associated data binding a backend reference to its object.
@@ -84,17 +92,29 @@ pub fn aad(vault: &str, uid: &str) -> Vec<u8> {
 pub fn resolve_uid(ctx: &OpCtx<'_>, uid: &Option<String>) -> Result<String, OpError> {
     uid.clone()
         .or_else(|| ctx.id_placeholder.clone())
-        .ok_or_else(|| OpError::new(ResultReason::InvalidField, "no Unique Identifier and no ID placeholder"))
+        .ok_or_else(|| {
+            OpError::new(
+                ResultReason::InvalidField,
+                "no Unique Identifier and no ID placeholder",
+            )
+        })
 }
 
-/// Loads an object of the caller's vault. An object of another vault is
-/// `ItemNotFound`, exactly like a UID that does not exist: existence never leaks.
+/// Loads an object of the caller's vault. An object of another vault is not found
+/// exactly like a UID that does not exist (`ObjectNotFound` in 2.x, `ItemNotFound`
+/// in 1.x, which has no such reason): existence never leaks.
 pub fn load(ctx: &mut OpCtx<'_>, uid: &Option<String>) -> Result<Obj, OpError> {
     let uid = resolve_uid(ctx, uid)?;
-    let rec = ctx
-        .txn
-        .get(&ctx.vault.name, &uid)?
-        .ok_or_else(|| OpError::new(ResultReason::ItemNotFound, "no such object"))?;
+    let rec = ctx.txn.get(&ctx.vault.name, &uid)?.ok_or_else(|| {
+        OpError::new(
+            reason(
+                ctx.version,
+                ResultReason::ObjectNotFound,
+                ResultReason::ItemNotFound,
+            ),
+            "no such object",
+        )
+    })?;
     let attrs = decode_attributes(&rec.attributes)?;
     ctx.touched.push(uid);
     Ok(Obj { rec, attrs })
@@ -133,8 +153,12 @@ pub fn encode_template(o: &ManagedObject) -> Vec<u8> {
 /// Refreshes the record's indexed columns from the attributes and stamps Last
 /// Change Date.
 pub fn sync_record(ctx: &OpCtx<'_>, obj: &mut Obj) {
-    obj.attrs.set(Tag::LAST_CHANGE_DATE, Value::DateTime(ctx.now));
-    obj.rec.state = obj.attrs.state().map_or(State::PreActive.value(), State::value);
+    obj.attrs
+        .set(Tag::LAST_CHANGE_DATE, Value::DateTime(ctx.now));
+    obj.rec.state = obj
+        .attrs
+        .state()
+        .map_or(State::PreActive.value(), State::value);
     obj.rec.names = obj.attrs.names().into_iter().map(|n| n.value).collect();
     obj.rec.object_groups = obj
         .attrs
@@ -177,7 +201,10 @@ pub fn check_client_attributes(attrs: &Attributes) -> Result<(), OpError> {
         }
         if !MULTI_VALUED.contains(&t.tag) {
             if seen.contains(&t.tag) {
-                return Err(OpError::new(ResultReason::InvalidField, format!("attribute {} given twice", t.tag)));
+                return Err(OpError::new(
+                    ResultReason::InvalidField,
+                    format!("attribute {} given twice", t.tag),
+                ));
             }
             seen.push(t.tag);
         }
@@ -199,8 +226,14 @@ pub fn new_attributes(
 ) -> Result<Attributes, OpError> {
     check_client_attributes(client)?;
     let mut a = Attributes::new(Vec::new());
-    a.push(Attribute::standard(Tag::UNIQUE_IDENTIFIER, Value::TextString(uid.to_owned())));
-    a.push(Attribute::standard(Tag::OBJECT_TYPE, Value::Enumeration(object_type.value())));
+    a.push(Attribute::standard(
+        Tag::UNIQUE_IDENTIFIER,
+        Value::TextString(uid.to_owned()),
+    ));
+    a.push(Attribute::standard(
+        Tag::OBJECT_TYPE,
+        Value::Enumeration(object_type.value()),
+    ));
     for item in &client.items {
         a.push(item.clone());
     }
@@ -239,7 +272,10 @@ pub fn state(obj: &Obj) -> State {
 pub fn link(kind: kmip::types::LinkType, target: &str) -> Value {
     Value::Structure(vec![
         Ttlv::new(Tag::LINK_TYPE, Value::Enumeration(kind.value())),
-        Ttlv::new(Tag::LINKED_OBJECT_IDENTIFIER, Value::TextString(target.to_owned())),
+        Ttlv::new(
+            Tag::LINKED_OBJECT_IDENTIFIER,
+            Value::TextString(target.to_owned()),
+        ),
     ])
 }
 
@@ -247,14 +283,20 @@ pub fn link(kind: kmip::types::LinkType, target: &str) -> Value {
 pub fn is_secret_type(t: ObjectType) -> bool {
     matches!(
         t,
-        ObjectType::SymmetricKey | ObjectType::PrivateKey | ObjectType::SecretData | ObjectType::SplitKey
+        ObjectType::SymmetricKey
+            | ObjectType::PrivateKey
+            | ObjectType::SecretData
+            | ObjectType::SplitKey
     )
 }
 
 /// Rejects use of an archived object (KMIP 1.4 §4.22: it must be recovered first).
 pub fn not_archived(obj: &Obj) -> Result<(), OpError> {
     if obj.attrs.get(Tag::ARCHIVE_DATE).is_some() {
-        return Err(OpError::new(ResultReason::ObjectArchived, "object is archived; Recover it first"));
+        return Err(OpError::new(
+            ResultReason::ObjectArchived,
+            "object is archived; Recover it first",
+        ));
     }
     Ok(())
 }

@@ -37,6 +37,16 @@ pub const V1_4: ProtocolVersion = ProtocolVersion::V1_4;
 pub const V2_0: ProtocolVersion = ProtocolVersion::V2_0;
 pub const V2_1: ProtocolVersion = ProtocolVersion::V2_1;
 
+/// The reason for a Unique Identifier the caller's vault does not hold: 2.x has
+/// Object Not Found; 1.x only Item Not Found.
+pub fn not_found(v: ProtocolVersion) -> ResultReason {
+    if v.is_v1() {
+        ResultReason::ItemNotFound
+    } else {
+        ResultReason::ObjectNotFound
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Temporary directory
 
@@ -86,7 +96,10 @@ impl Prepared {
     pub fn new(label: &str) -> Self {
         let dir = TempDir::new(label);
         let report = setup::init(dir.path(), &InitOptions::default()).expect("keygate init");
-        Self { config: report.config, dir }
+        Self {
+            config: report.config,
+            dir,
+        }
     }
 
     /// Sets `key = value` in the `[limits]` table (the init config has it
@@ -96,8 +109,15 @@ impl Prepared {
         let text = if text.contains("\n[limits]\n") {
             text.replacen("\n[limits]\n", &format!("\n[limits]\n{key} = {value}\n"), 1)
         } else {
-            assert!(text.contains("\n# [limits]\n"), "init config layout changed");
-            text.replacen("\n# [limits]\n", &format!("\n[limits]\n{key} = {value}\n"), 1)
+            assert!(
+                text.contains("\n# [limits]\n"),
+                "init config layout changed"
+            );
+            text.replacen(
+                "\n# [limits]\n",
+                &format!("\n[limits]\n{key} = {value}\n"),
+                1,
+            )
         };
         std::fs::write(&self.config, text).expect("write config");
         self
@@ -122,7 +142,13 @@ impl Prepared {
         let running = rt
             .block_on(keygate::daemon::start(&self.config, Some(loopback())))
             .expect("daemon start");
-        Daemon { addr: running.addr, running: Some(running), rt, dir: self.dir, config: self.config }
+        Daemon {
+            addr: running.addr,
+            running: Some(running),
+            rt,
+            dir: self.dir,
+            config: self.config,
+        }
     }
 }
 
@@ -154,12 +180,20 @@ impl Daemon {
     /// A client config for identity `name` (its files under `clients/NAME`).
     pub fn client_config(&self, name: &str) -> ClientConfig {
         let dir = self.path("clients").join(name);
-        self.config_with(PemSource::path(dir.join("cert.pem")), PemSource::path(dir.join("key.pem")))
+        self.config_with(
+            PemSource::path(dir.join("cert.pem")),
+            PemSource::path(dir.join("key.pem")),
+        )
     }
 
     /// A client config presenting the given certificate and key.
     pub fn config_with(&self, cert: PemSource, key: PemSource) -> ClientConfig {
-        let mut cfg = ClientConfig::new(self.addr.to_string(), PemSource::path(self.path("ca.pem")), cert, key);
+        let mut cfg = ClientConfig::new(
+            self.addr.to_string(),
+            PemSource::path(self.path("ca.pem")),
+            cert,
+            key,
+        );
         cfg.connect_timeout = Duration::from_secs(5);
         cfg.io_timeout = WAIT;
         cfg
@@ -167,7 +201,8 @@ impl Daemon {
 
     /// A connected client for identity `name`.
     pub fn connect(&self, name: &str) -> Kmip {
-        Kmip::connect(&self.client_config(name)).unwrap_or_else(|e| panic!("connect as {name}: {e}"))
+        Kmip::connect(&self.client_config(name))
+            .unwrap_or_else(|e| panic!("connect as {name}: {e}"))
     }
 
     /// A raw TLS connection as identity `name`, for sending malformed bytes.
@@ -176,7 +211,9 @@ impl Daemon {
     }
 
     /// Begins a graceful shutdown without waiting for it.
-    pub fn stop_in_background(&mut self) -> tokio::task::JoinHandle<Result<(), keygate::daemon::DaemonError>> {
+    pub fn stop_in_background(
+        &mut self,
+    ) -> tokio::task::JoinHandle<Result<(), keygate::daemon::DaemonError>> {
         let d = self.running.take().expect("daemon running");
         self.rt.spawn(d.stop())
     }
@@ -211,7 +248,9 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         if let Some(d) = self.running.take() {
-            let _ = self.rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), d.stop()).await });
+            let _ = self
+                .rt
+                .block_on(async { tokio::time::timeout(Duration::from_secs(5), d.stop()).await });
         }
     }
 }
@@ -252,17 +291,24 @@ impl Kmip {
     /// As [`Self::send`], with extra Request Header fields (XML, placed between
     /// Protocol Version and Batch Count).
     pub fn send_with(&mut self, v: ProtocolVersion, header: &str, items: &str) -> Reply {
-        self.try_send(v, header, items).unwrap_or_else(|e| panic!("request failed: {e}"))
+        self.try_send(v, header, items)
+            .unwrap_or_else(|e| panic!("request failed: {e}"))
     }
 
-    pub fn try_send(&mut self, v: ProtocolVersion, header: &str, items: &str) -> Result<Reply, ClientError> {
+    pub fn try_send(
+        &mut self,
+        v: ProtocolVersion,
+        header: &str,
+        items: &str,
+    ) -> Result<Reply, ClientError> {
         self.send_ttlv(&parse(&req(v, header, items)))
     }
 
     /// Sends a request tree and decodes the response.
     pub fn send_ttlv(&mut self, request: &Ttlv) -> Result<Reply, ClientError> {
         let raw = self.client.roundtrip(request)?;
-        let msg = ResponseMessage::from_ttlv(&raw).unwrap_or_else(|e| panic!("response does not decode: {e}"));
+        let msg = ResponseMessage::from_ttlv(&raw)
+            .unwrap_or_else(|e| panic!("response does not decode: {e}"));
         Ok(Reply { raw, msg })
     }
 
@@ -279,7 +325,9 @@ impl Kmip {
     }
 
     pub fn get_attributes(&mut self, v: ProtocolVersion, uid: &str, names: &[&str]) -> Attributes {
-        self.send(v, &get_attributes(v, uid, names)).attributes(0).clone()
+        self.send(v, &get_attributes(v, uid, names))
+            .attributes(0)
+            .clone()
     }
 
     pub fn locate_name(&mut self, v: ProtocolVersion, name: &str) -> Vec<String> {
@@ -317,14 +365,22 @@ impl Reply {
             it.result_reason,
             it.result_message
         );
-        it.payload.as_ref().unwrap_or_else(|| panic!("item {i} has no payload"))
+        it.payload
+            .as_ref()
+            .unwrap_or_else(|| panic!("item {i} has no payload"))
     }
 
     /// The result reason of item `i`, which must have failed.
     pub fn failed(&self, i: usize) -> ResultReason {
         let it = self.item(i);
-        assert_eq!(it.result_status, ResultStatus::OperationFailed, "item {i} ({:?}) did not fail", it.operation);
-        it.result_reason.unwrap_or_else(|| panic!("item {i} failed without a Result Reason"))
+        assert_eq!(
+            it.result_status,
+            ResultStatus::OperationFailed,
+            "item {i} ({:?}) did not fail",
+            it.operation
+        );
+        it.result_reason
+            .unwrap_or_else(|| panic!("item {i} failed without a Result Reason"))
     }
 
     /// The Unique Identifier a successful item returned.
@@ -336,11 +392,21 @@ impl Reply {
             R::ReKey(p) => p.unique_identifier.clone(),
             R::Get(p) => p.unique_identifier.clone(),
             R::GetAttributes(p) => p.unique_identifier.clone(),
-            R::AddAttribute(p) | R::ModifyAttribute(p) | R::DeleteAttribute(p) => p.unique_identifier.clone(),
+            R::AddAttribute(p) | R::ModifyAttribute(p) | R::DeleteAttribute(p) => {
+                p.unique_identifier.clone()
+            }
             R::Activate(p) | R::Revoke(p) | R::Destroy(p) | R::Archive(p) | R::Recover(p) => {
                 p.unique_identifier.clone()
             }
             other => panic!("item {i} carries no UID: {other:?}"),
+        }
+    }
+
+    /// The Unique Identifier of a successful Check.
+    pub fn uid_of_check(&self, i: usize) -> String {
+        match self.ok(i) {
+            ResponsePayload::Check(p) => p.unique_identifier.clone(),
+            other => panic!("item {i} is not Check: {other:?}"),
         }
     }
 
@@ -423,9 +489,16 @@ pub fn attr(v: ProtocolVersion, xml_name: &str, ty: &str, value: &str) -> String
 
 /// A Name attribute (Uninterpreted Text String).
 pub fn name_attr(v: ProtocolVersion, name: &str) -> String {
-    let inner = format!("{}{}", text("NameValue", name), enumeration("NameType", "UninterpretedTextString"));
+    let inner = format!(
+        "{}{}",
+        text("NameValue", name),
+        enumeration("NameType", "UninterpretedTextString")
+    );
     if v.is_v1() {
-        format!("<Attribute>{}<AttributeValue>{inner}</AttributeValue></Attribute>", text("AttributeName", "Name"))
+        format!(
+            "<Attribute>{}<AttributeValue>{inner}</AttributeValue></Attribute>",
+            text("AttributeName", "Name")
+        )
     } else {
         format!("<Name>{inner}</Name>")
     }
@@ -474,7 +547,14 @@ pub fn create_aes(v: ProtocolVersion, name: &str, bits: u32) -> String {
         attr(v, "CryptographicUsageMask", "Integer", "Encrypt Decrypt"),
     ]
     .concat();
-    item("Create", &format!("{}{}", enumeration("ObjectType", "SymmetricKey"), attrs(v, &a)))
+    item(
+        "Create",
+        &format!(
+            "{}{}",
+            enumeration("ObjectType", "SymmetricKey"),
+            attrs(v, &a)
+        ),
+    )
 }
 
 /// Create without a name.
@@ -485,7 +565,14 @@ pub fn create_aes_unnamed(v: ProtocolVersion) -> String {
         attr(v, "CryptographicUsageMask", "Integer", "Encrypt Decrypt"),
     ]
     .concat();
-    item("Create", &format!("{}{}", enumeration("ObjectType", "SymmetricKey"), attrs(v, &a)))
+    item(
+        "Create",
+        &format!(
+            "{}{}",
+            enumeration("ObjectType", "SymmetricKey"),
+            attrs(v, &a)
+        ),
+    )
 }
 
 /// An item whose payload is only a Unique Identifier (Activate, Destroy, Get, ...);
@@ -499,7 +586,10 @@ pub fn get(u: &str) -> String {
 }
 
 pub fn get_format(u: &str, format: &str) -> String {
-    item("Get", &format!("{}{}", uid(u), enumeration("KeyFormatType", format)))
+    item(
+        "Get",
+        &format!("{}{}", uid(u), enumeration("KeyFormatType", format)),
+    )
 }
 
 pub fn activate(u: &str) -> String {
@@ -554,7 +644,14 @@ pub fn get_vendor_attribute(v: ProtocolVersion, u: &str, vendor: &str, name: &st
 /// Locate by Name.
 pub fn locate_name(v: ProtocolVersion, name: &str) -> String {
     let n = name_attr(v, name);
-    item("Locate", &if v.is_v1() { n } else { format!("<Attributes>{n}</Attributes>") })
+    item(
+        "Locate",
+        &if v.is_v1() {
+            n
+        } else {
+            format!("<Attributes>{n}</Attributes>")
+        },
+    )
 }
 
 /// Locate everything (of the caller's vault).
@@ -598,22 +695,30 @@ impl RawConn {
         .unwrap_or_else(|e| panic!("raw connect as {name}: {e}"))
     }
 
-    pub fn try_connect(addr: SocketAddr, ca: &Path, cert_pem: &[u8], key_pem: &[u8]) -> io::Result<Self> {
+    pub fn try_connect(
+        addr: SocketAddr,
+        ca: &Path,
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> io::Result<Self> {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_file_iter(ca).expect("ca pem") {
             roots.add(c.expect("ca cert")).expect("ca cert");
         }
-        let chain: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_slice_iter(cert_pem).collect::<Result<_, _>>().expect("cert pem");
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<_, _>>()
+            .expect("cert pem");
         let key = PrivateKeyDer::from_pem_slice(key_pem).expect("key pem");
-        let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .with_root_certificates(roots)
-            .with_client_auth_cert(chain, key)
-            .expect("client cert");
+        let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .expect("client cert");
         let name = ServerName::try_from("127.0.0.1").expect("server name");
         let conn = rustls::ClientConnection::new(Arc::new(cfg), name).map_err(io::Error::other)?;
         let sock = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
@@ -648,12 +753,19 @@ impl RawConn {
             if left.is_zero() {
                 return RawRead::Timeout;
             }
-            let _ = self.tls.sock.set_read_timeout(Some(left.max(Duration::from_millis(1))));
+            let _ = self
+                .tls
+                .sock
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))));
             let mut chunk = [0u8; 4096];
             match self.tls.read(&mut chunk) {
                 Ok(0) => return RawRead::Closed,
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return RawRead::Closed,
             }
@@ -697,7 +809,9 @@ pub fn base64(b: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= c.len() {
                 out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
