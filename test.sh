@@ -51,13 +51,19 @@ end_step() {
 }
 
 summary() {
+    local rc=$? i failed=$step_name
     end_step
     printf '\n==== timings ====\n'
-    local i
     for i in "${!step_names[@]}"; do
         printf '%6ss  %s\n' "${step_secs[$i]}" "${step_names[$i]}"
     done
+    if [[ $rc -eq 0 ]]; then
+        echo "test.sh: all steps passed"
+    else
+        echo "test.sh: FAILED (exit $rc) in step: ${failed:-setup}"
+    fi
 }
+trap summary EXIT
 
 # ---------------------------------------------------------------------------------
 # Installs: each function acts only when what it provides is missing.
@@ -164,6 +170,3 @@ else
     (cd kmip && RUSTC_BOOTSTRAP=1 cargo fuzz run xml_roundtrip -- \
         -max_total_time=30 -print_final_stats=1)
 fi
-
-summary
-echo "test.sh: all steps passed ($repo)"

@@ -362,20 +362,31 @@ fn lifecycle(v: ProtocolVersion) {
     );
     let tid = c.send(v, &item("Register", &reg)).uid(0);
     let r = c.send(v, &get(&tid));
-    let ManagedObject::SymmetricKey(k) = r.object(0) else { panic!("not a symmetric key") };
-    assert_eq!(k.key_block.key_format_type, KeyFormatType::TransparentSymmetricKey);
+    let ManagedObject::SymmetricKey(k) = r.object(0) else {
+        panic!("not a symmetric key")
+    };
+    assert_eq!(
+        k.key_block.key_format_type,
+        KeyFormatType::TransparentSymmetricKey
+    );
     match &k.key_block.key_value {
-        Some(KeyValue::Plain { key_material: KeyMaterial::Transparent(t), .. }) => {
+        Some(KeyValue::Plain {
+            key_material: KeyMaterial::Transparent(t),
+            ..
+        }) => {
             assert_eq!(t.key.as_deref(), Some(tkey.as_slice()));
         }
         other => panic!("expected a Transparent Symmetric Key, got {other:?}"),
     }
     let r = c.send(v, &get_format(&tid, "Raw"));
-    let ManagedObject::SymmetricKey(k) = r.object(0) else { panic!("not a symmetric key") };
+    let ManagedObject::SymmetricKey(k) = r.object(0) else {
+        panic!("not a symmetric key")
+    };
     assert_eq!(k.key_block.key_format_type, KeyFormatType::Raw);
     assert_eq!(key_bytes(&k.key_block.key_value), tkey);
     assert_eq!(
-        c.get_attributes(v, &tid, &["CryptographicLength"]).cryptographic_length(),
+        c.get_attributes(v, &tid, &["CryptographicLength"])
+            .cryptographic_length(),
         Some(128)
     );
 
@@ -395,24 +406,39 @@ fn lifecycle(v: ProtocolVersion) {
         panic!("not a certificate")
     };
     assert_eq!(cert.certificate_value, der);
-    let a = c.get_attributes(v, &cid, &["CertificateType", "CertificateLength", "ObjectType"]);
+    let a = c.get_attributes(
+        v,
+        &cid,
+        &["CertificateType", "CertificateLength", "ObjectType"],
+    );
     assert_eq!(a.object_type(), Some(ObjectType::Certificate));
     assert_eq!(
         a.get(Tag::CERTIFICATE_TYPE).map(|t| &t.value),
-        Some(&Value::Enumeration(kmip::types::CertificateType::X509.value()))
+        Some(&Value::Enumeration(
+            kmip::types::CertificateType::X509.value()
+        ))
     );
-    assert_eq!(
-        a.get(Tag::CERTIFICATE_LENGTH).map(|t| &t.value),
-        Some(&Value::Integer(i32::try_from(der.len()).expect("length")))
-    );
+    if Tag::CERTIFICATE_LENGTH.defined_in(v) {
+        assert_eq!(
+            a.get(Tag::CERTIFICATE_LENGTH).map(|t| &t.value),
+            Some(&Value::Integer(i32::try_from(der.len()).expect("length")))
+        );
+    }
     // A Certificate Type that contradicts the certificate is refused.
-    let wrong = reg.replace(
+    // (Only the attribute, which comes first: in 2.x it reads like the object's field.)
+    let wrong = reg.replacen(
         &attr(v, "CertificateType", "Enumeration", "X_509"),
         &attr(v, "CertificateType", "Enumeration", "PGP"),
+        1,
     );
     let refused = c.send(v, &item("Register", &wrong)).failed(0);
     assert!(
-        matches!(refused, ResultReason::InvalidField | ResultReason::ReadOnlyAttribute | ResultReason::AttributeReadOnly),
+        matches!(
+            refused,
+            ResultReason::InvalidField
+                | ResultReason::ReadOnlyAttribute
+                | ResultReason::AttributeReadOnly
+        ),
         "{refused:?}"
     );
 }
@@ -905,10 +931,14 @@ fn batch_error_continuation() {
         &[activate(&kept), get("missing-object")].concat(),
     );
     assert_eq!(r.item(0).result_status, ResultStatus::OperationUndone);
-    let Some(ResponsePayload::Activate(p)) = &r.item(0).payload else {
+    // (The client decodes only successful payloads; an undone one stays raw.)
+    let Some(ResponsePayload::Raw(p)) = &r.item(0).payload else {
         panic!("an undone item keeps its payload: {:?}", r.item(0))
     };
-    assert_eq!(p.unique_identifier, kept);
+    assert_eq!(
+        p.child(Tag::UNIQUE_IDENTIFIER).map(|t| &t.value),
+        Some(&Value::TextString(kept.clone()))
+    );
     assert_eq!(
         c.get_attributes(v, &kept, &["State"]).state(),
         Some(State::PreActive)
@@ -1011,18 +1041,10 @@ fn vault_isolation_and_roles() {
         by_uid("GetAttributeList", Some(&id)),
     ] {
         let r = other.send(v, &items);
-        assert_eq!(
-            r.failed(0),
-            not_found(v),
-            "{:?}",
-            r.item(0).operation
-        );
+        assert_eq!(r.failed(0), not_found(v), "{:?}", r.item(0).operation);
     }
     for v1 in [V1_0, V1_4] {
-        assert_eq!(
-            other.send(v1, &get(&id)).failed(0),
-            not_found(v1)
-        );
+        assert_eq!(other.send(v1, &get(&id)).failed(0), not_found(v1));
     }
     assert!(!other.send(v, &locate_all(v)).located(0).contains(&id));
     assert!(other.locate_name(v, "isolated-key").is_empty());
@@ -1030,10 +1052,7 @@ fn vault_isolation_and_roles() {
     let theirs = other.create_aes(v, "isolated-key");
     assert_eq!(other.locate_name(v, "isolated-key"), vec![theirs.clone()]);
     assert_eq!(app.locate_name(v, "isolated-key"), vec![id.clone()]);
-    assert_eq!(
-        app.send(v, &get(&theirs)).failed(0),
-        not_found(v)
-    );
+    assert_eq!(app.send(v, &get(&theirs)).failed(0), not_found(v));
     // Nothing was changed by `other`'s attempts.
     assert_eq!(
         app.get_attributes(v, &id, &["State"]).state(),
@@ -1165,10 +1184,7 @@ fn identities_added_while_running_are_picked_up() {
         "the new identity was not picked up within 6 s (last: {last:?})"
     );
     // In its own vault, with its own role.
-    assert_eq!(
-        late.send(v, &get(&id)).failed(0),
-        not_found(v)
-    );
+    assert_eq!(late.send(v, &get(&id)).failed(0), not_found(v));
     assert_eq!(
         late.send(v, &create_aes(v, "late-key", 256)).failed(0),
         ResultReason::PermissionDenied
@@ -1191,10 +1207,7 @@ fn identities_added_while_running_are_picked_up() {
         third.send(v, &locate_all(v)).located(0).is_empty(),
         "a new vault is empty"
     );
-    assert_eq!(
-        third.send(v, &get(&o)).failed(0),
-        not_found(v)
-    );
+    assert_eq!(third.send(v, &get(&o)).failed(0), not_found(v));
 }
 
 // ---------------------------------------------------------------------------
