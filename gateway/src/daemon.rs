@@ -100,23 +100,43 @@ impl RunningDaemon {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, DaemonError> {
-    std::fs::read(path).map_err(|source| DaemonError::Read { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| DaemonError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Starts the daemon described by `config_path` (listening on `listen` when given).
-pub async fn start(config_path: &Path, listen: Option<SocketAddr>) -> Result<RunningDaemon, DaemonError> {
+pub async fn start(
+    config_path: &Path,
+    listen: Option<SocketAddr>,
+) -> Result<RunningDaemon, DaemonError> {
     let cfg = Config::load(config_path)?;
     let policy = Policy::from_config(&cfg).map_err(DaemonError::Policy)?;
     let store: Arc<dyn Store> = match &cfg.store {
         StoreConfig::Sqlite { path } => Arc::new(SqliteStore::open(path)?),
     };
-    let software: Arc<dyn KeyBackend> = Arc::new(SoftwareBackend::open("software", &cfg.keystore.master_key_file)?);
+    let software: Arc<dyn KeyBackend> = Arc::new(SoftwareBackend::open(
+        "software",
+        &cfg.keystore.master_key_file,
+    )?);
     let mut backends = HashMap::new();
     backends.insert("software".to_owned(), software);
     let audit = AuditLog::open(&cfg.audit.path, &cfg.audit.key_file)?;
     let limits = cfg.limits.ttlv();
-    let gateway = Arc::new(Gateway::new(policy, store, backends, audit, limits, cfg.limits.max_batch_items));
-    let tls = server_tls_config(&read(&cfg.tls.ca_cert)?, &read(&cfg.tls.server_cert)?, &read(&cfg.tls.server_key)?)?;
+    let gateway = Arc::new(Gateway::new(
+        policy,
+        store,
+        backends,
+        audit,
+        limits,
+        cfg.limits.max_batch_items,
+    ));
+    let tls = server_tls_config(
+        &read(&cfg.tls.ca_cert)?,
+        &read(&cfg.tls.server_cert)?,
+        &read(&cfg.tls.server_key)?,
+    )?;
     let settings = ServerSettings {
         listen: listen.unwrap_or(cfg.listen),
         tls: Arc::new(tls),
@@ -145,7 +165,14 @@ pub async fn start(config_path: &Path, listen: Option<SocketAddr>) -> Result<Run
     });
     let reload_task = tokio::spawn(reload_loop(cfg.path.clone(), gateway.clone()));
     tracing::info!(%addr, config = %cfg.path.display(), "keygate listening");
-    Ok(RunningDaemon { addr, stats, gateway, shutdown: tx, task, reload_task })
+    Ok(RunningDaemon {
+        addr,
+        stats,
+        gateway,
+        shutdown: tx,
+        task,
+        reload_task,
+    })
 }
 
 /// Re-reads the config on SIGHUP or when its modification time changes.
@@ -175,12 +202,17 @@ async fn reload_loop(path: PathBuf, gateway: Arc<Gateway>) {
             continue;
         }
         last = now;
-        match Config::load(&path).map_err(|e| e.to_string()).and_then(|c| Policy::from_config(&c)) {
+        match Config::load(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|c| Policy::from_config(&c))
+        {
             Ok(p) => {
                 gateway.set_policy(p);
                 tracing::info!(config = %path.display(), "configuration reloaded");
             }
-            Err(e) => tracing::error!(error = %e, "configuration reload failed; keeping the running policy"),
+            Err(e) => {
+                tracing::error!(error = %e, "configuration reload failed; keeping the running policy")
+            }
         }
     }
 }

@@ -57,14 +57,20 @@ pub fn replay_file(path: &Path, cfg: &ClientConfig) -> Outcome {
     while i < msgs.len() {
         let req = &msgs[i];
         if req.tag != Tag::REQUEST_MESSAGE {
-            return Outcome::Fail(format!("message {i}: expected a RequestMessage, found {}", req.tag));
+            return Outcome::Fail(format!(
+                "message {i}: expected a RequestMessage, found {}",
+                req.tag
+            ));
         }
         let Some(expected) = msgs.get(i + 1).filter(|m| m.tag == Tag::RESPONSE_MESSAGE) else {
             return Outcome::Fail(format!("message {i}: request without an expected response"));
         };
         let mut sent = req.clone();
         if let Err(missing) = substitute(&mut sent, &uids) {
-            return Outcome::Fail(format!("request {}: {missing} not bound by an earlier response", i / 2));
+            return Outcome::Fail(format!(
+                "request {}: {missing} not bound by an earlier response",
+                i / 2
+            ));
         }
         let actual = match client.roundtrip(&sent) {
             Ok(a) => a,
@@ -72,7 +78,11 @@ pub fn replay_file(path: &Path, cfg: &ClientConfig) -> Outcome {
         };
         note_generated(&actual, &mut generated);
         let mut path = vec![expected.tag.to_string()];
-        let mut cx = Cmp { uids: &mut uids, generated: &generated, in_generated: false };
+        let mut cx = Cmp {
+            uids: &mut uids,
+            generated: &generated,
+            in_generated: false,
+        };
         if let Err(diff) = compare(expected, &actual, &mut cx, &mut path) {
             return Outcome::Fail(format!("response {}: {diff}", i / 2));
         }
@@ -109,7 +119,12 @@ fn substitute(t: &mut Ttlv, uids: &HashMap<String, String>) -> Result<(), String
 }
 
 /// Tags whose values are the server's to choose.
-const SERVER_CHOSEN: &[Tag] = &[Tag::TIME_STAMP, Tag::NONCE, Tag::DIGEST_VALUE, Tag::RESULT_MESSAGE];
+const SERVER_CHOSEN: &[Tag] = &[
+    Tag::TIME_STAMP,
+    Tag::NONCE,
+    Tag::DIGEST_VALUE,
+    Tag::RESULT_MESSAGE,
+];
 
 /// Optional header fields a server may or may not send (correlation values are
 /// echoed or generated at the server's discretion): skipped on both sides.
@@ -119,13 +134,24 @@ const OPTIONAL_HEADER: &[Tag] = &[Tag::CLIENT_CORRELATION_VALUE, Tag::SERVER_COR
 fn set_like(parent: Tag, child: Tag) -> bool {
     matches!(parent, Tag::ATTRIBUTES)
         || (parent == Tag::RESPONSE_PAYLOAD
-            && matches!(child, Tag::ATTRIBUTE | Tag::ATTRIBUTE_NAME | Tag::ATTRIBUTE_REFERENCE))
+            && matches!(
+                child,
+                Tag::ATTRIBUTE | Tag::ATTRIBUTE_NAME | Tag::ATTRIBUTE_REFERENCE
+            ))
 }
 
 /// Operations whose answer names an object whose key material the server generated.
 fn generating(op: u32) -> bool {
     use kmip::types::Operation as O;
-    [O::Create, O::CreateKeyPair, O::ReKey, O::DeriveKey, O::ReKeyKeyPair].iter().any(|o| o.value() == op)
+    [
+        O::Create,
+        O::CreateKeyPair,
+        O::ReKey,
+        O::DeriveKey,
+        O::ReKeyKeyPair,
+    ]
+    .iter()
+    .any(|o| o.value() == op)
 }
 
 /// Records the UIDs of objects the server generated (Create, Create Key Pair,
@@ -144,7 +170,9 @@ fn note_generated(resp: &Ttlv, generated: &mut HashSet<String>) {
                 if let Value::TextString(s) = &c.value {
                     if matches!(
                         c.tag,
-                        Tag::UNIQUE_IDENTIFIER | Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER | Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER
+                        Tag::UNIQUE_IDENTIFIER
+                            | Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER
+                            | Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER
                     ) {
                         generated.insert(s.clone());
                     }
@@ -164,7 +192,12 @@ struct Cmp<'a> {
 
 fn compare(e: &Ttlv, a: &Ttlv, cx: &mut Cmp<'_>, path: &mut Vec<String>) -> Result<(), String> {
     if e.tag != a.tag {
-        return Err(format!("{}: expected {}, got {}", path.join("/"), e.tag, a.tag));
+        return Err(format!(
+            "{}: expected {}, got {}",
+            path.join("/"),
+            e.tag,
+            a.tag
+        ));
     }
     if SERVER_CHOSEN.contains(&e.tag) || (cx.in_generated && e.tag == Tag::KEY_MATERIAL) {
         return Ok(());
@@ -182,18 +215,28 @@ fn compare(e: &Ttlv, a: &Ttlv, cx: &mut Cmp<'_>, path: &mut Vec<String>) -> Resu
             cx.in_generated = saved;
             r
         }
-        (Value::TextString(es), Value::TextString(as_)) if placeholder_uid(es) => match cx.uids.get(es) {
-            Some(bound) if bound == as_ => Ok(()),
-            Some(bound) => Err(format!("{}: expected {es} = {bound}, got {as_}", path.join("/"))),
-            None => {
-                cx.uids.insert(es.clone(), as_.clone());
-                Ok(())
+        (Value::TextString(es), Value::TextString(as_)) if placeholder_uid(es) => {
+            match cx.uids.get(es) {
+                Some(bound) if bound == as_ => Ok(()),
+                Some(bound) => Err(format!(
+                    "{}: expected {es} = {bound}, got {as_}",
+                    path.join("/")
+                )),
+                None => {
+                    cx.uids.insert(es.clone(), as_.clone());
+                    Ok(())
+                }
             }
-        },
+        }
         (Value::ByteString(eb), Value::ByteString(_)) if eb.first() == Some(&b'$') => Ok(()),
         (Value::DateTime(x), Value::DateTime(y)) if (x - y).abs() <= CLOCK_TOLERANCE => Ok(()),
         (x, y) if x == y => Ok(()),
-        (x, y) => Err(format!("{}: expected {}, got {}", path.join("/"), show(x), show(y))),
+        (x, y) => Err(format!(
+            "{}: expected {}, got {}",
+            path.join("/"),
+            show(x),
+            show(y)
+        )),
     }
 }
 
@@ -209,7 +252,8 @@ fn compare_children(
     let ac: Vec<Ttlv> = ac.iter().filter(skip).cloned().collect();
     let (ec, ac) = (&ec[..], &ac[..]);
     // Set-like children: each expected one must match some unused actual one.
-    let (sets, ordered): (Vec<&Ttlv>, Vec<&Ttlv>) = ec.iter().partition(|c| set_like(parent, c.tag));
+    let (sets, ordered): (Vec<&Ttlv>, Vec<&Ttlv>) =
+        ec.iter().partition(|c| set_like(parent, c.tag));
     let mut used = vec![false; ac.len()];
     for want in sets {
         let mut hit = false;
@@ -219,7 +263,11 @@ fn compare_children(
             }
             let mut trial = cx.uids.clone();
             path.push(want.tag.to_string());
-            let mut tcx = Cmp { uids: &mut trial, generated: cx.generated, in_generated: cx.in_generated };
+            let mut tcx = Cmp {
+                uids: &mut trial,
+                generated: cx.generated,
+                in_generated: cx.in_generated,
+            };
             let ok = compare(want, have, &mut tcx, path).is_ok();
             path.pop();
             if ok {
@@ -245,7 +293,10 @@ fn compare_children(
                 j += 1;
                 continue;
             }
-            if have.tag != want.tag && parent == Tag::RESPONSE_PAYLOAD && have.tag == Tag::UNIQUE_IDENTIFIER {
+            if have.tag != want.tag
+                && parent == Tag::RESPONSE_PAYLOAD
+                && have.tag == Tag::UNIQUE_IDENTIFIER
+            {
                 j += 1;
                 continue;
             }
@@ -258,7 +309,11 @@ fn compare_children(
                     j += 1;
                     break;
                 }
-                Err(_) if parent == Tag::RESPONSE_PAYLOAD && want.tag == Tag::UNIQUE_IDENTIFIER && have.tag == want.tag => {
+                Err(_)
+                    if parent == Tag::RESPONSE_PAYLOAD
+                        && want.tag == Tag::UNIQUE_IDENTIFIER
+                        && have.tag == want.tag =>
+                {
                     j += 1;
                 }
                 Err(e) => return Err(e),
@@ -271,7 +326,10 @@ fn compare_children(
 fn brief(t: &Ttlv) -> String {
     match &t.value {
         Value::Structure(c) => {
-            let first = c.first().map(|x| format!(" ({} {})", x.tag, show(&x.value))).unwrap_or_default();
+            let first = c
+                .first()
+                .map(|x| format!(" ({} {})", x.tag, show(&x.value)))
+                .unwrap_or_default();
             format!("{}{first}", t.tag)
         }
         v => format!("{} = {}", t.tag, show(v)),

@@ -4,9 +4,9 @@
 
 use kmip::messages::payloads::TYPED_OPERATIONS;
 use kmip::messages::{RequestMessage, RequestPayload, ResponseMessage, ResponsePayload};
-use kmip::types::ResultStatus;
 use kmip::ttlv::xml::{self, PlaceholderPolicy, XmlOptions};
 use kmip::ttlv::{binary, json, Tag, Ttlv};
+use kmip::types::ResultStatus;
 use kmip::Limits;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +53,9 @@ fn typed(t: &Ttlv) -> Result<Typed, String> {
             if let Some(e) = &b.payload_error {
                 return Err(format!("batch item {i} ({:?}): {e}", b.operation));
             }
-            if TYPED_OPERATIONS.contains(&b.operation) && matches!(b.payload, RequestPayload::Raw(_)) {
+            if TYPED_OPERATIONS.contains(&b.operation)
+                && matches!(b.payload, RequestPayload::Raw(_))
+            {
                 return Err(format!("batch item {i} ({:?}) stayed raw", b.operation));
             }
         }
@@ -62,7 +64,10 @@ fn typed(t: &Ttlv) -> Result<Typed, String> {
         let m = ResponseMessage::from_ttlv(t).map_err(|e| e.to_string())?;
         for (i, b) in m.batch_items.iter().enumerate() {
             let typed_op = b.operation.is_some_and(|o| TYPED_OPERATIONS.contains(&o));
-            if typed_op && b.result_status == ResultStatus::Success && matches!(b.payload, Some(ResponsePayload::Raw(_))) {
+            if typed_op
+                && b.result_status == ResultStatus::Success
+                && matches!(b.payload, Some(ResponsePayload::Raw(_)))
+            {
                 return Err(format!("response item {i} ({:?}) stayed raw", b.operation));
             }
         }
@@ -81,13 +86,21 @@ fn encode(m: &Typed) -> Ttlv {
 fn every_vector_message_round_trips_through_typed_messages() {
     let mut files = Vec::new();
     xml_files(&vectors_dir(), &mut files);
-    assert!(files.len() > 100, "expected the OASIS vector set, found {} files", files.len());
+    assert!(
+        files.len() > 100,
+        "expected the OASIS vector set, found {} files",
+        files.len()
+    );
     let limits = Limits::DEFAULT;
     let mut failures = Vec::new();
     let mut messages = 0;
     for f in &files {
         let text = std::fs::read_to_string(f).expect("read vector");
-        let name = f.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = f
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let msgs = match xml::parse_conversation(&text, &opts()) {
             Ok(m) => m,
             Err(e) => {
@@ -106,11 +119,16 @@ fn every_vector_message_round_trips_through_typed_messages() {
                 }
             };
             let bin = binary::encode(&encode(&a));
-            let b = binary::decode(&bin, &limits).map_err(|e| e.to_string()).and_then(|t| typed(&t));
+            let b = binary::decode(&bin, &limits)
+                .map_err(|e| e.to_string())
+                .and_then(|t| typed(&t));
             match b {
                 Ok(b) if b == a => {}
                 Ok(b) => {
-                    failures.push(step("binary round trip differs", format!("{:#?}\n!=\n{:#?}", a, b)));
+                    failures.push(step(
+                        "binary round trip differs",
+                        format!("{:#?}\n!=\n{:#?}", a, b),
+                    ));
                     continue;
                 }
                 Err(e) => {
@@ -119,13 +137,19 @@ fn every_vector_message_round_trips_through_typed_messages() {
                 }
             }
             let x = xml::to_xml(&encode(&a));
-            match xml::from_xml(&x, &opts()).map_err(|e| e.to_string()).and_then(|t| typed(&t)) {
+            match xml::from_xml(&x, &opts())
+                .map_err(|e| e.to_string())
+                .and_then(|t| typed(&t))
+            {
                 Ok(c) if c == a => {}
                 Ok(_) => failures.push(step("xml round trip differs", x.clone())),
                 Err(e) => failures.push(step("xml re-decode", e)),
             }
             let j = json::to_json(&encode(&a));
-            match json::from_json(&j, &Default::default()).map_err(|e| e.to_string()).and_then(|t| typed(&t)) {
+            match json::from_json(&j, &Default::default())
+                .map_err(|e| e.to_string())
+                .and_then(|t| typed(&t))
+            {
                 Ok(c) if c == a => {}
                 Ok(_) => failures.push(step("json round trip differs", j.clone())),
                 Err(e) => failures.push(step("json re-decode", e)),
@@ -135,7 +159,14 @@ fn every_vector_message_round_trips_through_typed_messages() {
     for f in failures.iter().take(40) {
         eprintln!("FAIL {f}\n");
     }
-    assert!(failures.is_empty(), "{} of {messages} messages failed", failures.len());
-    eprintln!("{messages} messages from {} files round-tripped", files.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {messages} messages failed",
+        failures.len()
+    );
+    eprintln!(
+        "{messages} messages from {} files round-tripped",
+        files.len()
+    );
     assert!(messages > 1000);
 }

@@ -108,8 +108,14 @@ fn fail(e: impl std::fmt::Display) -> CliError {
 
 /// `keygate init`.
 pub fn init(args: &InitArgs) -> Result<(), CliError> {
-    let r = setup::init(&args.dir, &InitOptions { hostnames: args.hostnames.clone(), listen: args.listen })
-        .map_err(fail)?;
+    let r = setup::init(
+        &args.dir,
+        &InitOptions {
+            hostnames: args.hostnames.clone(),
+            listen: args.listen,
+        },
+    )
+    .map_err(fail)?;
     println!("created {}", r.config.display());
     print_clients(&r);
     Ok(())
@@ -118,7 +124,12 @@ pub fn init(args: &InitArgs) -> Result<(), CliError> {
 fn print_clients(r: &setup::InitReport) {
     println!("CA certificate: {}", r.ca_cert.display());
     for c in &r.clients {
-        println!("client {}: cert {} key {}", c.name, c.cert.display(), c.key.display());
+        println!(
+            "client {}: cert {} key {}",
+            c.name,
+            c.cert.display(),
+            c.key.display()
+        );
     }
 }
 
@@ -126,7 +137,10 @@ fn print_clients(r: &setup::InitReport) {
 pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEYGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let config = match &args.config {
         Some(c) => c.clone(),
         None => {
@@ -138,19 +152,31 @@ pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
                 print_clients(&r);
             } else {
                 println!("using {}", cfg.display());
-                println!("client certificates are under {}", dir.join("clients").display());
+                println!(
+                    "client certificates are under {}",
+                    dir.join("clients").display()
+                );
             }
             cfg
         }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(fail)?;
-    rt.block_on(keygate::daemon::serve(&config, args.listen)).map_err(fail)
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(fail)?;
+    rt.block_on(keygate::daemon::serve(&config, args.listen))
+        .map_err(fail)
 }
 
 /// `keygate client add`.
 pub fn client(cmd: &ClientCommand) -> Result<(), CliError> {
     match cmd {
-        ClientCommand::Add { config, name, vault, role } => {
+        ClientCommand::Add {
+            config,
+            name,
+            vault,
+            role,
+        } => {
             let dir = setup::client_add(config, name, vault, role).map_err(fail)?;
             println!(
                 "client {name}: cert {} key {}",
@@ -177,7 +203,9 @@ pub fn vault(cmd: &VaultCommand) -> Result<(), CliError> {
 pub fn audit(cmd: &AuditCommand) -> Result<(), CliError> {
     match cmd {
         AuditCommand::Verify { file, key } => {
-            let key = key.clone().unwrap_or_else(|| file.with_file_name("audit.key"));
+            let key = key
+                .clone()
+                .unwrap_or_else(|| file.with_file_name("audit.key"));
             match keygate::audit::verify(file, &key) {
                 Ok(n) => {
                     println!("{}: {n} records, chain intact", file.display());

@@ -99,7 +99,8 @@ pub trait Txn {
     /// Replaces an existing object (matched by vault and uid).
     fn update(&mut self, rec: &ObjectRecord) -> Result<(), StoreError>;
     /// Objects of `vault` matching the pre-filter, in creation order (oldest first).
-    fn list(&mut self, vault: &str, filter: &ObjectFilter) -> Result<Vec<ObjectRecord>, StoreError>;
+    fn list(&mut self, vault: &str, filter: &ObjectFilter)
+        -> Result<Vec<ObjectRecord>, StoreError>;
     /// Makes every change durable.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

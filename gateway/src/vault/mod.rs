@@ -71,7 +71,10 @@ impl Role {
         ];
         let (ops, read): (Vec<Operation>, bool) = match name {
             // Everything in its vault, including the test-harness control Interop.
-            "admin" => (object_ops.iter().copied().chain([O::Interop]).collect(), true),
+            "admin" => (
+                object_ops.iter().copied().chain([O::Interop]).collect(),
+                true,
+            ),
             "app" => (object_ops.to_vec(), true),
             "tde" => (
                 vec![
@@ -109,7 +112,14 @@ impl Role {
                 false,
             ),
             "read-only" => (
-                vec![O::DiscoverVersions, O::Query, O::Locate, O::Get, O::GetAttributes, O::GetAttributeList],
+                vec![
+                    O::DiscoverVersions,
+                    O::Query,
+                    O::Locate,
+                    O::Get,
+                    O::GetAttributes,
+                    O::GetAttributeList,
+                ],
                 true,
             ),
             _ => return None,
@@ -123,7 +133,11 @@ impl Role {
 
     /// A custom role (validated by the config loader).
     pub fn custom(name: &str, operations: &[Operation]) -> Role {
-        Role { name: name.to_owned(), operations: operations.iter().map(|o| o.value()).collect(), may_read_key_material: true }
+        Role {
+            name: name.to_owned(),
+            operations: operations.iter().map(|o| o.value()).collect(),
+            may_read_key_material: true,
+        }
     }
 }
 

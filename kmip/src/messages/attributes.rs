@@ -70,9 +70,10 @@ impl Attribute {
     pub fn reference(&self) -> AttributeReference {
         match self {
             Self::Standard(t) => AttributeReference::Standard(t.tag),
-            Self::Vendor { vendor, name, .. } => {
-                AttributeReference::Vendor { vendor: vendor.clone(), name: name.clone() }
-            }
+            Self::Vendor { vendor, name, .. } => AttributeReference::Vendor {
+                vendor: vendor.clone(),
+                name: name.clone(),
+            },
         }
     }
 
@@ -93,7 +94,11 @@ impl Attribute {
                 let vendor: String = super::codec::field_one(c, Tag::VENDOR_IDENTIFICATION, ctx)?;
                 let name: String = super::codec::field_one(c, Tag::ATTRIBUTE_NAME, ctx)?;
                 let value = attribute_value(c)?;
-                return Ok(Self::Vendor { vendor, name, value });
+                return Ok(Self::Vendor {
+                    vendor,
+                    name,
+                    value,
+                });
             }
             // A 1.x-shaped attribute inside a 2.x message: accept it.
             return Self::decode_v1(item, ctx);
@@ -105,10 +110,17 @@ impl Attribute {
     pub fn encode_v2(&self) -> Ttlv {
         match self {
             Self::Standard(t) => t.clone(),
-            Self::Vendor { vendor, name, value } => Ttlv::structure(
+            Self::Vendor {
+                vendor,
+                name,
+                value,
+            } => Ttlv::structure(
                 Tag::ATTRIBUTE,
                 vec![
-                    Ttlv::new(Tag::VENDOR_IDENTIFICATION, Value::TextString(vendor.clone())),
+                    Ttlv::new(
+                        Tag::VENDOR_IDENTIFICATION,
+                        Value::TextString(vendor.clone()),
+                    ),
                     Ttlv::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.clone())),
                     Ttlv::new(Tag::ATTRIBUTE_VALUE, value.clone()),
                 ],
@@ -124,7 +136,11 @@ impl Attribute {
         let value = attribute_value(c)?;
         Ok(match AttributeReference::from_v1_name(&name)? {
             AttributeReference::Standard(tag) => Self::Standard(Ttlv::new(tag, value)),
-            AttributeReference::Vendor { vendor, name } => Self::Vendor { vendor, name, value },
+            AttributeReference::Vendor { vendor, name } => Self::Vendor {
+                vendor,
+                name,
+                value,
+            },
         })
     }
 
@@ -159,10 +175,17 @@ impl AttributeReference {
             return Ok(Self::Standard(tag));
         }
         match name.split_once('-') {
-            Some((vendor, rest)) if !vendor.is_empty() && !rest.is_empty() && !vendor.contains(' ') => {
-                Ok(Self::Vendor { vendor: vendor.to_owned(), name: rest.to_owned() })
+            Some((vendor, rest))
+                if !vendor.is_empty() && !rest.is_empty() && !vendor.contains(' ') =>
+            {
+                Ok(Self::Vendor {
+                    vendor: vendor.to_owned(),
+                    name: rest.to_owned(),
+                })
             }
-            _ => Err(DecodeError::new(DecodeErrorKind::UnknownAttributeName(name.to_owned()))),
+            _ => Err(DecodeError::new(DecodeErrorKind::UnknownAttributeName(
+                name.to_owned(),
+            ))),
         }
     }
 
@@ -171,7 +194,9 @@ impl AttributeReference {
         match self {
             Self::Standard(tag) => {
                 let info = tag.info()?;
-                version.has(info.since, info.until).then(|| info.spec_name.to_owned())
+                version
+                    .has(info.since, info.until)
+                    .then(|| info.spec_name.to_owned())
             }
             Self::Vendor { vendor, name } => Some(format!("{vendor}-{name}")),
         }
@@ -189,7 +214,10 @@ impl Codec for AttributeReference {
                 vendor: super::codec::field_one(c, Tag::VENDOR_IDENTIFICATION, ctx)?,
                 name: super::codec::field_one(c, Tag::ATTRIBUTE_NAME, ctx)?,
             }),
-            _ => Err(super::codec::wrong_type(item, crate::ttlv::ItemType::Enumeration)),
+            _ => Err(super::codec::wrong_type(
+                item,
+                crate::ttlv::ItemType::Enumeration,
+            )),
         }
     }
 
@@ -203,7 +231,10 @@ impl Codec for AttributeReference {
             Self::Vendor { vendor, name } => Ttlv::structure(
                 tag,
                 vec![
-                    Ttlv::new(Tag::VENDOR_IDENTIFICATION, Value::TextString(vendor.clone())),
+                    Ttlv::new(
+                        Tag::VENDOR_IDENTIFICATION,
+                        Value::TextString(vendor.clone()),
+                    ),
                     Ttlv::new(Tag::ATTRIBUTE_NAME, Value::TextString(name.clone())),
                 ],
             ),
@@ -216,7 +247,12 @@ impl Codec for AttributeReference {
 pub struct AttributeReferences(pub Vec<AttributeReference>);
 
 impl AttributeReferences {
-    pub(crate) fn decode_field(children: &[Ttlv], v2: Tag, v1: Tag, ctx: &Ctx) -> Result<Self, DecodeError> {
+    pub(crate) fn decode_field(
+        children: &[Ttlv],
+        v2: Tag,
+        v1: Tag,
+        ctx: &Ctx,
+    ) -> Result<Self, DecodeError> {
         children
             .iter()
             .filter(|c| c.tag == v2 || c.tag == v1)
@@ -227,7 +263,12 @@ impl AttributeReferences {
 
     pub(crate) fn encode_field_as(&self, v2: Tag, v1: Tag, ctx: &Ctx, out: &mut Vec<Ttlv>) {
         if ctx.version.is_v1() {
-            out.extend(self.0.iter().filter(|r| r.v1_name(ctx.version).is_some()).map(|r| r.encode(v1, ctx)));
+            out.extend(
+                self.0
+                    .iter()
+                    .filter(|r| r.v1_name(ctx.version).is_some())
+                    .map(|r| r.encode(v1, ctx)),
+            );
         } else {
             out.extend(self.0.iter().map(|r| r.encode(v2, ctx)));
         }
@@ -240,7 +281,12 @@ impl AttributeReferences {
 pub struct SingleAttribute(pub Attribute);
 
 impl SingleAttribute {
-    pub(crate) fn decode_field(children: &[Ttlv], v2: Tag, v1: Tag, ctx: &Ctx) -> Result<Option<Self>, DecodeError> {
+    pub(crate) fn decode_field(
+        children: &[Ttlv],
+        v2: Tag,
+        v1: Tag,
+        ctx: &Ctx,
+    ) -> Result<Option<Self>, DecodeError> {
         if let Some(w) = children.iter().find(|c| c.tag == v2) {
             let inner = structure_children(w)?;
             let [one] = inner else {
@@ -258,7 +304,11 @@ impl SingleAttribute {
     }
 
     /// Decodes a bare 1.x `Attribute` child, if present.
-    pub(crate) fn decode_v1_field(children: &[Ttlv], v1: Tag, ctx: &Ctx) -> Result<Option<Self>, DecodeError> {
+    pub(crate) fn decode_v1_field(
+        children: &[Ttlv],
+        v1: Tag,
+        ctx: &Ctx,
+    ) -> Result<Option<Self>, DecodeError> {
         match children.iter().find(|c| c.tag == v1) {
             Some(a) => Attribute::decode_v1(a, ctx).map(|a| Some(Self(a))),
             None => Ok(None),
@@ -277,14 +327,22 @@ impl SingleAttribute {
 impl Attributes {
     /// An attribute set from a list.
     pub fn new(items: Vec<Attribute>) -> Self {
-        Self { items, template_names: Vec::new() }
+        Self {
+            items,
+            template_names: Vec::new(),
+        }
     }
 
     /// Decodes an attribute-set field: the 2.x structure `v2` (e.g. `Attributes`,
     /// `CommonAttributes`) or the 1.x form `v1` (`TemplateAttribute`-like structure,
     /// or repeated bare `Attribute` children when `v1` is `Attribute`). Both forms are
     /// accepted whatever the header version says; absent means empty.
-    pub(crate) fn decode_field(children: &[Ttlv], v2: Tag, v1: Tag, ctx: &Ctx) -> Result<Self, DecodeError> {
+    pub(crate) fn decode_field(
+        children: &[Ttlv],
+        v2: Tag,
+        v1: Tag,
+        ctx: &Ctx,
+    ) -> Result<Self, DecodeError> {
         Ok(Self::decode_field_opt(children, v2, v1, ctx)?.unwrap_or_default())
     }
 
@@ -303,14 +361,22 @@ impl Attributes {
             return Ok(Some(Self::new(items)));
         }
         if v1 == Tag::ATTRIBUTE {
-            let found: Vec<_> = children.iter().filter(|c| c.tag == Tag::ATTRIBUTE).collect();
+            let found: Vec<_> = children
+                .iter()
+                .filter(|c| c.tag == Tag::ATTRIBUTE)
+                .collect();
             if found.is_empty() {
                 return Ok(None);
             }
-            let items = found.into_iter().map(|a| Attribute::decode_v1(a, ctx)).collect::<Result<_, _>>()?;
+            let items = found
+                .into_iter()
+                .map(|a| Attribute::decode_v1(a, ctx))
+                .collect::<Result<_, _>>()?;
             return Ok(Some(Self::new(items)));
         }
-        let Some(t) = children.iter().find(|c| c.tag == v1) else { return Ok(None) };
+        let Some(t) = children.iter().find(|c| c.tag == v1) else {
+            return Ok(None);
+        };
         let mut out = Self::default();
         for c in structure_children(t)? {
             match c.tag {
@@ -335,24 +401,39 @@ impl Attributes {
                 out.push(Ttlv::structure(v1, c));
             }
         } else {
-            out.push(Ttlv::structure(v2, self.items.iter().map(Attribute::encode_v2).collect()));
+            out.push(Ttlv::structure(
+                v2,
+                self.items.iter().map(Attribute::encode_v2).collect(),
+            ));
         }
     }
 
     /// The 2.x `Attributes` structure (the storage form of an attribute set).
     pub fn to_ttlv(&self) -> Ttlv {
-        Ttlv::structure(Tag::ATTRIBUTES, self.items.iter().map(Attribute::encode_v2).collect())
+        Ttlv::structure(
+            Tag::ATTRIBUTES,
+            self.items.iter().map(Attribute::encode_v2).collect(),
+        )
     }
 
     /// Decodes a 2.x `Attributes` structure (or a 1.x `TemplateAttribute`).
     pub fn from_ttlv(item: &Ttlv) -> Result<Self, DecodeError> {
         let ctx = Ctx::new(ProtocolVersion::LATEST);
-        Self::decode_field(std::slice::from_ref(item), item.tag, Tag::TEMPLATE_ATTRIBUTE, &ctx)
+        Self::decode_field(
+            std::slice::from_ref(item),
+            item.tag,
+            Tag::TEMPLATE_ATTRIBUTE,
+            &ctx,
+        )
     }
 
     /// Replaces every instance of the standard attribute `tag` with one `value`.
     pub fn set(&mut self, tag: Tag, value: Value) {
-        match self.items.iter().position(|a| matches!(a, Attribute::Standard(t) if t.tag == tag)) {
+        match self
+            .items
+            .iter()
+            .position(|a| matches!(a, Attribute::Standard(t) if t.tag == tag))
+        {
             Some(i) => {
                 self.items[i] = Attribute::standard(tag, value);
                 let mut n = 0;
@@ -382,14 +463,19 @@ impl Attributes {
     /// The first vendor attribute `vendor`/`name`.
     pub fn vendor(&self, vendor: &str, name: &str) -> Option<&Value> {
         self.items.iter().find_map(|a| match a {
-            Attribute::Vendor { vendor: v, name: n, value } if v == vendor && n == name => Some(value),
+            Attribute::Vendor {
+                vendor: v,
+                name: n,
+                value,
+            } if v == vendor && n == name => Some(value),
             _ => None,
         })
     }
 
     /// Typed access to one attribute.
     pub fn typed<T: Codec>(&self, tag: Tag) -> Option<Result<T, DecodeError>> {
-        self.get(tag).map(|t| T::decode(t, &Ctx::new(ProtocolVersion::LATEST)))
+        self.get(tag)
+            .map(|t| T::decode(t, &Ctx::new(ProtocolVersion::LATEST)))
     }
 
     /// Appends an attribute.
@@ -400,13 +486,15 @@ impl Attributes {
     /// Removes every instance of a standard attribute; returns how many.
     pub fn remove(&mut self, tag: Tag) -> usize {
         let before = self.items.len();
-        self.items.retain(|a| !matches!(a, Attribute::Standard(t) if t.tag == tag));
+        self.items
+            .retain(|a| !matches!(a, Attribute::Standard(t) if t.tag == tag));
         before - self.items.len()
     }
 
     /// Cryptographic Algorithm.
     pub fn cryptographic_algorithm(&self) -> Option<CryptographicAlgorithm> {
-        self.typed(Tag::CRYPTOGRAPHIC_ALGORITHM).and_then(Result::ok)
+        self.typed(Tag::CRYPTOGRAPHIC_ALGORITHM)
+            .and_then(Result::ok)
     }
 
     /// Cryptographic Length.
@@ -416,7 +504,8 @@ impl Attributes {
 
     /// Cryptographic Usage Mask.
     pub fn cryptographic_usage_mask(&self) -> Option<super::codec::Mask> {
-        self.typed(Tag::CRYPTOGRAPHIC_USAGE_MASK).and_then(Result::ok)
+        self.typed(Tag::CRYPTOGRAPHIC_USAGE_MASK)
+            .and_then(Result::ok)
     }
 
     /// Object Type (2.x puts it among the attributes of some requests).

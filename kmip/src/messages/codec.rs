@@ -32,7 +32,11 @@ pub trait Codec: Sized {
 }
 
 pub fn wrong_type(item: &Ttlv, expected: ItemType) -> DecodeError {
-    DecodeError::new(DecodeErrorKind::WrongType { tag: item.tag, expected, found: item.item_type() })
+    DecodeError::new(DecodeErrorKind::WrongType {
+        tag: item.tag,
+        expected,
+        found: item.item_type(),
+    })
 }
 
 macro_rules! primitive {
@@ -124,9 +128,12 @@ impl Codec for Mask {
         match item.value {
             Value::Integer(v) => Ok(Self(v as u32)),
             Value::Enumeration(v) | Value::Interval(v) => Ok(Self(v)),
-            Value::LongInteger(v) => u32::try_from(v)
-                .map(Self)
-                .map_err(|_| DecodeError::new(DecodeErrorKind::InvalidValue { tag: item.tag, reason: "mask out of range" })),
+            Value::LongInteger(v) => u32::try_from(v).map(Self).map_err(|_| {
+                DecodeError::new(DecodeErrorKind::InvalidValue {
+                    tag: item.tag,
+                    reason: "mask out of range",
+                })
+            }),
             _ => Err(wrong_type(item, ItemType::Integer)),
         }
     }
@@ -154,14 +161,25 @@ pub(crate) fn structure_children(item: &Ttlv) -> Result<&[Ttlv], DecodeError> {
 }
 
 /// Decodes the single child with `tag`; absent is an error.
-pub(crate) fn field_one<T: Codec>(children: &[Ttlv], tag: Tag, ctx: &Ctx) -> Result<T, DecodeError> {
-    field_opt(children, tag, ctx)?.ok_or_else(|| DecodeError::new(DecodeErrorKind::MissingField(tag)))
+pub(crate) fn field_one<T: Codec>(
+    children: &[Ttlv],
+    tag: Tag,
+    ctx: &Ctx,
+) -> Result<T, DecodeError> {
+    field_opt(children, tag, ctx)?
+        .ok_or_else(|| DecodeError::new(DecodeErrorKind::MissingField(tag)))
 }
 
 /// Decodes the child with `tag` if present; repeated is an error.
-pub(crate) fn field_opt<T: Codec>(children: &[Ttlv], tag: Tag, ctx: &Ctx) -> Result<Option<T>, DecodeError> {
+pub(crate) fn field_opt<T: Codec>(
+    children: &[Ttlv],
+    tag: Tag,
+    ctx: &Ctx,
+) -> Result<Option<T>, DecodeError> {
     let mut it = children.iter().filter(|c| c.tag == tag);
-    let Some(first) = it.next() else { return Ok(None) };
+    let Some(first) = it.next() else {
+        return Ok(None);
+    };
     if it.next().is_some() {
         return Err(DecodeError::new(DecodeErrorKind::Repeated(tag)));
     }
@@ -169,8 +187,16 @@ pub(crate) fn field_opt<T: Codec>(children: &[Ttlv], tag: Tag, ctx: &Ctx) -> Res
 }
 
 /// Decodes every child with `tag`, in order.
-pub(crate) fn field_many<T: Codec>(children: &[Ttlv], tag: Tag, ctx: &Ctx) -> Result<Vec<T>, DecodeError> {
-    children.iter().filter(|c| c.tag == tag).map(|c| T::decode(c, ctx)).collect()
+pub(crate) fn field_many<T: Codec>(
+    children: &[Ttlv],
+    tag: Tag,
+    ctx: &Ctx,
+) -> Result<Vec<T>, DecodeError> {
+    children
+        .iter()
+        .filter(|c| c.tag == tag)
+        .map(|c| T::decode(c, ctx))
+        .collect()
 }
 
 /// Encoding side of the field kinds.

@@ -98,12 +98,21 @@ fn message_version(root: &Ttlv, header_tag: Tag) -> Result<ProtocolVersion, Deco
     let pv = header
         .child(Tag::PROTOCOL_VERSION)
         .ok_or_else(|| DecodeError::new(DecodeErrorKind::MissingField(Tag::PROTOCOL_VERSION)))?;
-    ProtocolVersion::decode(pv, &Ctx::new(ProtocolVersion::LATEST))
+    let v = ProtocolVersion::decode(pv, &Ctx::new(ProtocolVersion::LATEST))?;
+    // KMIP starts at 1.0: a 0.x or negative version defines no tag at all, so nothing
+    // could be answered in it (found by fuzzing: the version gate emptied the reply).
+    if v.major < 1 || v.minor < 0 {
+        return Err(DecodeError::new(DecodeErrorKind::UnsupportedVersion(v)));
+    }
+    Ok(v)
 }
 
 fn expect_root(root: &Ttlv, tag: Tag) -> Result<&[Ttlv], DecodeError> {
     if root.tag != tag {
-        return Err(DecodeError::new(DecodeErrorKind::UnexpectedTag { expected: tag, found: root.tag }));
+        return Err(DecodeError::new(DecodeErrorKind::UnexpectedTag {
+            expected: tag,
+            found: root.tag,
+        }));
     }
     structure_children(root)
 }
@@ -124,7 +133,10 @@ impl RequestMessage {
             .filter(|c| c.tag == Tag::BATCH_ITEM)
             .map(|c| RequestBatchItem::decode(c, &ctx))
             .collect::<Result<_, _>>()?;
-        Ok(Self { header, batch_items })
+        Ok(Self {
+            header,
+            batch_items,
+        })
     }
 
     /// The protocol version of the message.
@@ -136,7 +148,11 @@ impl RequestMessage {
     pub fn to_ttlv(&self) -> Ttlv {
         let ctx = Ctx::new(self.version());
         let mut children = vec![self.header.encode(Tag::REQUEST_HEADER, &ctx)];
-        children.extend(self.batch_items.iter().map(|b| b.encode(Tag::BATCH_ITEM, &ctx)));
+        children.extend(
+            self.batch_items
+                .iter()
+                .map(|b| b.encode(Tag::BATCH_ITEM, &ctx)),
+        );
         let mut t = Ttlv::structure(Tag::REQUEST_MESSAGE, children);
         gate(&mut t, ctx.version);
         t
@@ -166,7 +182,11 @@ impl RequestBatchItem {
             payload,
             payload_error,
             message_extension: field_opt(c, Tag::MESSAGE_EXTENSION, ctx)?,
-            extensions: c.iter().filter(|x| !REQUEST_ITEM_TAGS.contains(&x.tag)).cloned().collect(),
+            extensions: c
+                .iter()
+                .filter(|x| !REQUEST_ITEM_TAGS.contains(&x.tag))
+                .cloned()
+                .collect(),
         })
     }
 
@@ -203,7 +223,10 @@ impl ResponseMessage {
             .filter(|c| c.tag == Tag::BATCH_ITEM)
             .map(|c| ResponseBatchItem::decode(c, &ctx))
             .collect::<Result<_, _>>()?;
-        Ok(Self { header, batch_items })
+        Ok(Self {
+            header,
+            batch_items,
+        })
     }
 
     /// The protocol version of the message.
@@ -216,7 +239,11 @@ impl ResponseMessage {
     pub fn to_ttlv(&self) -> Ttlv {
         let ctx = Ctx::new(self.version());
         let mut children = vec![self.header.encode(Tag::RESPONSE_HEADER, &ctx)];
-        children.extend(self.batch_items.iter().map(|b| b.encode(Tag::BATCH_ITEM, &ctx)));
+        children.extend(
+            self.batch_items
+                .iter()
+                .map(|b| b.encode(Tag::BATCH_ITEM, &ctx)),
+        );
         let mut t = Ttlv::structure(Tag::RESPONSE_MESSAGE, children);
         gate(&mut t, ctx.version);
         t
@@ -275,7 +302,9 @@ impl ResponseBatchItem {
         let payload = match c.iter().find(|x| x.tag == Tag::RESPONSE_PAYLOAD) {
             None => None,
             Some(p) => Some(match operation {
-                Some(op) if result_status == ResultStatus::Success => ResponsePayload::decode(op, p, ctx)?,
+                Some(op) if result_status == ResultStatus::Success => {
+                    ResponsePayload::decode(op, p, ctx)?
+                }
                 _ => ResponsePayload::Raw(p.clone()),
             }),
         };
@@ -288,7 +317,11 @@ impl ResponseBatchItem {
             asynchronous_correlation_value: field_opt(c, Tag::ASYNCHRONOUS_CORRELATION_VALUE, ctx)?,
             payload,
             message_extension: field_opt(c, Tag::MESSAGE_EXTENSION, ctx)?,
-            extensions: c.iter().filter(|x| !RESPONSE_ITEM_TAGS.contains(&x.tag)).cloned().collect(),
+            extensions: c
+                .iter()
+                .filter(|x| !RESPONSE_ITEM_TAGS.contains(&x.tag))
+                .cloned()
+                .collect(),
         })
     }
 

@@ -30,7 +30,7 @@ pub fn decode(input: &[u8], limits: &Limits) -> Result<Ttlv, DecodeError> {
         items: 0,
         limits,
     };
-    let item = d.item(0)?;
+    let item = d.item(0, input.len())?;
     if d.pos != input.len() {
         return Err(DecodeError::at(
             DecodeErrorKind::TrailingBytes(input.len() - d.pos),
@@ -162,8 +162,10 @@ struct Decoder<'a> {
 }
 
 impl Decoder<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
-        let remaining = self.input.len() - self.pos;
+    /// Takes `n` bytes at the cursor; the bytes may not extend past `end` (the end of
+    /// the enclosing structure, or of the input).
+    fn take(&mut self, n: usize, end: usize) -> Result<&[u8], DecodeError> {
+        let remaining = end - self.pos;
         if n > remaining {
             return Err(DecodeError::at(
                 DecodeErrorKind::Truncated {
@@ -177,7 +179,34 @@ impl Decoder<'_> {
         Ok(s)
     }
 
-    fn item(&mut self, depth: usize) -> Result<Ttlv, DecodeError> {
+    /// How many children a structure whose body is `input[pos..end]` holds, found by
+    /// walking the children's headers (no allocation, no recursion), so the children
+    /// vector is allocated once at its exact size instead of growing. Bounded by the
+    /// items the limit still allows and by `(end - pos) / 8`; on malformed input the
+    /// walk stops early and the decoding that follows reports the error.
+    fn count_children(&self, mut pos: usize, end: usize) -> usize {
+        let budget = self.limits.max_items.saturating_sub(self.items);
+        let mut n = 0;
+        while end.saturating_sub(pos) >= HEADER_LEN && n < budget {
+            let h = &self.input[pos..pos + HEADER_LEN];
+            let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+            let body = match h[3] {
+                0x01 => Some(len),
+                0x04 | 0x07 | 0x08 => len.checked_next_multiple_of(8),
+                0x02 | 0x03 | 0x05 | 0x06 | 0x09 | 0x0A | 0x0B => Some(8),
+                _ => None,
+            };
+            let Some(next) = body.and_then(|b| pos.checked_add(HEADER_LEN + b)) else {
+                break;
+            };
+            n += 1;
+            pos = next;
+        }
+        n
+    }
+
+    /// Decodes the item at the cursor, which may not extend past `end`.
+    fn item(&mut self, depth: usize, end: usize) -> Result<Ttlv, DecodeError> {
         let start = self.pos;
         self.items += 1;
         if self.items > self.limits.max_items {
@@ -188,7 +217,7 @@ impl Decoder<'_> {
                 start,
             ));
         }
-        let h = self.take(HEADER_LEN)?;
+        let h = self.take(HEADER_LEN, end)?;
         let tag = Tag(u32::from_be_bytes([0, h[0], h[1], h[2]]));
         let type_byte = h[3];
         let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
@@ -226,26 +255,22 @@ impl Decoder<'_> {
                 if len % 8 != 0 {
                     return Err(bad_len());
                 }
-                let end = self
+                let body_end = self
                     .pos
                     .checked_add(len_us)
-                    .filter(|e| *e <= self.input.len())
+                    .filter(|e| *e <= end)
                     .ok_or_else(|| {
                         DecodeError::at(
                             DecodeErrorKind::Truncated {
-                                needed: len_us - (self.input.len() - self.pos),
+                                needed: len_us - (end - self.pos),
                             },
                             self.pos,
                         )
                     })?;
-                let mut children = Vec::new();
-                while self.pos < end {
-                    // A child may not read past its parent's end: bound the view.
-                    let saved = self.input;
-                    self.input = &saved[..end];
-                    let child = self.item(depth + 1);
-                    self.input = saved;
-                    match child {
+                let mut children = Vec::with_capacity(self.count_children(self.pos, body_end));
+                while self.pos < body_end {
+                    // A child may not read past its parent's end.
+                    match self.item(depth + 1, body_end) {
                         Ok(c) => children.push(c),
                         Err(mut e) => {
                             if matches!(e.kind, DecodeErrorKind::Truncated { .. }) {
@@ -261,7 +286,7 @@ impl Decoder<'_> {
                 if len != 4 {
                     return Err(bad_len());
                 }
-                let b = self.take(8)?;
+                let b = self.take(8, end)?;
                 let v = [b[0], b[1], b[2], b[3]];
                 match item_type {
                     ItemType::Integer => Value::Integer(i32::from_be_bytes(v)),
@@ -276,7 +301,7 @@ impl Decoder<'_> {
                 if len != 8 {
                     return Err(bad_len());
                 }
-                let b = self.take(8)?;
+                let b = self.take(8, end)?;
                 let raw = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
                 match item_type {
                     ItemType::LongInteger => Value::LongInteger(i64::from_be_bytes(raw)),
@@ -299,16 +324,15 @@ impl Decoder<'_> {
                     return Err(bad_len());
                 }
                 let padded_len = pad8(len_us);
-                let b = self.take(padded_len)?;
-                let bytes = b[..len_us].to_vec();
+                let b = &self.take(padded_len, end)?[..len_us];
                 match item_type {
-                    ItemType::TextString => {
-                        Value::TextString(String::from_utf8(bytes).map_err(|_| {
-                            DecodeError::at(DecodeErrorKind::InvalidUtf8, start + 8)
-                        })?)
-                    }
-                    ItemType::ByteString => Value::ByteString(bytes),
-                    _ => Value::BigInteger(bytes),
+                    ItemType::TextString => Value::TextString(
+                        std::str::from_utf8(b)
+                            .map_err(|_| DecodeError::at(DecodeErrorKind::InvalidUtf8, start + 8))?
+                            .to_owned(),
+                    ),
+                    ItemType::ByteString => Value::ByteString(b.to_vec()),
+                    _ => Value::BigInteger(b.to_vec()),
                 }
             }
         };
@@ -514,5 +538,319 @@ mod tests {
         let b =
             hex::decode("4200200100000008420021020000000400000001000000000").unwrap_or_default();
         assert!(decode(&b, &lim()).is_err());
+    }
+
+    /// The decoder as it was before children were counted ahead (a growing vector
+    /// per structure, the parent's end enforced by re-slicing the input): the oracle
+    /// for the differential test below, which pins every error kind and offset.
+    mod reference {
+        use super::super::{pad8, HEADER_LEN};
+        use crate::error::{DecodeError, DecodeErrorKind};
+        use crate::ttlv::{ItemType, Limits, Tag, Ttlv, Value};
+
+        pub fn decode(input: &[u8], limits: &Limits) -> Result<Ttlv, DecodeError> {
+            if input.len() > limits.max_message_size {
+                return Err(DecodeError::at(
+                    DecodeErrorKind::TooLarge {
+                        length: input.len() as u64,
+                        limit: limits.max_message_size,
+                    },
+                    0,
+                ));
+            }
+            let mut d = OldDecoder {
+                input,
+                pos: 0,
+                items: 0,
+                limits,
+            };
+            let item = d.item(0)?;
+            if d.pos != input.len() {
+                return Err(DecodeError::at(
+                    DecodeErrorKind::TrailingBytes(input.len() - d.pos),
+                    d.pos,
+                ));
+            }
+            Ok(item)
+        }
+
+        struct OldDecoder<'a> {
+            input: &'a [u8],
+            pos: usize,
+            items: usize,
+            limits: &'a Limits,
+        }
+
+        impl OldDecoder<'_> {
+            fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+                let remaining = self.input.len() - self.pos;
+                if n > remaining {
+                    return Err(DecodeError::at(
+                        DecodeErrorKind::Truncated {
+                            needed: n - remaining,
+                        },
+                        self.pos,
+                    ));
+                }
+                let s = &self.input[self.pos..self.pos + n];
+                self.pos += n;
+                Ok(s)
+            }
+
+            fn item(&mut self, depth: usize) -> Result<Ttlv, DecodeError> {
+                let start = self.pos;
+                self.items += 1;
+                if self.items > self.limits.max_items {
+                    return Err(DecodeError::at(
+                        DecodeErrorKind::TooManyItems {
+                            limit: self.limits.max_items,
+                        },
+                        start,
+                    ));
+                }
+                let h = self.take(HEADER_LEN)?;
+                let tag = Tag(u32::from_be_bytes([0, h[0], h[1], h[2]]));
+                let type_byte = h[3];
+                let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+                let item_type =
+                    ItemType::from_byte(type_byte).map_err(|k| DecodeError::at(k, start + 3))?;
+                let len_us = len as usize;
+                if len_us > self.limits.max_message_size {
+                    return Err(DecodeError::at(
+                        DecodeErrorKind::TooLarge {
+                            length: u64::from(len),
+                            limit: self.limits.max_message_size,
+                        },
+                        start + 4,
+                    ));
+                }
+                let bad_len = || {
+                    DecodeError::at(
+                        DecodeErrorKind::InvalidLength {
+                            item_type,
+                            length: len,
+                        },
+                        start + 4,
+                    )
+                };
+                let value = match item_type {
+                    ItemType::Structure => {
+                        if depth + 1 > self.limits.max_depth {
+                            return Err(DecodeError::at(
+                                DecodeErrorKind::TooDeep {
+                                    limit: self.limits.max_depth,
+                                },
+                                start,
+                            ));
+                        }
+                        if len % 8 != 0 {
+                            return Err(bad_len());
+                        }
+                        let end = self
+                            .pos
+                            .checked_add(len_us)
+                            .filter(|e| *e <= self.input.len())
+                            .ok_or_else(|| {
+                                DecodeError::at(
+                                    DecodeErrorKind::Truncated {
+                                        needed: len_us - (self.input.len() - self.pos),
+                                    },
+                                    self.pos,
+                                )
+                            })?;
+                        let mut children = Vec::new();
+                        while self.pos < end {
+                            // A child may not read past its parent's end: bound the view.
+                            let saved = self.input;
+                            self.input = &saved[..end];
+                            let child = self.item(depth + 1);
+                            self.input = saved;
+                            match child {
+                                Ok(c) => children.push(c),
+                                Err(mut e) => {
+                                    if matches!(e.kind, DecodeErrorKind::Truncated { .. }) {
+                                        e.kind = DecodeErrorKind::StructureLengthMismatch;
+                                    }
+                                    return Err(e);
+                                }
+                            }
+                        }
+                        Value::Structure(children)
+                    }
+                    ItemType::Integer | ItemType::Enumeration | ItemType::Interval => {
+                        if len != 4 {
+                            return Err(bad_len());
+                        }
+                        let b = self.take(8)?;
+                        let v = [b[0], b[1], b[2], b[3]];
+                        match item_type {
+                            ItemType::Integer => Value::Integer(i32::from_be_bytes(v)),
+                            ItemType::Enumeration => Value::Enumeration(u32::from_be_bytes(v)),
+                            _ => Value::Interval(u32::from_be_bytes(v)),
+                        }
+                    }
+                    ItemType::LongInteger
+                    | ItemType::DateTime
+                    | ItemType::DateTimeExtended
+                    | ItemType::Boolean => {
+                        if len != 8 {
+                            return Err(bad_len());
+                        }
+                        let b = self.take(8)?;
+                        let raw = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
+                        match item_type {
+                            ItemType::LongInteger => Value::LongInteger(i64::from_be_bytes(raw)),
+                            ItemType::DateTime => Value::DateTime(i64::from_be_bytes(raw)),
+                            ItemType::DateTimeExtended => {
+                                Value::DateTimeExtended(i64::from_be_bytes(raw))
+                            }
+                            _ => match u64::from_be_bytes(raw) {
+                                0 => Value::Boolean(false),
+                                1 => Value::Boolean(true),
+                                other => {
+                                    return Err(DecodeError::at(
+                                        DecodeErrorKind::InvalidBoolean(other),
+                                        start + 8,
+                                    ))
+                                }
+                            },
+                        }
+                    }
+                    ItemType::TextString | ItemType::ByteString | ItemType::BigInteger => {
+                        if item_type == ItemType::BigInteger && (len == 0 || len % 8 != 0) {
+                            return Err(bad_len());
+                        }
+                        let padded_len = pad8(len_us);
+                        let b = self.take(padded_len)?;
+                        let bytes = b[..len_us].to_vec();
+                        match item_type {
+                            ItemType::TextString => {
+                                Value::TextString(String::from_utf8(bytes).map_err(|_| {
+                                    DecodeError::at(DecodeErrorKind::InvalidUtf8, start + 8)
+                                })?)
+                            }
+                            ItemType::ByteString => Value::ByteString(bytes),
+                            _ => Value::BigInteger(bytes),
+                        }
+                    }
+                };
+                Ok(Ttlv { tag, value })
+            }
+        }
+    }
+
+    fn sample_message() -> Vec<u8> {
+        let t = |tag, v| Ttlv::new(Tag(tag), v);
+        encode(&Ttlv::structure(
+            Tag(0x420078),
+            vec![
+                Ttlv::structure(
+                    Tag(0x420077),
+                    vec![
+                        Ttlv::structure(
+                            Tag(0x420069),
+                            vec![
+                                t(0x42006A, Value::Integer(1)),
+                                t(0x42006B, Value::Integer(4)),
+                            ],
+                        ),
+                        t(0x42000D, Value::Integer(1)),
+                        t(0x420092, Value::DateTime(0x47DA67F8)),
+                    ],
+                ),
+                Ttlv::structure(
+                    Tag(0x42000F),
+                    vec![
+                        t(0x42005C, Value::Enumeration(1)),
+                        t(0x420093, Value::ByteString(vec![1, 2, 3])),
+                        Ttlv::structure(
+                            Tag(0x420079),
+                            vec![
+                                t(0x420057, Value::Enumeration(2)),
+                                t(0x420094, Value::TextString("a-uid".into())),
+                                t(0x4200AF, Value::BigInteger(vec![0x80; 16])),
+                                t(0x420006, Value::Boolean(true)),
+                                t(0x42000A, Value::LongInteger(-5)),
+                                t(0x420102, Value::Interval(86400)),
+                                t(0x540001, Value::DateTimeExtended(7)),
+                                Ttlv::structure(Tag(0x420091), vec![]),
+                            ],
+                        ),
+                    ],
+                ),
+            ],
+        ))
+    }
+
+    #[test]
+    fn counting_ahead_changes_no_result() {
+        let msg = sample_message();
+        let small = Limits {
+            max_message_size: 200,
+            max_depth: 3,
+            max_items: 9,
+        };
+        let limits = [lim(), small];
+        let check = |bytes: &[u8]| {
+            for l in &limits {
+                assert_eq!(
+                    decode(bytes, l),
+                    reference::decode(bytes, l),
+                    "{}",
+                    hex::encode(bytes)
+                );
+            }
+        };
+        // Every prefix, every single-byte corruption of every header byte, and a
+        // spread of values written over every length field.
+        for n in 0..=msg.len() {
+            check(&msg[..n]);
+        }
+        for i in 0..msg.len() {
+            for v in [0x00, 0x01, 0x04, 0x07, 0x08, 0x0B, 0x0C, 0x80, 0xFF] {
+                let mut m = msg.clone();
+                m[i] = v;
+                check(&m);
+            }
+        }
+        for i in (4..msg.len().saturating_sub(4)).step_by(4) {
+            for len in [
+                0u32,
+                4,
+                7,
+                8,
+                9,
+                16,
+                24,
+                0x100,
+                0x7FFF_FFFF,
+                0xFFFF_FFF8,
+                0xFFFF_FFFF,
+            ] {
+                let mut m = msg.clone();
+                m[i..i + 4].copy_from_slice(&len.to_be_bytes());
+                check(&m);
+            }
+        }
+        let mut trailing = msg.clone();
+        trailing.extend_from_slice(&msg);
+        check(&trailing);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn counting_ahead_matches_the_reference_on_noise(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..96),
+            splice in 0usize..300,
+        ) {
+            let mut msg = sample_message();
+            let at = splice.min(msg.len());
+            let n = bytes.len().min(msg.len() - at);
+            msg[at..at + n].copy_from_slice(&bytes[..n]);
+            for l in [lim(), Limits { max_message_size: 1 << 20, max_depth: 2, max_items: 5 }] {
+                proptest::prop_assert_eq!(decode(&msg, &l), reference::decode(&msg, &l));
+                proptest::prop_assert_eq!(decode(&bytes, &l), reference::decode(&bytes, &l));
+            }
+        }
     }
 }

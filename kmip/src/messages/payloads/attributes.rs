@@ -4,7 +4,9 @@
 //! `Attribute` structures; 2.x uses Attribute References and `NewAttribute` /
 //! `CurrentAttribute` wrappers. Both decode into the same types.
 
-use crate::messages::attributes::{AttributeReference, AttributeReferences, Attributes, SingleAttribute};
+use crate::messages::attributes::{
+    AttributeReference, AttributeReferences, Attributes, SingleAttribute,
+};
 use crate::messages::codec::kmip_struct;
 
 kmip_struct! {

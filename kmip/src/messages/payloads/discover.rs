@@ -4,7 +4,8 @@
 use crate::messages::codec::kmip_struct;
 use crate::ttlv::Ttlv;
 use crate::types::{
-    AttestationType, ClientRegistrationMethod, InteropFunction, ObjectType, Operation, QueryFunction,
+    AttestationType, ClientRegistrationMethod, InteropFunction, ObjectType, Operation,
+    QueryFunction,
 };
 use crate::version::ProtocolVersion;
 

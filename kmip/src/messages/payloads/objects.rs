@@ -7,7 +7,10 @@ use crate::messages::attributes::Attributes;
 use crate::messages::codec::{kmip_struct, Interval};
 use crate::messages::objects::{KeyWrappingSpecification, ManagedObject};
 use crate::ttlv::Ttlv;
-use crate::types::{CertificateRequestType, DerivationMethod, KeyCompressionType, KeyFormatType, KeyWrapType, ObjectType};
+use crate::types::{
+    CertificateRequestType, DerivationMethod, KeyCompressionType, KeyFormatType, KeyWrapType,
+    ObjectType,
+};
 
 kmip_struct! {
     /// Create request.
