@@ -140,12 +140,17 @@ impl Gateway {
     }
 
     /// Handles one request message and returns the response message (before encoding).
+    ///
+    /// A request with a Maximum Response Size is answered within it: when the answer
+    /// would be larger, every item that would have succeeded answers Response Too
+    /// Large instead, and the batch's changes are rolled back, so the client is never
+    /// told "too large" about an object that was nevertheless created or changed.
     pub fn process(&self, peer: &PeerIdentity, req: &RequestMessage) -> ResponseMessage {
         let now = now();
         let version = answer_version(req.version());
         let policy = self.policy();
         let binding = policy.bind(peer).cloned();
-        let mut header = ResponseHeader {
+        let header = ResponseHeader {
             protocol_version: version,
             time_stamp: DateTime(now),
             nonce: None,
@@ -201,12 +206,15 @@ impl Gateway {
                 .and_then(|b| self.backends.get(b));
             match (vault, backend) {
                 (Some(vault), Some(backend)) => self.run_batch(
-                    req,
-                    binding,
-                    vault,
-                    backend.as_ref(),
-                    version,
-                    now,
+                    &Batch {
+                        req,
+                        binding,
+                        vault,
+                        backend: backend.as_ref(),
+                        version,
+                        now,
+                        header: &header,
+                    },
                     &mut items,
                     &mut audit,
                 ),
@@ -231,25 +239,24 @@ impl Gateway {
             // Refused attempts are audited too: they are what an auditor looks for.
             self.write_audit(&audit);
         }
-        header.batch_count = i32::try_from(items.len()).unwrap_or(i32::MAX);
-        ResponseMessage {
-            header,
-            batch_items: items,
-        }
+        response(&header, items)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn run_batch(
         &self,
-        req: &RequestMessage,
-        binding: &Binding,
-        vault: &VaultPolicy,
-        backend: &dyn KeyBackend,
-        version: ProtocolVersion,
-        now: i64,
+        batch: &Batch<'_>,
         items: &mut Vec<ResponseBatchItem>,
         audit: &mut Vec<AuditRecord>,
     ) {
+        let Batch {
+            req,
+            binding,
+            vault,
+            backend,
+            version,
+            now,
+            header,
+        } = *batch;
         let option = req
             .header
             .batch_error_continuation_option
@@ -271,6 +278,8 @@ impl Gateway {
         };
         let mut id_placeholder = None;
         let mut undo = false;
+        // Backend material released by successful items, erased after the commit.
+        let mut destroys = Vec::new();
         for b in &req.batch_items {
             let mut ctx = OpCtx {
                 binding,
@@ -281,13 +290,15 @@ impl Gateway {
                 now,
                 id_placeholder: id_placeholder.clone(),
                 touched: Vec::new(),
+                pending_destroys: Vec::new(),
             };
-            let result: Result<ResponsePayload, OpError> = if !ops::implements(b.operation) {
+            let result: Result<ResponsePayload, OpError> = if !ops::implements(b.operation, version)
+            {
                 Err(OpError::new(
                     ResultReason::OperationNotSupported,
                     "operation not supported",
                 ))
-            } else if !binding.role.allows(b.operation) {
+            } else if !ops::permitted(&binding.role, b.operation) {
                 Err(OpError::new(
                     ResultReason::PermissionDenied,
                     "the role does not allow this operation",
@@ -298,9 +309,10 @@ impl Gateway {
                     format!("bad request payload: {e}"),
                 ))
             } else {
-                ops::execute(&mut ctx, &b.payload)
+                ops::execute(&mut ctx, b.operation, &b.payload)
             };
             let touched = std::mem::take(&mut ctx.touched);
+            let released = std::mem::take(&mut ctx.pending_destroys);
             id_placeholder = ctx.id_placeholder.take();
             let mut rec = AuditRecord::new(
                 &binding.identity,
@@ -318,6 +330,7 @@ impl Gateway {
                         p,
                     ));
                     audit.push(rec);
+                    destroys.extend(released);
                 }
                 Err(e) => {
                     rec.status = ResultStatus::OperationFailed;
@@ -353,6 +366,16 @@ impl Gateway {
             self.write_audit(audit);
             return;
         }
+        // Maximum Response Size, before anything is made durable: an answer that
+        // cannot be sent must not leave its changes behind.
+        if let Some(max) = req.header.maximum_response_size {
+            if !fits(header, items, max) {
+                drop(txn);
+                too_large(items, audit);
+                self.write_audit(audit);
+                return;
+            }
+        }
         // Audit first, then commit: a change that cannot be audited is not made.
         if !self.write_audit(audit) {
             drop(txn);
@@ -373,6 +396,16 @@ impl Gateway {
                 "storage failure",
             );
             self.write_audit(audit);
+            return;
+        }
+        // Committed: the objects are Destroyed for good, so their material goes.
+        // A failure here leaves material the metadata no longer references; the
+        // client's answer stands (the object is destroyed as far as KMIP goes) and
+        // the operator is told.
+        for k in &destroys {
+            if let Err(e) = backend.destroy(k) {
+                tracing::error!(error = %e, backend = backend.name(), "erasing destroyed key material failed");
+            }
         }
     }
 
@@ -407,6 +440,59 @@ impl Gateway {
             batch_items: vec![ResponseBatchItem::failure(None, None, reason, msg)],
         };
         resp.encode()
+    }
+}
+
+/// One batch being run: the request and everything it runs with.
+struct Batch<'a> {
+    req: &'a RequestMessage,
+    binding: &'a Binding,
+    vault: &'a VaultPolicy,
+    backend: &'a dyn KeyBackend,
+    version: ProtocolVersion,
+    now: i64,
+    header: &'a ResponseHeader,
+}
+
+/// The response message of `items` under `header`.
+fn response(header: &ResponseHeader, items: Vec<ResponseBatchItem>) -> ResponseMessage {
+    let mut header = header.clone();
+    header.batch_count = i32::try_from(items.len()).unwrap_or(i32::MAX);
+    ResponseMessage {
+        header,
+        batch_items: items,
+    }
+}
+
+/// True when the encoded answer of `items` is at most `max` bytes (KMIP 1.4 §6.3
+/// Maximum Response Size). The size is that of the message exactly as it will be
+/// sent (same header, same version gate).
+fn fits(header: &ResponseHeader, items: &[ResponseBatchItem], max: i32) -> bool {
+    let Ok(max) = usize::try_from(max) else {
+        return true;
+    };
+    response(header, items.to_vec()).encode().len() <= max
+}
+
+/// Turns every successful (or undone) item into Response Too Large; the caller
+/// makes sure its effect is not kept.
+fn too_large(items: &mut [ResponseBatchItem], audit: &mut [AuditRecord]) {
+    for (i, it) in items.iter_mut().enumerate() {
+        if matches!(
+            it.result_status,
+            ResultStatus::Success | ResultStatus::OperationUndone
+        ) {
+            *it = ResponseBatchItem::failure(
+                it.operation,
+                it.unique_batch_item_id.clone(),
+                ResultReason::ResponseTooLarge,
+                "response exceeds Maximum Response Size",
+            );
+            if let Some(r) = audit.get_mut(i) {
+                r.status = ResultStatus::OperationFailed;
+                r.reason = Some(ResultReason::ResponseTooLarge);
+            }
+        }
     }
 }
 
@@ -448,19 +534,12 @@ impl RequestHandler for Gateway {
         let resp = self.process(peer, &req);
         let bytes = resp.encode();
         match req.header.maximum_response_size {
+            // `process` checked a batch that commits before committing it (and
+            // rolled it back when too large); what is left here committed nothing:
+            // an undone batch, or refusals.
             Some(max) if usize::try_from(max).is_ok_and(|m| bytes.len() > m) => {
-                // KMIP 1.4 §3.? Maximum Response Size: every item answers Response Too Large.
                 let mut small = resp;
-                for it in &mut small.batch_items {
-                    if it.result_status == ResultStatus::Success {
-                        *it = ResponseBatchItem::failure(
-                            it.operation,
-                            it.unique_batch_item_id.clone(),
-                            ResultReason::ResponseTooLarge,
-                            "response exceeds Maximum Response Size",
-                        );
-                    }
-                }
+                too_large(&mut small.batch_items, &mut []);
                 small.encode()
             }
             _ => bytes,

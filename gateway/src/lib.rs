@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod backend;
 pub mod config;
+pub mod crypto;
 pub mod daemon;
 pub mod handler;
 pub mod ops;

@@ -83,8 +83,29 @@ fn vector_messages() -> Vec<Ttlv> {
     out
 }
 
-fn count_items(t: &Ttlv) -> u64 {
-    1 + t.children().iter().map(count_items).sum::<u64>()
+/// Item counts of a set of trees: all items, and those that own a heap allocation
+/// in the tree (structures, text, byte and big-integer strings).
+#[derive(Default)]
+struct ItemCounts {
+    items: u64,
+    structures: u64,
+    strings: u64,
+}
+
+impl ItemCounts {
+    fn add(&mut self, t: &Ttlv) {
+        self.items += 1;
+        match &t.value {
+            Value::Structure(c) => {
+                self.structures += 1;
+                c.iter().for_each(|c| self.add(c));
+            }
+            Value::TextString(_) | Value::ByteString(_) | Value::BigInteger(_) => {
+                self.strings += 1
+            }
+            _ => {}
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -329,12 +350,16 @@ fn bench_keygate_typed(
 fn codec(crit: &mut Criterion) {
     let trees = vector_messages();
     let all = Corpus::new(trees.iter().map(binary::encode).collect());
-    let items: u64 = trees.iter().map(count_items).sum();
+    let mut counts = ItemCounts::default();
+    trees.iter().for_each(|t| counts.add(t));
     eprintln!(
-        "corpus: {} messages, {} bytes of binary TTLV, {} TTLV items",
+        "corpus: {} messages, {} bytes of binary TTLV, {} TTLV items \
+         ({} structures, {} text/byte/big-integer strings)",
         all.messages.len(),
         all.bytes,
-        items
+        counts.items,
+        counts.structures,
+        counts.strings,
     );
 
     // Keygate alone, over every vector message.

@@ -1,6 +1,6 @@
 //! Discover Versions (KMIP 1.4 §4.26), Query (§4.25) and Interop (2.1 §6.1.30).
 
-use super::{OpCtx, SUPPORTED_OPERATIONS};
+use super::{implements, permitted, OpCtx, SUPPORTED_OPERATIONS};
 use kmip::messages::payloads::{
     DiscoverVersionsRequest, DiscoverVersionsResponse, InteropRequest, InteropResponse,
     QueryRequest, QueryResponse,
@@ -55,10 +55,12 @@ pub fn query(ctx: &OpCtx<'_>, req: &QueryRequest) -> QueryResponse {
     for f in &req.query_functions {
         match f {
             QueryFunction::QueryOperations => {
+                // What this caller can actually run here: implemented, defined in
+                // its version, and granted by its role.
                 r.operations = SUPPORTED_OPERATIONS
                     .iter()
                     .copied()
-                    .filter(|o| ctx.binding.role.allows(*o) || ctx.binding.role.name == "admin")
+                    .filter(|o| implements(*o, ctx.version) && permitted(&ctx.binding.role, *o))
                     .collect();
             }
             QueryFunction::QueryObjects => r.object_types = SUPPORTED_OBJECT_TYPES.to_vec(),

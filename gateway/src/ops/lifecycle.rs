@@ -119,8 +119,11 @@ pub fn destroy(
         }
         _ => State::Destroyed,
     };
+    // The row stops referencing the material now; the backend erases it once the
+    // batch has committed (see `OpCtx::pending_destroys`), so an Undo or a failed
+    // commit finds the key intact.
     if let Some(k) = obj.rec.key_ref.take() {
-        ctx.backend.destroy(&KeyRef(k))?;
+        ctx.pending_destroys.push(KeyRef(k));
     }
     obj.attrs.set(Tag::STATE, Value::Enumeration(next.value()));
     obj.attrs.set(Tag::DESTROY_DATE, Value::DateTime(ctx.now));

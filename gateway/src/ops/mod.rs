@@ -10,12 +10,13 @@ mod lifecycle;
 mod locate;
 pub(crate) mod object;
 
-use crate::backend::{BackendError, KeyBackend};
+use crate::backend::{BackendError, KeyBackend, KeyRef};
 use crate::store::{StoreError, Txn};
-use crate::vault::Binding;
+use crate::vault::{Binding, Role};
 use kmip::messages::payloads::RequestPayload;
 use kmip::messages::ResponsePayload;
-use kmip::types::ResultReason;
+use kmip::ttlv::{Tag, Ttlv, Value};
+use kmip::types::{Operation, ResultReason};
 use kmip::version::ProtocolVersion;
 
 /// A vault's policy, as the request path needs it.
@@ -48,6 +49,10 @@ pub struct OpCtx<'a> {
     pub id_placeholder: Option<String>,
     /// UIDs this item touched, for the audit record.
     pub touched: Vec<String>,
+    /// Backend material this item releases (Destroy). Erased by the request path
+    /// only after the batch has committed: a rolled-back batch (Undo, a failed
+    /// commit) must find the material of every object it leaves in place.
+    pub pending_destroys: Vec<KeyRef>,
 }
 
 impl std::fmt::Debug for OpCtx<'_> {
@@ -101,11 +106,17 @@ impl From<BackendError> for OpError {
 /// Result of one operation.
 pub type OpResult = Result<ResponsePayload, OpError>;
 
-/// Runs one typed request. Operations without an implementation answer
+/// Runs one request of operation `op`. Operations without an implementation answer
 /// `OperationNotSupported`.
-pub fn execute(ctx: &mut OpCtx<'_>, payload: &RequestPayload) -> OpResult {
+pub fn execute(ctx: &mut OpCtx<'_>, op: Operation, payload: &RequestPayload) -> OpResult {
     use RequestPayload as P;
     use ResponsePayload as R;
+    if !implements(op, ctx.version) {
+        return Err(OpError::new(
+            ResultReason::OperationNotSupported,
+            "operation not supported",
+        ));
+    }
     match payload {
         P::DiscoverVersions(r) => Ok(R::DiscoverVersions(discover::discover_versions(r))),
         P::Query(r) => Ok(R::Query(discover::query(ctx, r))),
@@ -127,6 +138,7 @@ pub fn execute(ctx: &mut OpCtx<'_>, payload: &RequestPayload) -> OpResult {
         P::Destroy(r) => lifecycle::destroy(ctx, r).map(R::Destroy),
         P::Archive(r) => lifecycle::archive(ctx, r).map(R::Archive),
         P::Recover(r) => lifecycle::recover(ctx, r).map(R::Recover),
+        P::Raw(t) if op == Operation::Log => log(ctx, t),
         _ => Err(OpError::new(
             ResultReason::OperationNotSupported,
             "operation not supported",
@@ -134,15 +146,62 @@ pub fn execute(ctx: &mut OpCtx<'_>, payload: &RequestPayload) -> OpResult {
     }
 }
 
-/// True when [`execute`] implements `op`. The request path answers any other
-/// operation `OperationNotSupported` before consulting the role: a role cannot
-/// grant what the server does not do, and "denied" would misdirect the client.
-pub fn implements(op: kmip::types::Operation) -> bool {
-    op == kmip::types::Operation::Interop || SUPPORTED_OPERATIONS.contains(&op)
+/// Longest Log Message (in characters) copied into the server log; the rest is
+/// cut. The message is the client's text, so it is logged escaped.
+const LOG_MESSAGE_LIMIT: usize = 1024;
+
+/// Log (KMIP 2.0 §6.1.28): the client's message goes to the server log, and the
+/// request path writes the item's audit record like any other. The message is not
+/// otherwise interpreted; the answer is an empty payload.
+fn log(ctx: &mut OpCtx<'_>, payload: &Ttlv) -> OpResult {
+    let message = match payload.child(Tag::LOG_MESSAGE).map(|m| &m.value) {
+        Some(Value::TextString(m)) => m,
+        Some(_) => {
+            return Err(OpError::new(
+                ResultReason::InvalidField,
+                "Log Message must be a Text String",
+            ));
+        }
+        None => {
+            return Err(OpError::new(
+                ResultReason::InvalidField,
+                "Log requires a Log Message",
+            ));
+        }
+    };
+    let shown: String = message.chars().take(LOG_MESSAGE_LIMIT).collect();
+    tracing::info!(
+        identity = %ctx.binding.identity,
+        vault = %ctx.vault.name,
+        message = ?shown,
+        truncated = shown.len() < message.len(),
+        "client Log message"
+    );
+    Ok(ResponsePayload::Raw(Ttlv::structure(
+        Tag::RESPONSE_PAYLOAD,
+        Vec::new(),
+    )))
 }
 
-/// The operations [`execute`] implements (what Query reports).
-pub const SUPPORTED_OPERATIONS: &[kmip::types::Operation] = {
+/// True when [`execute`] implements `op` at `version` (an operation the version
+/// does not define, such as Log in 1.x, is not supported there). The request path
+/// answers any other operation `OperationNotSupported` before consulting the role:
+/// a role cannot grant what the server does not do, and "denied" would misdirect
+/// the client.
+pub fn implements(op: Operation, version: ProtocolVersion) -> bool {
+    SUPPORTED_OPERATIONS.contains(&op) && Operation::TABLE.defined_in(op.value(), version)
+}
+
+/// True when `role` may run `op`. Log is open to every identity bound to a vault:
+/// it reads and changes no object, and what it adds to the audit trail is no more
+/// than any request adds (every request, refused ones included, is audited).
+pub fn permitted(role: &Role, op: Operation) -> bool {
+    op == Operation::Log || role.allows(op)
+}
+
+/// The operations [`execute`] implements (what Query reports, filtered by the
+/// caller's role and version).
+pub const SUPPORTED_OPERATIONS: &[Operation] = {
     use kmip::types::Operation as O;
     &[
         O::DiscoverVersions,
@@ -164,5 +223,7 @@ pub const SUPPORTED_OPERATIONS: &[kmip::types::Operation] = {
         O::Destroy,
         O::Archive,
         O::Recover,
+        O::Log,
+        O::Interop,
     ]
 };

@@ -1,0 +1,1 @@
+//! Software engine (being written).
