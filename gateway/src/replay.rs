@@ -15,6 +15,17 @@
 //! - Attribute sets (GetAttributes all attributes) and Locate results: every expected
 //!   entry must be present; extra entries the server returns are allowed (the store
 //!   may hold other objects, and servers set optional attributes differently).
+//! - Random Number Generator (KMIP 1.4 §3.44) describes the generator the server
+//!   used, so it must be present (with its RNG Algorithm) but its value is the
+//!   server's: the vectors carry the reference server's own generator.
+//! - Lease Time (1.4 §3.20) is the server's lease policy, an attribute that "SHALL
+//!   always have a value: No"; expected Lease Time attributes and names are not
+//!   required, and their values are not compared.
+//! - A Query answer (1.4 §4.25) describes the server that gives it: the expected
+//!   payload says which kinds of information are asked for (every expected child
+//!   tag must appear at least once), the lists themselves are the server's.
+//!
+//! CONFORMANCE.md at the repository root explains each rule.
 
 use kmip::client::{Client, ClientConfig};
 use kmip::ttlv::xml::{self, PlaceholderPolicy, XmlOptions};
@@ -82,6 +93,7 @@ pub fn replay_file(path: &Path, cfg: &ClientConfig) -> Outcome {
             uids: &mut uids,
             generated: &generated,
             in_generated: false,
+            in_query: false,
         };
         if let Err(diff) = compare(expected, &actual, &mut cx, &mut path) {
             return Outcome::Fail(format!("response {}: {diff}", i / 2));
@@ -188,6 +200,8 @@ struct Cmp<'a> {
     generated: &'a HashSet<String>,
     /// Inside the payload of an answer about a server-generated object.
     in_generated: bool,
+    /// Inside the answer to a Query.
+    in_query: bool,
 }
 
 fn compare(e: &Ttlv, a: &Ttlv, cx: &mut Cmp<'_>, path: &mut Vec<String>) -> Result<(), String> {
@@ -202,17 +216,30 @@ fn compare(e: &Ttlv, a: &Ttlv, cx: &mut Cmp<'_>, path: &mut Vec<String>) -> Resu
     if SERVER_CHOSEN.contains(&e.tag) || (cx.in_generated && e.tag == Tag::KEY_MATERIAL) {
         return Ok(());
     }
+    if e.tag == Tag::RANDOM_NUMBER_GENERATOR || is_v1_attribute(e, SERVER_DESCRIBED) {
+        return server_described(e, a, path);
+    }
+    if cx.in_query && e.tag == Tag::RESPONSE_PAYLOAD {
+        return same_kinds(e, a, path);
+    }
     match (&e.value, &a.value) {
         (Value::Structure(ec), Value::Structure(ac)) => {
-            let saved = cx.in_generated;
+            let (saved, saved_query) = (cx.in_generated, cx.in_query);
             if e.tag == Tag::RESPONSE_PAYLOAD {
                 cx.in_generated = a.children().iter().any(|c| {
                     c.tag == Tag::UNIQUE_IDENTIFIER
                         && matches!(&c.value, Value::TextString(s) if cx.generated.contains(s))
                 });
             }
+            if e.tag == Tag::BATCH_ITEM {
+                cx.in_query = matches!(
+                    e.child(Tag::OPERATION).map(|o| &o.value),
+                    Some(Value::Enumeration(op)) if *op == kmip::types::Operation::Query.value()
+                );
+            }
             let r = compare_children(e.tag, ec, ac, cx, path);
             cx.in_generated = saved;
+            cx.in_query = saved_query;
             r
         }
         (Value::TextString(es), Value::TextString(as_)) if placeholder_uid(es) => {
@@ -248,7 +275,12 @@ fn compare_children(
     path: &mut Vec<String>,
 ) -> Result<(), String> {
     let skip = |c: &&Ttlv| !(parent == Tag::RESPONSE_HEADER && OPTIONAL_HEADER.contains(&c.tag));
-    let ec: Vec<Ttlv> = ec.iter().filter(skip).cloned().collect();
+    let ec: Vec<Ttlv> = ec
+        .iter()
+        .filter(skip)
+        .filter(|c| !server_policy(parent, c))
+        .cloned()
+        .collect();
     let ac: Vec<Ttlv> = ac.iter().filter(skip).cloned().collect();
     let (ec, ac) = (&ec[..], &ac[..]);
     // Set-like children: each expected one must match some unused actual one.
@@ -267,6 +299,7 @@ fn compare_children(
                 uids: &mut trial,
                 generated: cx.generated,
                 in_generated: cx.in_generated,
+                in_query: cx.in_query,
             };
             let ok = compare(want, have, &mut tcx, path).is_ok();
             path.pop();
@@ -318,6 +351,65 @@ fn compare_children(
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+    Ok(())
+}
+
+/// 1.x names of the attributes whose value describes the server ([`SERVER_DESCRIBED`]
+/// is compared for presence only) or its policy ([`SERVER_POLICY`] is not required).
+const SERVER_DESCRIBED: &[&str] = &["Random Number Generator"];
+const SERVER_POLICY: &[&str] = &["Lease Time"];
+
+/// True for a 1.x `Attribute(AttributeName, AttributeValue)` named in `names`.
+fn is_v1_attribute(t: &Ttlv, names: &[&str]) -> bool {
+    t.tag == Tag::ATTRIBUTE
+        && matches!(
+            t.child(Tag::ATTRIBUTE_NAME).map(|n| &n.value),
+            Some(Value::TextString(n)) if names.contains(&n.as_str())
+        )
+}
+
+/// True for an expected entry that names a server-policy attribute (Lease Time) in an
+/// attribute listing: the 2.x attribute or Attribute Reference, the 1.x Attribute
+/// or Attribute Name.
+fn server_policy(parent: Tag, c: &Ttlv) -> bool {
+    let in_listing = matches!(parent, Tag::ATTRIBUTES | Tag::RESPONSE_PAYLOAD);
+    in_listing
+        && (c.tag == Tag::LEASE_TIME && parent == Tag::ATTRIBUTES
+            || is_v1_attribute(c, SERVER_POLICY)
+            || matches!(&c.value, Value::TextString(n) if c.tag == Tag::ATTRIBUTE_NAME && SERVER_POLICY.contains(&n.as_str()))
+            || matches!(c.value, Value::Enumeration(v) if c.tag == Tag::ATTRIBUTE_REFERENCE && v == Tag::LEASE_TIME.0))
+}
+
+/// A server-described attribute: present, of the same shape, value not compared.
+/// The 2.x Random Number Generator and the 1.x attribute's value are RNG Parameters,
+/// which always hold an RNG Algorithm.
+fn server_described(e: &Ttlv, a: &Ttlv, path: &[String]) -> Result<(), String> {
+    let params = if e.tag == Tag::ATTRIBUTE {
+        a.child(Tag::ATTRIBUTE_VALUE)
+    } else {
+        Some(a)
+    };
+    let same_name =
+        e.tag != Tag::ATTRIBUTE || e.child(Tag::ATTRIBUTE_NAME) == a.child(Tag::ATTRIBUTE_NAME);
+    if same_name && params.is_some_and(|p| p.child(Tag::RNG_ALGORITHM).is_some()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: expected {}, got {}",
+            path.join("/"),
+            brief(e),
+            brief(a)
+        ))
+    }
+}
+
+/// A Query answer: every kind of child the expected payload has, the actual one has.
+fn same_kinds(e: &Ttlv, a: &Ttlv, path: &[String]) -> Result<(), String> {
+    for want in e.children() {
+        if !a.children().iter().any(|c| c.tag == want.tag) {
+            return Err(format!("{}: missing any {}", path.join("/"), want.tag));
         }
     }
     Ok(())

@@ -1,21 +1,25 @@
 //! Create (KMIP 1.4 §4.1), Register (§4.3) and Re-key (§4.4).
 
-use super::object::{self, aad, new_attributes, new_uid, Obj};
+use super::certificate;
+use super::object::{self, aad, new_attributes, new_uid, Material, Obj};
 use super::{OpCtx, OpError};
+use crate::backend::{BackendError, KeyRef};
 use crate::store::ObjectRecord;
+use kmip::messages::codec::Codec;
 use kmip::messages::objects::{KeyBlock, KeyMaterial, KeyValue, ManagedObject, SymmetricKey};
 use kmip::messages::payloads::{
     CreateRequest, CreateResponse, ReKeyRequest, ReKeyResponse, RegisterRequest, RegisterResponse,
 };
 use kmip::messages::{Attribute, Attributes};
-use kmip::ttlv::{Tag, Value};
+use kmip::ttlv::{binary, Limits, Tag, Ttlv, Value};
 use kmip::types::{
-    CryptographicAlgorithm, KeyFormatType, LinkType, ObjectType, ResultReason, State,
+    CertificateType, CryptographicAlgorithm, KeyFormatType, LinkType, ObjectType, ResultReason,
+    State,
 };
 use zeroize::Zeroizing;
 
-/// Create: a new symmetric key (AES 128/192/256, or an HMAC key) generated inside
-/// the vault's backend.
+/// Create: a new symmetric key (AES 128/192/256, 3DES, or an HMAC key) generated
+/// inside the vault's backend.
 pub fn create(ctx: &mut OpCtx<'_>, req: &CreateRequest) -> Result<CreateResponse, OpError> {
     if req.object_type != ObjectType::SymmetricKey {
         return Err(OpError::new(
@@ -24,6 +28,8 @@ pub fn create(ctx: &mut OpCtx<'_>, req: &CreateRequest) -> Result<CreateResponse
         ));
     }
     let (alg, bits) = symmetric_spec(&req.attributes)?;
+    check_rng_request(&req.attributes)?;
+    check_quantum_safe(&req.attributes, Some(alg), Some(bits))?;
     let uid = new_uid();
     let mut client = req.attributes.clone();
     drop_agreeing(
@@ -34,11 +40,20 @@ pub fn create(ctx: &mut OpCtx<'_>, req: &CreateRequest) -> Result<CreateResponse
         )],
     );
     let mut attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
+    object::check_names_unique(ctx, &name_values(&attrs), None)?;
     attrs.set(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(bits));
-    apply_export_policy(ctx, &mut attrs)?;
-    let key_ref = ctx
-        .backend
-        .generate_secret(byte_len(bits), &aad(&ctx.vault.name, &uid))?;
+    apply_export_policy(ctx, &mut attrs, true)?;
+    let (key_ref, seen) = generate_key(ctx, alg, bits, &uid)?;
+    object::server_attributes(
+        ctx,
+        &mut attrs,
+        &uid,
+        Material {
+            digest_input: seen.as_deref().map(Vec::as_slice),
+            format: Some(KeyFormatType::Raw),
+            generated: true,
+        },
+    );
     let template = ManagedObject::SymmetricKey(SymmetricKey {
         key_block: key_block(KeyFormatType::Raw, Some(alg), Some(bits), Vec::new()),
         extensions: Vec::new(),
@@ -75,6 +90,7 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
         Tag::OBJECT_TYPE,
         Value::Enumeration(req.object_type.value()),
     )];
+    let mut from_certificate = Vec::new();
     if let ManagedObject::Certificate(c) = &req.object {
         // KMIP 1.4 §3.8, §3.9: set by the server from the certificate itself.
         derived.push((
@@ -85,9 +101,15 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
             Tag::CERTIFICATE_LENGTH,
             Value::Integer(i32::try_from(c.certificate_value.len()).unwrap_or(i32::MAX)),
         ));
+        if c.certificate_type == CertificateType::X509 {
+            // 1.4 §3.10-3.12, §3.16 and the 2.x certificate name attributes.
+            from_certificate = certificate::attributes(&c.certificate_value)?;
+        }
     }
     drop_agreeing(&mut client, &derived);
+    let digest_input = digest_input(&req.object);
     let (template, secret) = split_secret(req.object.clone())?;
+    let format = template.key_block().map(|kb| kb.key_format_type);
     if let Some(kb) = template.key_block() {
         // Algorithm and length come with the key block when the attributes omit them.
         if client.get(Tag::CRYPTOGRAPHIC_ALGORITHM).is_none() {
@@ -107,13 +129,30 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
             }
         }
     }
+    check_quantum_safe(
+        &client,
+        client.cryptographic_algorithm(),
+        client.cryptographic_length(),
+    )?;
     let mut attrs = new_attributes(ctx, &uid, req.object_type, &client)?;
+    object::check_names_unique(ctx, &name_values(&attrs), None)?;
     for (tag, value) in derived.into_iter().skip(1) {
         attrs.set(tag, value);
     }
-    if object::is_secret_type(req.object_type) {
-        apply_export_policy(ctx, &mut attrs)?;
+    for a in from_certificate {
+        attrs.push(a);
     }
+    apply_export_policy(ctx, &mut attrs, object::is_secret_type(req.object_type))?;
+    object::server_attributes(
+        ctx,
+        &mut attrs,
+        &uid,
+        Material {
+            digest_input: digest_input.as_deref(),
+            format,
+            generated: false,
+        },
+    );
     let key_ref = ctx
         .backend
         .import_secret(&secret, &aad(&ctx.vault.name, &uid))?;
@@ -128,7 +167,8 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
 /// Re-key: a new symmetric key replacing an existing one. The new key takes the old
 /// key's attributes (Name included, so the name resolves to the newest version),
 /// dates are offset by the request's Offset, and the two are linked
-/// Replacement/Replaced.
+/// Replacement/Replaced. What the server derives from the material (Digest, Random
+/// Number Generator, …) is set anew, never copied (1.4 §4.4, Table 173).
 pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, OpError> {
     let mut old = object::load(ctx, &req.unique_identifier)?;
     object::not_archived(&old)?;
@@ -154,6 +194,7 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
         let carried = match a {
             Attribute::Standard(t) => {
                 !object::SERVER_ONLY.contains(&t.tag)
+                    && !object::SET_ONCE.contains(&t.tag)
                     && !matches!(
                         t.tag,
                         Tag::LINK
@@ -171,6 +212,7 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
         }
     }
     if let Some(extra) = &req.attributes {
+        check_rng_request(extra)?;
         for a in &extra.items {
             if let Attribute::Standard(t) = a {
                 if !object::MULTI_VALUED.contains(&t.tag) {
@@ -180,6 +222,7 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
             client.push(a.clone());
         }
     }
+    check_quantum_safe(&client, Some(alg), Some(bits))?;
     // Dates: with an Offset, the new key activates at now + offset and keeps the old
     // key's activation-to-deactivation span (KMIP 1.4 §4.4).
     if let Some(off) = req.offset {
@@ -202,9 +245,17 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
         Tag::LINK,
         object::link(LinkType::ReplacedObjectLink, &old.rec.uid),
     ));
-    let key_ref = ctx
-        .backend
-        .generate_secret(byte_len(bits), &aad(&ctx.vault.name, &uid))?;
+    let (key_ref, seen) = generate_key(ctx, alg, bits, &uid)?;
+    object::server_attributes(
+        ctx,
+        &mut attrs,
+        &uid,
+        Material {
+            digest_input: seen.as_deref().map(Vec::as_slice),
+            format: Some(KeyFormatType::Raw),
+            generated: true,
+        },
+    );
     let template = ManagedObject::SymmetricKey(SymmetricKey {
         key_block: key_block(KeyFormatType::Raw, Some(alg), Some(bits), Vec::new()),
         extensions: Vec::new(),
@@ -230,6 +281,11 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
     })
 }
 
+/// The Name values of an attribute set.
+fn name_values(attrs: &Attributes) -> Vec<String> {
+    attrs.names().into_iter().map(|n| n.value).collect()
+}
+
 /// Drops the server-set attributes a client sent with exactly the value the server
 /// sets anyway (the OASIS vectors register certificates with their Certificate
 /// Type; 2.x clients repeat the Object Type). One that disagrees is left for
@@ -253,22 +309,27 @@ fn symmetric_spec(attrs: &Attributes) -> Result<(CryptographicAlgorithm, i32), O
     })?;
     let len = attrs.cryptographic_length();
     let hmac_default = |bits: i32| len.unwrap_or(bits);
-    let bits = match alg {
-        CryptographicAlgorithm::Aes => {
-            let l = len.ok_or_else(|| {
-                OpError::new(
-                    ResultReason::InvalidField,
-                    "Cryptographic Length is required for AES",
-                )
-            })?;
-            if ![128, 192, 256].contains(&l) {
-                return Err(OpError::new(
-                    ResultReason::InvalidField,
-                    format!("AES keys are 128, 192 or 256 bits, not {l}"),
-                ));
-            }
-            l
+    let required = |name: &str, allowed: &[i32]| {
+        let l = len.ok_or_else(|| {
+            OpError::new(
+                ResultReason::InvalidField,
+                format!("Cryptographic Length is required for {name}"),
+            )
+        })?;
+        if allowed.contains(&l) {
+            Ok(l)
+        } else {
+            Err(OpError::new(
+                ResultReason::InvalidField,
+                format!("{name} keys are {allowed:?} bits, not {l}"),
+            ))
         }
+    };
+    let bits = match alg {
+        CryptographicAlgorithm::Aes => required("AES", &[128, 192, 256])?,
+        // 1.4 §2.1.3: 3DES lengths count with or without the parity bits: two-key
+        // 112/128, three-key 168/192.
+        CryptographicAlgorithm::Des3 => required("3DES", &[112, 128, 168, 192])?,
         CryptographicAlgorithm::HmacSha1 => hmac_default(160),
         CryptographicAlgorithm::HmacSha256 => hmac_default(256),
         CryptographicAlgorithm::HmacSha384 => hmac_default(384),
@@ -289,17 +350,142 @@ fn symmetric_spec(attrs: &Attributes) -> Result<(CryptographicAlgorithm, i32), O
     Ok((alg, bits))
 }
 
-fn byte_len(bits: i32) -> usize {
+/// The number of key bytes: a 3DES key carries a parity bit per byte, so two-key
+/// 3DES (112 or 128 bits) is 16 bytes and three-key (168 or 192) is 24.
+fn key_bytes(alg: CryptographicAlgorithm, bits: i32) -> usize {
+    let bits = match (alg, bits) {
+        (CryptographicAlgorithm::Des3, 112) => 128,
+        (CryptographicAlgorithm::Des3, 168) => 192,
+        (_, b) => b,
+    };
     usize::try_from(bits / 8).unwrap_or(0)
 }
 
-/// Sets Extractable/Sensitive within the vault's policy: the vault's default when
-/// the client says nothing, and never above the vault's ceiling.
-fn apply_export_policy(ctx: &OpCtx<'_>, attrs: &mut Attributes) -> Result<(), OpError> {
+/// Generates the material of a new symmetric key. Returns the backend's reference
+/// and, when the backend lets the server read it, the material (for the Digest).
+fn generate_key(
+    ctx: &OpCtx<'_>,
+    alg: CryptographicAlgorithm,
+    bits: i32,
+    uid: &str,
+) -> Result<(KeyRef, Option<Zeroizing<Vec<u8>>>), OpError> {
+    let aad = aad(&ctx.vault.name, uid);
+    let len = key_bytes(alg, bits);
+    if alg == CryptographicAlgorithm::Des3 {
+        // DES keys have odd parity in every byte, which a generic secret does not:
+        // draw the bytes from the backend's generator, fix the parity, import.
+        let k = des3_key(ctx, len)?;
+        let r = ctx.backend.import_secret(&k, &aad)?;
+        return Ok((r, Some(k)));
+    }
+    let r = ctx.backend.generate_secret(len, &aad)?;
+    let seen = match ctx.backend.export_secret(&r, &aad) {
+        Ok(s) => Some(s),
+        // A backend that keeps the key to itself: no Digest (1.4 §3.17 asks for
+        // one only when the server has access to the material).
+        Err(BackendError::Unsupported(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok((r, seen))
+}
+
+/// A 3DES key of `len` bytes (16 or 24) with odd parity in every byte and distinct
+/// adjacent DES keys (K1 = K2 or K2 = K3 would reduce it to single DES).
+fn des3_key(ctx: &OpCtx<'_>, len: usize) -> Result<Zeroizing<Vec<u8>>, OpError> {
+    for _ in 0..4 {
+        let mut k = ctx.backend.random(len)?;
+        for b in k.iter_mut() {
+            *b = odd_parity(*b);
+        }
+        if k.chunks(8)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .all(|w| w[0] != w[1])
+        {
+            return Ok(k);
+        }
+    }
+    Err(OpError::new(
+        ResultReason::CryptographicFailure,
+        "the random number generator repeats itself",
+    ))
+}
+
+/// `b` with its low bit set so that the byte has an odd number of one bits.
+fn odd_parity(b: u8) -> u8 {
+    let high = b & 0xFE;
+    if high.count_ones() % 2 == 0 {
+        high | 1
+    } else {
+        high
+    }
+}
+
+/// Create and Re-key use the server's generator; one the client names in the
+/// template must be that one, or the request fails (1.4 §3.44).
+fn check_rng_request(attrs: &Attributes) -> Result<(), OpError> {
+    match attrs.get(Tag::RANDOM_NUMBER_GENERATOR) {
+        Some(t) if t.value != object::server_rng() => Err(OpError::new(
+            ResultReason::FeatureNotSupported,
+            "keys are generated by the operating system's CSPRNG (RNG Algorithm \
+             Unspecified); the requested Random Number Generator is not available",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Quantum Safe (2.0): a client asking for it gets a quantum-safe key or a failure.
+/// Keygate counts as quantum safe what keeps at least 128-bit strength against
+/// Grover's search: AES-256 and HMAC keys of 256 bits or more. Everything else
+/// (AES-128/192, 3DES, every public-key algorithm, material of unknown kind) is
+/// refused, as the OASIS QS-M-2-21 case expects of AES-128.
+fn check_quantum_safe(
+    attrs: &Attributes,
+    alg: Option<CryptographicAlgorithm>,
+    bits: Option<i32>,
+) -> Result<(), OpError> {
+    if object::flag(attrs, Tag::QUANTUM_SAFE) != Some(true) {
+        return Ok(());
+    }
+    let bits = bits.unwrap_or(0);
+    let safe = match alg {
+        Some(CryptographicAlgorithm::Aes) => bits >= 256,
+        Some(
+            CryptographicAlgorithm::HmacSha256
+            | CryptographicAlgorithm::HmacSha384
+            | CryptographicAlgorithm::HmacSha512,
+        ) => bits >= 256,
+        _ => false,
+    };
+    if safe {
+        Ok(())
+    } else {
+        Err(OpError::new(
+            ResultReason::GeneralFailure,
+            format!(
+                "Quantum Safe was requested, but {alg:?} with {bits} bits is not quantum safe \
+                 (AES-256 or an HMAC key of at least 256 bits is)"
+            ),
+        ))
+    }
+}
+
+/// Sets Extractable and Sensitive (1.4 §3.48, §3.50). Secret material follows the
+/// vault's policy: its default when the client says nothing, never above its
+/// ceiling. Public material (public keys, certificates, opaque objects) defaults to
+/// the specification's Extractable true. Sensitive defaults to false.
+fn apply_export_policy(
+    ctx: &OpCtx<'_>,
+    attrs: &mut Attributes,
+    secret: bool,
+) -> Result<(), OpError> {
     let asked = object::flag(attrs, Tag::EXTRACTABLE);
-    let extractable =
-        asked.unwrap_or(ctx.vault.extractable_by_default && ctx.vault.allow_extractable);
-    if extractable && !ctx.vault.allow_extractable {
+    let extractable = if secret {
+        asked.unwrap_or(ctx.vault.extractable_by_default && ctx.vault.allow_extractable)
+    } else {
+        asked.unwrap_or(true)
+    };
+    if secret && extractable && !ctx.vault.allow_extractable {
         return Err(OpError::new(
             ResultReason::PermissionDenied,
             format!("vault {} does not allow extractable keys", ctx.vault.name),
@@ -310,6 +496,31 @@ fn apply_export_policy(ctx: &OpCtx<'_>, attrs: &mut Attributes) -> Result<(), Op
         attrs.set(Tag::SENSITIVE, Value::Boolean(false));
     }
     Ok(())
+}
+
+/// The bytes a registered object's Digest is computed on (1.4 §3.17): the Key
+/// Material byte string, or the TTLV encoding of a structured Key Material; the
+/// Certificate Value; the Opaque Data Value.
+fn digest_input(o: &ManagedObject) -> Option<Vec<u8>> {
+    match o {
+        ManagedObject::Certificate(c) => Some(c.certificate_value.clone()),
+        ManagedObject::OpaqueObject(c) => Some(c.opaque_data_value.clone()),
+        other => match other.key_block()?.key_value.as_ref()? {
+            KeyValue::Plain { key_material, .. } => Some(encode_material(key_material)),
+            KeyValue::Wrapped(_) => None,
+        },
+    }
+}
+
+/// A Key Material's bytes: the byte string itself, or the TTLV encoding of the
+/// structure.
+fn encode_material(m: &KeyMaterial) -> Vec<u8> {
+    match m {
+        KeyMaterial::Bytes(b) => b.clone(),
+        KeyMaterial::Transparent(_) => {
+            binary::encode(&m.encode(Tag::KEY_MATERIAL, &object::storage_ctx()))
+        }
+    }
 }
 
 fn key_block(
@@ -355,7 +566,19 @@ fn new_obj(
     }
 }
 
+/// True for the Transparent key formats other than Transparent Symmetric Key: their
+/// Key Material is a structure of several values (RSA, DSA, DH, EC, …).
+fn structured_format(f: KeyFormatType) -> bool {
+    f != KeyFormatType::TransparentSymmetricKey
+        && f.name().is_some_and(|n| n.starts_with("Transparent"))
+}
+
 /// Splits a managed object into its template (secret bytes emptied) and the secret.
+///
+/// The secret of a Transparent asymmetric key (RSA, DSA, DH, EC) is the TTLV
+/// encoding of its Key Material structure, so that Get returns exactly the
+/// structure that was registered; its template keeps an empty Transparent
+/// structure. A Transparent Symmetric Key keeps its key bytes as the secret.
 pub fn split_secret(mut o: ManagedObject) -> Result<(ManagedObject, Zeroizing<Vec<u8>>), OpError> {
     let secret = match &mut o {
         ManagedObject::Certificate(c) => std::mem::take(&mut c.certificate_value),
@@ -396,21 +619,27 @@ pub fn split_secret(mut o: ManagedObject) -> Result<(ManagedObject, Zeroizing<Ve
                     KeyMaterial::Transparent(t)
                         if format == KeyFormatType::TransparentSymmetricKey =>
                     {
-                        let key = t.key.take().ok_or_else(|| {
+                        // The template keeps the registered format (an emptied
+                        // Transparent structure): Get without a Key Format Type
+                        // answers in it (OASIS BL-M-3-21).
+                        t.key.take().ok_or_else(|| {
                             OpError::new(
                                 ResultReason::InvalidField,
                                 "Transparent Symmetric Key without Key",
                             )
-                        })?;
-                        // The template keeps the registered format (an emptied
-                        // Transparent structure): Get without a Key Format Type
-                        // answers in it (OASIS BL-M-3-21).
-                        key
+                        })?
+                    }
+                    KeyMaterial::Transparent(_) if structured_format(format) => {
+                        let encoded = encode_material(key_material);
+                        *key_material = KeyMaterial::Transparent(Box::default());
+                        encoded
                     }
                     KeyMaterial::Transparent(_) => {
                         return Err(OpError::new(
                             ResultReason::KeyFormatTypeNotSupported,
-                            format!("key format {format:?} is not supported"),
+                            format!(
+                                "key format {format:?} does not take a structured Key Material"
+                            ),
                         ));
                     }
                 },
@@ -433,13 +662,18 @@ pub fn split_secret(mut o: ManagedObject) -> Result<(ManagedObject, Zeroizing<Ve
 }
 
 /// The inverse of [`split_secret`]: puts the secret back into a template.
-pub fn fill_secret(mut o: ManagedObject, secret: &[u8]) -> ManagedObject {
+pub fn fill_secret(mut o: ManagedObject, secret: &[u8]) -> Result<ManagedObject, OpError> {
     match &mut o {
         ManagedObject::Certificate(c) => c.certificate_value = secret.to_vec(),
         ManagedObject::OpaqueObject(c) => c.opaque_data_value = secret.to_vec(),
         other => {
             if let Some(kb) = other.key_block_mut() {
+                let structured = structured_format(kb.key_format_type);
                 match &mut kb.key_value {
+                    Some(KeyValue::Plain {
+                        key_material: key_material @ KeyMaterial::Transparent(_),
+                        ..
+                    }) if structured => *key_material = decode_material(secret)?,
                     Some(KeyValue::Plain {
                         key_material: KeyMaterial::Transparent(t),
                         ..
@@ -452,5 +686,15 @@ pub fn fill_secret(mut o: ManagedObject, secret: &[u8]) -> ManagedObject {
             }
         }
     }
-    o
+    Ok(o)
+}
+
+/// Decodes a structured Key Material stored by [`split_secret`].
+fn decode_material(secret: &[u8]) -> Result<KeyMaterial, OpError> {
+    let corrupt = |_| {
+        tracing::error!("stored Transparent key material does not decode");
+        OpError::new(ResultReason::GeneralFailure, "stored object is corrupt")
+    };
+    let t: Ttlv = binary::decode(secret, &Limits::DEFAULT).map_err(corrupt)?;
+    KeyMaterial::decode(&t, &object::storage_ctx()).map_err(corrupt)
 }

@@ -40,13 +40,15 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
             "the object's material was destroyed",
         ));
     };
-    if object::is_secret_type(object_type) {
-        if !ctx.binding.role.may_read_key_material {
-            return Err(OpError::new(
-                ResultReason::PermissionDenied,
-                "role may not read key material",
-            ));
-        }
+    if object::is_secret_type(object_type) && !ctx.binding.role.may_read_key_material {
+        return Err(OpError::new(
+            ResultReason::PermissionDenied,
+            "role may not read key material",
+        ));
+    }
+    // Sensitive and Extractable apply to every object (1.4 §3.48, §3.50), a public
+    // key marked Sensitive included (OASIS BL-M-12-21).
+    {
         if object::flag(&obj.attrs, Tag::SENSITIVE) == Some(true) {
             return Err(OpError::new(
                 reason(
@@ -71,7 +73,7 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
     let secret = ctx
         .backend
         .export_secret(&KeyRef(key_ref), &aad(&ctx.vault.name, &obj.rec.uid))?;
-    let mut out = fill_secret(template, &secret);
+    let mut out = fill_secret(template, &secret)?;
     if let Some(want) = req.key_format_type {
         convert_format(&mut out, want)?;
     }

@@ -1,7 +1,6 @@
 //! Lifecycle: Activate (KMIP 1.4 §4.19), Revoke (§4.20), Destroy (§4.21), Archive
 //! (§4.22), Recover (§4.23). States follow the state diagram of 1.4 §3.22.
 
-use super::attributes::reason;
 use super::object;
 use super::{OpCtx, OpError};
 use crate::backend::KeyRef;
@@ -17,14 +16,7 @@ fn done(uid: String) -> UniqueIdentifierResponse {
 }
 
 fn wrong_state(ctx: &OpCtx<'_>, what: &str) -> OpError {
-    OpError::new(
-        reason(
-            ctx.version,
-            ResultReason::WrongKeyLifecycleState,
-            ResultReason::IllegalOperation,
-        ),
-        what,
-    )
+    object::wrong_state(ctx.version, what)
 }
 
 /// Activate: Pre-Active -> Active, Activation Date = now.
@@ -106,6 +98,7 @@ pub fn destroy(
     req: &UniqueIdentifierRequest,
 ) -> Result<UniqueIdentifierResponse, OpError> {
     let mut obj = object::load(ctx, &req.unique_identifier)?;
+    object::not_archived(&obj)?;
     let next = match object::state(&obj) {
         State::Active => {
             return Err(wrong_state(

@@ -3,6 +3,7 @@
 //! payload or an [`OpError`] carrying the KMIP result reason.
 
 mod attributes;
+mod certificate;
 mod create;
 mod discover;
 mod get;

@@ -3,13 +3,17 @@
 
 use super::attributes::reason;
 use super::{OpCtx, OpError};
-use crate::store::ObjectRecord;
+use crate::store::{ObjectFilter, ObjectRecord};
 use kmip::messages::codec::{Codec, Ctx, DateTime};
 use kmip::messages::objects::ManagedObject;
 use kmip::messages::{Attribute, Attributes, Name};
 use kmip::ttlv::{binary, Limits, Tag, Ttlv, Value};
-use kmip::types::{ObjectType, ResultReason, State};
+use kmip::types::{
+    HashingAlgorithm, KeyFormatType, ObjectType, ProtectionStorageMask, RNGAlgorithm, ResultReason,
+    State,
+};
 use kmip::version::ProtocolVersion;
+use sha2::{Digest as _, Sha256};
 
 /// A managed object as the operations see it.
 #[derive(Debug, Clone)]
@@ -20,8 +24,9 @@ pub struct Obj {
     pub attrs: Attributes,
 }
 
-/// Attributes only the server sets (KMIP 1.4 §3, "Server" in the "Set by" rows).
-/// A client naming one of them in Create/Register/Add/Modify gets an error.
+/// Attributes only the server sets (KMIP 1.4 §3 and 2.1 §4, "Initially set by:
+/// Server" and not modifiable by the client). A client naming one of them in
+/// Create/Register/Add/Modify/Set/Delete gets an error.
 pub const SERVER_ONLY: &[Tag] = &[
     Tag::UNIQUE_IDENTIFIER,
     Tag::OBJECT_TYPE,
@@ -34,14 +39,93 @@ pub const SERVER_ONLY: &[Tag] = &[
     Tag::ARCHIVE_DATE,
     Tag::REVOCATION_REASON,
     Tag::DIGEST,
-    Tag::FRESH,
     Tag::KEY_VALUE_PRESENT,
     Tag::ALWAYS_SENSITIVE,
     Tag::NEVER_EXTRACTABLE,
     Tag::LEASE_TIME,
     Tag::CERTIFICATE_TYPE,
     Tag::CERTIFICATE_LENGTH,
+    Tag::DIGITAL_SIGNATURE_ALGORITHM,
+    Tag::X_509_CERTIFICATE_IDENTIFIER,
+    Tag::X_509_CERTIFICATE_SUBJECT,
+    Tag::X_509_CERTIFICATE_ISSUER,
+    Tag::CERTIFICATE_SUBJECT_CN,
+    Tag::CERTIFICATE_SUBJECT_O,
+    Tag::CERTIFICATE_SUBJECT_OU,
+    Tag::CERTIFICATE_SUBJECT_EMAIL,
+    Tag::CERTIFICATE_SUBJECT_C,
+    Tag::CERTIFICATE_SUBJECT_ST,
+    Tag::CERTIFICATE_SUBJECT_L,
+    Tag::CERTIFICATE_SUBJECT_UID,
+    Tag::CERTIFICATE_SUBJECT_SERIAL_NUMBER,
+    Tag::CERTIFICATE_SUBJECT_TITLE,
+    Tag::CERTIFICATE_SUBJECT_DC,
+    Tag::CERTIFICATE_SUBJECT_DN_QUALIFIER,
+    Tag::CERTIFICATE_ISSUER_CN,
+    Tag::CERTIFICATE_ISSUER_O,
+    Tag::CERTIFICATE_ISSUER_OU,
+    Tag::CERTIFICATE_ISSUER_EMAIL,
+    Tag::CERTIFICATE_ISSUER_C,
+    Tag::CERTIFICATE_ISSUER_ST,
+    Tag::CERTIFICATE_ISSUER_L,
+    Tag::CERTIFICATE_ISSUER_UID,
+    Tag::CERTIFICATE_ISSUER_SERIAL_NUMBER,
+    Tag::CERTIFICATE_ISSUER_TITLE,
+    Tag::CERTIFICATE_ISSUER_DC,
+    Tag::CERTIFICATE_ISSUER_DN_QUALIFIER,
+    Tag::SHORT_UNIQUE_IDENTIFIER,
+    Tag::KEY_FORMAT_TYPE,
+    Tag::PROTECTION_STORAGE_MASK,
 ];
+
+/// Attributes a client may give when the object is made (Create/Register) but
+/// never change afterwards: Fresh (1.4 §3.34, "Client or Server", not modifiable by
+/// the client) and Random Number Generator (1.4 §3.44: the client's RNG for a key it
+/// generated and registers; may be added later when absent, never updated or
+/// deleted).
+pub const SET_ONCE: &[Tag] = &[Tag::FRESH, Tag::RANDOM_NUMBER_GENERATOR];
+
+/// Attributes of the internal (2.x) model whose tags exist in 1.x but which are not
+/// 1.x *attributes*: the 2.0 Key Format Type attribute and the 2.0 per-field
+/// certificate name attributes (1.4 has their tags, not the attributes). A 1.x
+/// client never sees them in Get Attributes / Get Attribute List.
+const NOT_V1_ATTRIBUTES: &[Tag] = &[
+    Tag::KEY_FORMAT_TYPE,
+    Tag::CERTIFICATE_SUBJECT_CN,
+    Tag::CERTIFICATE_SUBJECT_O,
+    Tag::CERTIFICATE_SUBJECT_OU,
+    Tag::CERTIFICATE_SUBJECT_EMAIL,
+    Tag::CERTIFICATE_SUBJECT_C,
+    Tag::CERTIFICATE_SUBJECT_ST,
+    Tag::CERTIFICATE_SUBJECT_L,
+    Tag::CERTIFICATE_SUBJECT_UID,
+    Tag::CERTIFICATE_SUBJECT_SERIAL_NUMBER,
+    Tag::CERTIFICATE_SUBJECT_TITLE,
+    Tag::CERTIFICATE_SUBJECT_DC,
+    Tag::CERTIFICATE_SUBJECT_DN_QUALIFIER,
+    Tag::CERTIFICATE_ISSUER_CN,
+    Tag::CERTIFICATE_ISSUER_O,
+    Tag::CERTIFICATE_ISSUER_OU,
+    Tag::CERTIFICATE_ISSUER_EMAIL,
+    Tag::CERTIFICATE_ISSUER_C,
+    Tag::CERTIFICATE_ISSUER_ST,
+    Tag::CERTIFICATE_ISSUER_L,
+    Tag::CERTIFICATE_ISSUER_UID,
+    Tag::CERTIFICATE_ISSUER_SERIAL_NUMBER,
+    Tag::CERTIFICATE_ISSUER_TITLE,
+    Tag::CERTIFICATE_ISSUER_DC,
+    Tag::CERTIFICATE_ISSUER_DN_QUALIFIER,
+];
+
+/// True when `a` is an attribute of `version` as far as attribute listings go (the
+/// version gate removes tags a version lacks; this removes the 2.x-only attributes
+/// whose tags 1.x has for other uses).
+pub fn visible(version: ProtocolVersion, a: &Attribute) -> bool {
+    match a {
+        Attribute::Standard(t) => !(version.is_v1() && NOT_V1_ATTRIBUTES.contains(&t.tag)),
+        Attribute::Vendor { .. } => true,
+    }
+}
 
 /// Attributes that may have several instances (KMIP 1.4 §3, "Multiple instances
 /// permitted"); every other standard attribute is single-valued. Vendor attributes
@@ -246,8 +330,159 @@ pub fn new_attributes(
     a.set(Tag::INITIAL_DATE, Value::DateTime(ctx.now));
     a.set(Tag::ORIGINAL_CREATION_DATE, Value::DateTime(ctx.now));
     a.set(Tag::LAST_CHANGE_DATE, Value::DateTime(ctx.now));
-    a.set(Tag::FRESH, Value::Boolean(true));
+    // Fresh (1.4 §3.34): true for a new object unless the client registering it
+    // says otherwise.
+    if flag(&a, Tag::FRESH).is_none() {
+        a.set(Tag::FRESH, Value::Boolean(true));
+    }
     Ok(a)
+}
+
+/// What the server knows about a new object's material, for the attributes it
+/// derives from it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Material<'a> {
+    /// The bytes the Digest is computed on (1.4 §3.17): the Key Material when it is
+    /// a byte string, the TTLV encoding of a structured (Transparent) Key Material,
+    /// the Certificate Value, or the Opaque Data Value. `None` when the server has
+    /// no access to the material (then there is no Digest).
+    pub digest_input: Option<&'a [u8]>,
+    /// The Key Format Type of a key or secret data as registered or generated:
+    /// the Digest's Key Format Type and the 2.x Key Format Type attribute.
+    pub format: Option<KeyFormatType>,
+    /// The server generated the material (Create, Re-key): it sets Random Number
+    /// Generator (1.4 §3.44).
+    pub generated: bool,
+}
+
+/// The Random Number Generator the server generates keys with (1.4 §2.1.18,
+/// §3.44). Keys come from the operating system's CSPRNG (`getrandom`, through the
+/// key backend); that generator is none of the algorithms the RNG Algorithm
+/// enumeration names (FIPS 186-2, SP 800-90A DRBG, NRBG, ANSI X9.31, X9.62), and
+/// the specification's rule for that case is Unspecified with no further fields.
+pub fn server_rng() -> Value {
+    Value::Structure(vec![Ttlv::new(
+        Tag::RNG_ALGORITHM,
+        Value::Enumeration(RNGAlgorithm::Unspecified.value()),
+    )])
+}
+
+/// Sets the attributes the server derives for a new object (after the client's
+/// attributes and the export policy are in place): Short Unique Identifier (2.x),
+/// Digest, Key Format Type (2.x), Protection Storage Mask (2.x), Always Sensitive,
+/// Never Extractable and, for generated material, Random Number Generator.
+pub fn server_attributes(ctx: &OpCtx<'_>, attrs: &mut Attributes, uid: &str, m: Material<'_>) {
+    // 2.0 Short Unique Identifier: the SHA-256 of the Unique Identifier.
+    attrs.set(
+        Tag::SHORT_UNIQUE_IDENTIFIER,
+        Value::ByteString(Sha256::digest(uid.as_bytes()).to_vec()),
+    );
+    attrs.remove(Tag::DIGEST);
+    if let Some(input) = m.digest_input {
+        let mut d = vec![
+            Ttlv::new(
+                Tag::HASHING_ALGORITHM,
+                Value::Enumeration(HashingAlgorithm::Sha256.value()),
+            ),
+            Ttlv::new(
+                Tag::DIGEST_VALUE,
+                Value::ByteString(Sha256::digest(input).to_vec()),
+            ),
+        ];
+        if let Some(f) = m.format {
+            d.push(Ttlv::new(
+                Tag::KEY_FORMAT_TYPE,
+                Value::Enumeration(f.value()),
+            ));
+        }
+        attrs.push(Attribute::standard(Tag::DIGEST, Value::Structure(d)));
+    }
+    if let Some(f) = m.format {
+        attrs.set(Tag::KEY_FORMAT_TYPE, Value::Enumeration(f.value()));
+    }
+    // Where the material is protected. Only the software keystore is described:
+    // another backend says for itself once it exists (PKCS#11 issue).
+    if ctx.backend.name() == "software" {
+        attrs.set(
+            Tag::PROTECTION_STORAGE_MASK,
+            Value::Integer(
+                i32::try_from(ProtectionStorageMask::Software.value()).unwrap_or(i32::MAX),
+            ),
+        );
+    }
+    if m.generated {
+        attrs.set(Tag::RANDOM_NUMBER_GENERATOR, server_rng());
+    }
+    attrs.set(
+        Tag::ALWAYS_SENSITIVE,
+        Value::Boolean(flag(attrs, Tag::SENSITIVE) == Some(true)),
+    );
+    attrs.set(
+        Tag::NEVER_EXTRACTABLE,
+        Value::Boolean(flag(attrs, Tag::EXTRACTABLE) == Some(false)),
+    );
+}
+
+/// Keeps Always Sensitive and Never Extractable true to their definition (1.4
+/// §3.49, §3.51) after a client changed Sensitive or Extractable: once Sensitive
+/// has been false, Always Sensitive is false for good; once Extractable has been
+/// true, Never Extractable is false for good.
+pub fn track_export_history(attrs: &mut Attributes) {
+    if flag(attrs, Tag::SENSITIVE) == Some(false) {
+        attrs.set(Tag::ALWAYS_SENSITIVE, Value::Boolean(false));
+    }
+    if flag(attrs, Tag::EXTRACTABLE) == Some(true) {
+        attrs.set(Tag::NEVER_EXTRACTABLE, Value::Boolean(false));
+    }
+}
+
+/// The state transitions that dates cause when a client changes them (1.4 §3.22,
+/// transitions 4 and 6): a Pre-Active object whose Activation Date is now or past is
+/// Active; an Active object whose Deactivation Date is now or past is Deactivated.
+pub fn apply_dates(now: i64, attrs: &mut Attributes) {
+    let due = |attrs: &Attributes, tag| date(attrs, tag).is_some_and(|d| d <= now);
+    if attrs.state() == Some(State::PreActive) && due(attrs, Tag::ACTIVATION_DATE) {
+        attrs.set(Tag::STATE, Value::Enumeration(State::Active.value()));
+    }
+    if attrs.state() == Some(State::Active) && due(attrs, Tag::DEACTIVATION_DATE) {
+        attrs.set(Tag::STATE, Value::Enumeration(State::Deactivated.value()));
+    }
+}
+
+/// Refuses names already in use in the vault (1.4 §3.2: "Names SHALL be unique
+/// within a given key management domain"). `except` is an object whose own
+/// instance of the name does not count (Modify Attribute replacing that very
+/// instance). Versions made by Re-key share their predecessor's name by design
+/// and are not checked here.
+pub fn check_names_unique(
+    ctx: &mut OpCtx<'_>,
+    names: &[String],
+    except: Option<&str>,
+) -> Result<(), OpError> {
+    for (i, n) in names.iter().enumerate() {
+        let repeated = names[..i].contains(n);
+        let filter = ObjectFilter {
+            name: Some(n.clone()),
+            ..ObjectFilter::default()
+        };
+        let taken = repeated
+            || ctx
+                .txn
+                .list(&ctx.vault.name, &filter)?
+                .iter()
+                .any(|r| Some(r.uid.as_str()) != except);
+        if taken {
+            return Err(OpError::new(
+                reason(
+                    ctx.version,
+                    ResultReason::NonUniqueNameAttribute,
+                    ResultReason::IllegalOperation,
+                ),
+                format!("the name {n:?} is already in use"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A DateTime attribute's value.
@@ -287,6 +522,20 @@ pub fn is_secret_type(t: ObjectType) -> bool {
             | ObjectType::PrivateKey
             | ObjectType::SecretData
             | ObjectType::SplitKey
+    )
+}
+
+/// An operation the object's lifecycle state does not allow: 2.x Wrong Key
+/// Lifecycle State; 1.x has no such reason and its error tables (1.4 §11.16,
+/// §11.20, §11.22) answer Permission Denied.
+pub fn wrong_state(version: ProtocolVersion, what: &str) -> OpError {
+    OpError::new(
+        reason(
+            version,
+            ResultReason::WrongKeyLifecycleState,
+            ResultReason::PermissionDenied,
+        ),
+        what,
     )
 }
 

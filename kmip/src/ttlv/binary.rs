@@ -15,6 +15,28 @@ pub const HEADER_LEN: usize = 8;
 
 /// Decodes exactly one top-level item from `input`; trailing bytes are an error.
 pub fn decode(input: &[u8], limits: &Limits) -> Result<Ttlv, DecodeError> {
+    let mut top = run::<Tree>(input, limits)?;
+    // One item was decoded at the top level, or `run` failed.
+    top.pop()
+        .ok_or_else(|| DecodeError::at(DecodeErrorKind::Truncated { needed: HEADER_LEN }, 0))
+}
+
+/// Checks `input` exactly as [`decode`] does (the same limits, the same errors at the
+/// same offsets) and returns a borrowed view of its one top-level item, without
+/// building a tree. The typed layer reads messages through this view
+/// ([`crate::messages::codec::Codec::decode_ref`]), so it allocates only what the
+/// typed values keep.
+pub fn validate<'a>(input: &'a [u8], limits: &Limits) -> Result<ItemRef<'a>, DecodeError> {
+    run::<Check>(input, limits)?;
+    // The checks passed, so the header parses.
+    ItemRef::parse(input)
+        .map(|(item, _)| item)
+        .ok_or_else(|| DecodeError::at(DecodeErrorKind::Truncated { needed: HEADER_LEN }, 0))
+}
+
+/// One decoding pass over a whole message: size, the one top-level item (appended
+/// to the list returned), no trailing bytes.
+fn run<B: Build>(input: &[u8], limits: &Limits) -> Result<B::List, DecodeError> {
     if input.len() > limits.max_message_size {
         return Err(DecodeError::at(
             DecodeErrorKind::TooLarge {
@@ -30,14 +52,130 @@ pub fn decode(input: &[u8], limits: &Limits) -> Result<Ttlv, DecodeError> {
         items: 0,
         limits,
     };
-    let item = d.item(0, input.len())?;
+    let mut top = B::list(|| 1);
+    d.item::<B>(0, input.len(), &mut top)?;
     if d.pos != input.len() {
         return Err(DecodeError::at(
             DecodeErrorKind::TrailingBytes(input.len() - d.pos),
             d.pos,
         ));
     }
-    Ok(item)
+    Ok(top)
+}
+
+/// A borrowed view of one binary TTLV item that [`validate`] has checked: its
+/// children can be walked and its values read without further checks, and it can
+/// be turned into an owned [`Ttlv`]. `Debug` shows the tag, type and length, never
+/// the value (it may be key material).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ItemRef<'a> {
+    tag: Tag,
+    item_type: ItemType,
+    /// The value bytes, padding excluded (a structure's: its children's encoding).
+    value: &'a [u8],
+}
+
+impl<'a> ItemRef<'a> {
+    /// The item's tag.
+    pub const fn tag(&self) -> Tag {
+        self.tag
+    }
+
+    /// The item's type.
+    pub const fn item_type(&self) -> ItemType {
+        self.item_type
+    }
+
+    /// The children of a structure, in wire order (none for a primitive).
+    pub fn children(&self) -> Children<'a> {
+        Children {
+            rest: match self.item_type {
+                ItemType::Structure => self.value,
+                _ => &[],
+            },
+        }
+    }
+
+    /// The owned tree of this item.
+    pub fn to_ttlv(&self) -> Ttlv {
+        Ttlv::new(self.tag, self.to_value())
+    }
+
+    /// The owned value of this item.
+    pub fn to_value(&self) -> Value {
+        match self.item_type {
+            ItemType::Structure => {
+                let mut children = Vec::with_capacity(self.children().count());
+                children.extend(self.children().map(|c| c.to_ttlv()));
+                Value::Structure(children)
+            }
+            ItemType::Integer => Value::Integer(i32::from_be_bytes(self.fixed())),
+            ItemType::Enumeration => Value::Enumeration(u32::from_be_bytes(self.fixed())),
+            ItemType::Interval => Value::Interval(u32::from_be_bytes(self.fixed())),
+            ItemType::LongInteger => Value::LongInteger(i64::from_be_bytes(self.fixed())),
+            ItemType::DateTime => Value::DateTime(i64::from_be_bytes(self.fixed())),
+            ItemType::DateTimeExtended => {
+                Value::DateTimeExtended(i64::from_be_bytes(self.fixed()))
+            }
+            ItemType::Boolean => Value::Boolean(u64::from_be_bytes(self.fixed()) == 1),
+            // Validated UTF-8: the lossy conversion never replaces anything.
+            ItemType::TextString => Value::TextString(String::from_utf8_lossy(self.value).into_owned()),
+            ItemType::ByteString => Value::ByteString(self.value.to_vec()),
+            ItemType::BigInteger => Value::BigInteger(self.value.to_vec()),
+        }
+    }
+
+    /// The value bytes, padding excluded.
+    pub(crate) const fn value_bytes(&self) -> &'a [u8] {
+        self.value
+    }
+
+    /// A fixed-size value's bytes (the validator checked the length).
+    fn fixed<const N: usize>(&self) -> [u8; N] {
+        self.value.first_chunk::<N>().copied().unwrap_or([0; N])
+    }
+
+    /// Parses the item at the start of `bytes` (already validated); returns it and
+    /// the bytes it spans, padding included.
+    fn parse(bytes: &'a [u8]) -> Option<(Self, usize)> {
+        let h = bytes.first_chunk::<HEADER_LEN>()?;
+        let item_type = ItemType::from_byte(h[3]).ok()?;
+        let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+        let size = HEADER_LEN.checked_add(len.checked_next_multiple_of(8)?)?;
+        let value = bytes.get(HEADER_LEN..HEADER_LEN.checked_add(len)?)?;
+        let item = Self {
+            tag: Tag(u32::from_be_bytes([0, h[0], h[1], h[2]])),
+            item_type,
+            value,
+        };
+        Some((item, size.min(bytes.len())))
+    }
+}
+
+impl std::fmt::Debug for ItemRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ItemRef")
+            .field("tag", &self.tag)
+            .field("item_type", &self.item_type)
+            .field("len", &self.value.len())
+            .finish()
+    }
+}
+
+/// The children of an [`ItemRef`] structure, in wire order.
+#[derive(Debug, Clone)]
+pub struct Children<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Children<'a> {
+    type Item = ItemRef<'a>;
+
+    fn next(&mut self) -> Option<ItemRef<'a>> {
+        let (item, size) = ItemRef::parse(self.rest)?;
+        self.rest = &self.rest[size..];
+        Some(item)
+    }
 }
 
 /// Reads the total frame length (header + body) announced by the first 8 bytes of a
@@ -154,6 +292,47 @@ fn padded(out: &mut Vec<u8>, bytes: &[u8]) {
     fixed(out, bytes);
 }
 
+/// What a decoding pass produces. The checks are the same code for both, so
+/// [`decode`] and [`validate`] cannot disagree on what they accept. Items are
+/// appended to their parent's list rather than returned, so a decoded item is
+/// written once, in place.
+trait Build {
+    type List;
+    /// An empty children list; `count` gives the exact number of children.
+    fn list(count: impl FnOnce() -> usize) -> Self::List;
+    fn push_structure(list: &mut Self::List, tag: Tag, children: Self::List);
+    fn push_value(list: &mut Self::List, tag: Tag, value: impl FnOnce() -> Value);
+}
+
+/// Builds the [`Ttlv`] tree.
+struct Tree;
+
+impl Build for Tree {
+    type List = Vec<Ttlv>;
+    fn list(count: impl FnOnce() -> usize) -> Vec<Ttlv> {
+        Vec::with_capacity(count())
+    }
+    fn push_structure(list: &mut Vec<Ttlv>, tag: Tag, children: Vec<Ttlv>) {
+        list.push(Ttlv::new(tag, Value::Structure(children)));
+    }
+    fn push_value(list: &mut Vec<Ttlv>, tag: Tag, value: impl FnOnce() -> Value) {
+        list.push(Ttlv::new(tag, value()));
+    }
+}
+
+/// Builds nothing: the checks alone.
+struct Check;
+
+impl Build for Check {
+    type List = ();
+    fn list(_: impl FnOnce() -> usize) {}
+    fn push_structure(_: &mut (), _: Tag, _: ()) {}
+    fn push_value(_: &mut (), _: Tag, _: impl FnOnce() -> Value) {}
+}
+
+/// The decoding pass behind [`decode`] and [`validate`]: every length checked
+/// against the bytes remaining and the [`Limits`] before anything is allocated,
+/// nesting and item counts capped.
 struct Decoder<'a> {
     input: &'a [u8],
     pos: usize,
@@ -205,8 +384,13 @@ impl Decoder<'_> {
         n
     }
 
-    /// Decodes the item at the cursor, which may not extend past `end`.
-    fn item(&mut self, depth: usize, end: usize) -> Result<Ttlv, DecodeError> {
+    /// Decodes the item at the cursor, which may not extend past `end`, onto `out`.
+    fn item<B: Build>(
+        &mut self,
+        depth: usize,
+        end: usize,
+        out: &mut B::List,
+    ) -> Result<(), DecodeError> {
         let start = self.pos;
         self.items += 1;
         if self.items > self.limits.max_items {
@@ -242,7 +426,7 @@ impl Decoder<'_> {
                 start + 4,
             )
         };
-        let value = match item_type {
+        match item_type {
             ItemType::Structure => {
                 if depth + 1 > self.limits.max_depth {
                     return Err(DecodeError::at(
@@ -267,20 +451,17 @@ impl Decoder<'_> {
                             self.pos,
                         )
                     })?;
-                let mut children = Vec::with_capacity(self.count_children(self.pos, body_end));
+                let mut children = B::list(|| self.count_children(self.pos, body_end));
                 while self.pos < body_end {
                     // A child may not read past its parent's end.
-                    match self.item(depth + 1, body_end) {
-                        Ok(c) => children.push(c),
-                        Err(mut e) => {
-                            if matches!(e.kind, DecodeErrorKind::Truncated { .. }) {
-                                e.kind = DecodeErrorKind::StructureLengthMismatch;
-                            }
-                            return Err(e);
+                    if let Err(mut e) = self.item::<B>(depth + 1, body_end, &mut children) {
+                        if matches!(e.kind, DecodeErrorKind::Truncated { .. }) {
+                            e.kind = DecodeErrorKind::StructureLengthMismatch;
                         }
+                        return Err(e);
                     }
                 }
-                Value::Structure(children)
+                B::push_structure(out, tag, children);
             }
             ItemType::Integer | ItemType::Enumeration | ItemType::Interval => {
                 if len != 4 {
@@ -288,11 +469,11 @@ impl Decoder<'_> {
                 }
                 let b = self.take(8, end)?;
                 let v = [b[0], b[1], b[2], b[3]];
-                match item_type {
+                B::push_value(out, tag, || match item_type {
                     ItemType::Integer => Value::Integer(i32::from_be_bytes(v)),
                     ItemType::Enumeration => Value::Enumeration(u32::from_be_bytes(v)),
                     _ => Value::Interval(u32::from_be_bytes(v)),
-                }
+                });
             }
             ItemType::LongInteger
             | ItemType::DateTime
@@ -303,21 +484,23 @@ impl Decoder<'_> {
                 }
                 let b = self.take(8, end)?;
                 let raw = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
-                match item_type {
-                    ItemType::LongInteger => Value::LongInteger(i64::from_be_bytes(raw)),
-                    ItemType::DateTime => Value::DateTime(i64::from_be_bytes(raw)),
-                    ItemType::DateTimeExtended => Value::DateTimeExtended(i64::from_be_bytes(raw)),
-                    _ => match u64::from_be_bytes(raw) {
+                let v = i64::from_be_bytes(raw);
+                let value = match item_type {
+                    ItemType::LongInteger => Value::LongInteger(v),
+                    ItemType::DateTime => Value::DateTime(v),
+                    ItemType::DateTimeExtended => Value::DateTimeExtended(v),
+                    _ => match v {
                         0 => Value::Boolean(false),
                         1 => Value::Boolean(true),
-                        other => {
+                        _ => {
                             return Err(DecodeError::at(
-                                DecodeErrorKind::InvalidBoolean(other),
+                                DecodeErrorKind::InvalidBoolean(v as u64),
                                 start + 8,
                             ))
                         }
                     },
-                }
+                };
+                B::push_value(out, tag, || value);
             }
             ItemType::TextString | ItemType::ByteString | ItemType::BigInteger => {
                 if item_type == ItemType::BigInteger && (len == 0 || len % 8 != 0) {
@@ -326,17 +509,20 @@ impl Decoder<'_> {
                 let padded_len = pad8(len_us);
                 let b = &self.take(padded_len, end)?[..len_us];
                 match item_type {
-                    ItemType::TextString => Value::TextString(
-                        std::str::from_utf8(b)
-                            .map_err(|_| DecodeError::at(DecodeErrorKind::InvalidUtf8, start + 8))?
-                            .to_owned(),
-                    ),
-                    ItemType::ByteString => Value::ByteString(b.to_vec()),
-                    _ => Value::BigInteger(b.to_vec()),
+                    ItemType::TextString => {
+                        let s = std::str::from_utf8(b).map_err(|_| {
+                            DecodeError::at(DecodeErrorKind::InvalidUtf8, start + 8)
+                        })?;
+                        B::push_value(out, tag, || Value::TextString(s.to_owned()));
+                    }
+                    ItemType::ByteString => {
+                        B::push_value(out, tag, || Value::ByteString(b.to_vec()));
+                    }
+                    _ => B::push_value(out, tag, || Value::BigInteger(b.to_vec())),
                 }
             }
-        };
-        Ok(Ttlv { tag, value })
+        }
+        Ok(())
     }
 }
 
@@ -540,9 +726,10 @@ mod tests {
         assert!(decode(&b, &lim()).is_err());
     }
 
-    /// The decoder as it was before children were counted ahead (a growing vector
-    /// per structure, the parent's end enforced by re-slicing the input): the oracle
-    /// for the differential test below, which pins every error kind and offset.
+    /// The decoder as it was before children were counted ahead and [`validate`]
+    /// shared its checks (a growing vector per structure, the parent's end enforced
+    /// by re-slicing the input): the oracle for the differential tests below, which
+    /// pin every error kind and offset.
     mod reference {
         use super::super::{pad8, HEADER_LEN};
         use crate::error::{DecodeError, DecodeErrorKind};
@@ -783,7 +970,7 @@ mod tests {
     }
 
     #[test]
-    fn counting_ahead_changes_no_result() {
+    fn decode_and_validate_match_the_reference() {
         let msg = sample_message();
         let small = Limits {
             max_message_size: 200,
@@ -793,12 +980,10 @@ mod tests {
         let limits = [lim(), small];
         let check = |bytes: &[u8]| {
             for l in &limits {
-                assert_eq!(
-                    decode(bytes, l),
-                    reference::decode(bytes, l),
-                    "{}",
-                    hex::encode(bytes)
-                );
+                let expected = reference::decode(bytes, l);
+                assert_eq!(decode(bytes, l), expected, "{}", hex::encode(bytes));
+                let viewed = validate(bytes, l).map(|v| v.to_ttlv());
+                assert_eq!(viewed, expected, "{}", hex::encode(bytes));
             }
         };
         // Every prefix, every single-byte corruption of every header byte, and a
@@ -839,7 +1024,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn counting_ahead_matches_the_reference_on_noise(
+        fn decode_and_validate_match_the_reference_on_noise(
             bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..96),
             splice in 0usize..300,
         ) {
@@ -848,8 +1033,11 @@ mod tests {
             let n = bytes.len().min(msg.len() - at);
             msg[at..at + n].copy_from_slice(&bytes[..n]);
             for l in [lim(), Limits { max_message_size: 1 << 20, max_depth: 2, max_items: 5 }] {
-                proptest::prop_assert_eq!(decode(&msg, &l), reference::decode(&msg, &l));
-                proptest::prop_assert_eq!(decode(&bytes, &l), reference::decode(&bytes, &l));
+                for input in [&msg, &bytes] {
+                    let expected = reference::decode(input, &l);
+                    proptest::prop_assert_eq!(decode(input, &l), expected.clone());
+                    proptest::prop_assert_eq!(validate(input, &l).map(|v| v.to_ttlv()), expected);
+                }
             }
         }
     }
