@@ -7,9 +7,11 @@
 //! - `$NOW±n` resolves to the time the file is loaded; DateTime values compare within
 //!   [`CLOCK_TOLERANCE`] seconds.
 //! - Server-chosen values are not compared: TimeStamp, correlation values, Nonce,
-//!   Result Message text (the Result Reason is compared), Digest values, byte
-//!   strings the vectors write as `$NAME` (IVs, signatures), the key material of
-//!   objects the server generated (Create, Re-key, …), and identifiers.
+//!   Result Message text (the Result Reason is compared), byte strings the vectors
+//!   write as `$NAME` (IVs, signatures, Short Unique Identifiers), the key material
+//!   of objects the server generated (Create, Re-key, …) and the Digest Value
+//!   computed from it, and identifiers. The Digest of a registered object is
+//!   compared: it is determined by what the client registered (1.4 §3.17).
 //! - Attribute lists (Get Attribute List names) are compared as sets: their order
 //!   is the server's.
 //! - Attribute sets (GetAttributes all attributes) and Locate results: every expected
@@ -131,12 +133,10 @@ fn substitute(t: &mut Ttlv, uids: &HashMap<String, String>) -> Result<(), String
 }
 
 /// Tags whose values are the server's to choose.
-const SERVER_CHOSEN: &[Tag] = &[
-    Tag::TIME_STAMP,
-    Tag::NONCE,
-    Tag::DIGEST_VALUE,
-    Tag::RESULT_MESSAGE,
-];
+const SERVER_CHOSEN: &[Tag] = &[Tag::TIME_STAMP, Tag::NONCE, Tag::RESULT_MESSAGE];
+
+/// Tags whose values the server chose when it generated the object's material.
+const GENERATED: &[Tag] = &[Tag::KEY_MATERIAL, Tag::DIGEST_VALUE];
 
 /// Optional header fields a server may or may not send (correlation values are
 /// echoed or generated at the server's discretion): skipped on both sides.
@@ -213,7 +213,7 @@ fn compare(e: &Ttlv, a: &Ttlv, cx: &mut Cmp<'_>, path: &mut Vec<String>) -> Resu
             a.tag
         ));
     }
-    if SERVER_CHOSEN.contains(&e.tag) || (cx.in_generated && e.tag == Tag::KEY_MATERIAL) {
+    if SERVER_CHOSEN.contains(&e.tag) || (cx.in_generated && GENERATED.contains(&e.tag)) {
         return Ok(());
     }
     if e.tag == Tag::RANDOM_NUMBER_GENERATOR || is_v1_attribute(e, SERVER_DESCRIBED) {

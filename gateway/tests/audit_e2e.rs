@@ -211,3 +211,24 @@ fn material(o: &ManagedObject) -> Vec<u8> {
         other => panic!("no key bytes: {other:?}"),
     }
 }
+
+/// Log (KMIP 2.0): the client's message is recorded as an audit line of its own,
+/// with the caller's identity, and the chain still verifies.
+#[test]
+fn log_operation_is_audited() {
+    let d = Daemon::start("audit-log-op");
+    let mut c = d.connect("app");
+    let r = c.send(
+        V2_1,
+        &item("Log", &text("LogMessage", "Registered a symmetric key.")),
+    );
+    assert_eq!(r.item(0).result_status, ResultStatus::Success);
+    let log = d.path("audit.log");
+    let lines = keygate::audit::verify(&log, d.path("audit.key")).expect("verifies");
+    assert_eq!(lines, 1);
+    let text = std::fs::read_to_string(&log).expect("read log");
+    let rec: serde_json::Value = serde_json::from_str(text.trim_end()).expect("JSON");
+    assert_eq!(rec["operation"], serde_json::json!("Log"));
+    assert_eq!(rec["identity"], serde_json::json!("app"));
+    assert_eq!(rec["status"], serde_json::json!("Success"));
+}

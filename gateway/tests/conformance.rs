@@ -13,7 +13,25 @@ use std::path::{Path, PathBuf};
 const PROFILES: &[&str] = &["BL", "SKLC", "SKFF", "OMOS", "QS", "AX"];
 
 /// Files expected to fail, and why (keep in sync with CONFORMANCE.md).
-const EXCLUDED: &[(&str, &str)] = &[];
+const EXCLUDED: &[(&str, &str)] = &[
+    (
+        "AX-M-2-14",
+        "needs key wrapping: Get with a Key Wrapping Specification (NIST key wrap under \
+         another managed key), which belongs to the certificates/BYOK issue",
+    ),
+    (
+        "AX-M-2-21",
+        "needs key wrapping: Get with a Key Wrapping Specification (NIST key wrap under \
+         another managed key), which belongs to the certificates/BYOK issue",
+    ),
+    (
+        "OMOS-O-1-14",
+        "the vector is inconsistent: its second request is a 1.4 Destroy, and the \
+         expected reply has a 1.3 header (ProtocolVersionMinor 3) while the reply to \
+         its first 1.4 request is 1.4; Keygate answers every request in its own \
+         version",
+    ),
+];
 
 fn vectors_dir() -> PathBuf {
     let dir = std::env::var_os("KEYGATE_OASIS_VECTORS")
@@ -108,7 +126,19 @@ fn oasis_profiles_replay() {
         .build()
         .expect("runtime");
     let mut problems = Vec::new();
-    let mut passed = 0;
+    let (mut passed, mut excluded_failed) = (0, 0);
+    if std::env::var_os("KEYGATE_CONFORMANCE_ONLY").is_none() {
+        for (name, _) in EXCLUDED {
+            if !files
+                .iter()
+                .any(|f| f.file_stem().is_some_and(|s| s == *name))
+            {
+                problems.push(format!(
+                    "{name} is EXCLUDED but is not a vector of these profiles"
+                ));
+            }
+        }
+    }
     for f in &files {
         let stem = f
             .file_stem()
@@ -122,15 +152,17 @@ fn oasis_profiles_replay() {
                 problems.push(format!("{stem} passes now: remove it from EXCLUDED"))
             }
             (Outcome::Fail(why), None) => problems.push(format!("FAIL {stem}: {why}")),
-            (Outcome::Fail(_), Some(_)) => {}
+            (Outcome::Fail(_), Some((_, why))) => {
+                excluded_failed += 1;
+                eprintln!("EXCLUDED {stem}: {why}");
+            }
         }
     }
     for p in &problems {
         eprintln!("{p}");
     }
     eprintln!(
-        "{passed} passed, {} excluded, {} problems",
-        EXCLUDED.len(),
+        "{passed} passed, {excluded_failed} excluded, {} problems",
         problems.len()
     );
     assert!(

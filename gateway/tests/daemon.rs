@@ -15,7 +15,7 @@ use kmip::client::PemSource;
 use kmip::messages::objects::{KeyMaterial, KeyValue, ManagedObject};
 use kmip::messages::payloads::ResponsePayload;
 use kmip::messages::{Attribute, Attributes};
-use kmip::ttlv::{Tag, Ttlv, Value};
+use kmip::ttlv::{binary, Tag, Ttlv, Value};
 use kmip::types::{
     KeyFormatType, LinkType, ObjectType, ResultReason, ResultStatus, SecretDataType, State,
 };
@@ -132,10 +132,12 @@ fn lifecycle(v: ProtocolVersion) {
         c.get_attributes(v, &id, &["State"]).state(),
         Some(State::Active)
     );
-    // A second Activate is a state error (only Pre-Active objects can be activated).
+    // A second Activate is a state error (only Pre-Active objects can be activated):
+    // 1.x answers Permission Denied (1.4 §11.20, "Object is not in Pre-Active
+    // state"), 2.x Wrong Key Lifecycle State.
     let reason = c.send(v, &activate(&id)).failed(0);
     let want = if v.is_v1() {
-        ResultReason::IllegalOperation
+        ResultReason::PermissionDenied
     } else {
         ResultReason::WrongKeyLifecycleState
     };
@@ -943,6 +945,21 @@ fn batch_error_continuation() {
         c.get_attributes(v, &kept, &["State"]).state(),
         Some(State::PreActive)
     );
+
+    // Undo after a Destroy: the key is still there and still usable (its material
+    // is erased only once a batch commits).
+    let key = raw_symmetric_key(c.send(v, &get(&kept)).object(0));
+    let r = c.send_with(
+        v,
+        &option("Undo"),
+        &[destroy(&kept), get("missing-object")].concat(),
+    );
+    assert_eq!(r.item(0).result_status, ResultStatus::OperationUndone);
+    assert_eq!(
+        c.get_attributes(v, &kept, &["State"]).state(),
+        Some(State::PreActive)
+    );
+    assert_eq!(raw_symmetric_key(c.send(v, &get(&kept)).object(0)), key);
 }
 
 #[test]
@@ -1003,6 +1020,29 @@ fn maximum_response_size() {
             &get(&id),
         );
         assert_eq!(raw_len(r.object(0)), 32);
+
+        // An answer too large for the client is decided before anything is made
+        // durable: the Create it reports as failed left no object behind, and the
+        // Destroy left the key in place.
+        let name = format!("too-large-{v}");
+        let r = c.send_with(
+            v,
+            "<MaximumResponseSize type=\"Integer\" value=\"64\"/>",
+            &[create_aes(v, &name, 256), get_attributes(v, &id, &[])].concat(),
+        );
+        assert_eq!(r.failed(0), ResultReason::ResponseTooLarge, "{v}");
+        assert!(c.locate_name(v, &name).is_empty(), "{v}: no object left");
+        let r = c.send_with(
+            v,
+            "<MaximumResponseSize type=\"Integer\" value=\"16\"/>",
+            &destroy(&id),
+        );
+        assert_eq!(r.failed(0), ResultReason::ResponseTooLarge, "{v}");
+        assert_eq!(
+            c.get_attributes(v, &id, &["State"]).state(),
+            Some(State::PreActive),
+            "{v}"
+        );
     }
 }
 
@@ -1281,5 +1321,752 @@ fn graceful_shutdown_answers_in_flight_requests_and_data_survives_restart() {
         c.locate_name(v, "in-flight-key").len(),
         1,
         "the in-flight Create was committed"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 6. Attributes the server sets, key formats, Log and Query
+
+/// SHA-256.
+fn sha256(b: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(b).to_vec()
+}
+
+/// The one Digest of `a`: (Hashing Algorithm, Digest Value, Key Format Type).
+fn digest(a: &Attributes) -> (u32, Vec<u8>, Option<u32>) {
+    let d: Vec<&Ttlv> = a.all(Tag::DIGEST).collect();
+    assert_eq!(d.len(), 1, "one Digest: {a:?}");
+    let field = |tag| d[0].child(tag).map(|t| t.value.clone());
+    let (Some(Value::Enumeration(alg)), Some(Value::ByteString(value))) =
+        (field(Tag::HASHING_ALGORITHM), field(Tag::DIGEST_VALUE))
+    else {
+        panic!("malformed Digest {:?}", d[0])
+    };
+    let format = match field(Tag::KEY_FORMAT_TYPE) {
+        Some(Value::Enumeration(f)) => Some(f),
+        None => None,
+        other => panic!("Key Format Type {other:?}"),
+    };
+    (alg, value, format)
+}
+
+fn flag_of(a: &Attributes, tag: Tag) -> Option<bool> {
+    match a.get(tag).map(|t| &t.value) {
+        Some(Value::Boolean(b)) => Some(*b),
+        None => None,
+        other => panic!("{tag:?} is not a Boolean: {other:?}"),
+    }
+}
+
+/// Create: Digest of the generated key (1.4 §3.17), Random Number Generator
+/// (§3.44), Always Sensitive / Never Extractable (§3.49, §3.51), and in 2.x Short
+/// Unique Identifier, Key Format Type and Protection Storage Mask, which a 1.x
+/// client never sees.
+#[test]
+fn server_set_attributes_of_a_created_key() {
+    let d = Daemon::start("server-set");
+    let mut c = d.connect("app");
+    for v in [V1_0, V1_4, V2_1] {
+        let id = c.create_aes(v, &format!("server-set-{v}"));
+        let key = raw_symmetric_key(c.send(v, &get(&id)).object(0));
+        let r = c.send(v, &get_attributes(v, &id, &[]));
+        assert_gated(&r.raw, v);
+        let a = r.attributes(0);
+        let (alg, value, format) = digest(a);
+        assert_eq!(alg, kmip::types::HashingAlgorithm::Sha256.value(), "{v}");
+        assert_eq!(value, sha256(&key), "{v}: the digest of the key material");
+        assert_eq!(format, Some(KeyFormatType::Raw.value()), "{v}");
+        if v >= V1_4 {
+            let rng = a.get(Tag::RANDOM_NUMBER_GENERATOR).expect("RNG set");
+            assert_eq!(
+                rng.child(Tag::RNG_ALGORITHM).map(|t| &t.value),
+                Some(&Value::Enumeration(
+                    kmip::types::RNGAlgorithm::Unspecified.value()
+                )),
+                "{v}: the OS CSPRNG is none of the named RNG algorithms"
+            );
+            assert_eq!(flag_of(a, Tag::ALWAYS_SENSITIVE), Some(false), "{v}");
+            assert_eq!(flag_of(a, Tag::NEVER_EXTRACTABLE), Some(false), "{v}");
+        }
+        if v >= V1_2 {
+            assert_eq!(flag_of(a, Tag::FRESH), Some(false), "{v}: served by Get");
+        }
+        let v2_only = [
+            Tag::SHORT_UNIQUE_IDENTIFIER,
+            Tag::KEY_FORMAT_TYPE,
+            Tag::PROTECTION_STORAGE_MASK,
+        ];
+        if v.is_v1() {
+            for t in v2_only {
+                assert!(a.get(t).is_none(), "{v}: {t:?} is not a 1.x attribute");
+            }
+            let names = c.send(v, &by_uid("GetAttributeList", Some(&id)));
+            assert_gated(&names.raw, v);
+            let mut listed = Vec::new();
+            walk(&names.raw, &mut listed);
+            assert!(
+                !listed
+                    .iter()
+                    .any(|t| t.value == Value::TextString("Key Format Type".into())),
+                "{v}: Key Format Type is listed"
+            );
+        } else {
+            assert_eq!(
+                a.get(Tag::SHORT_UNIQUE_IDENTIFIER).map(|t| &t.value),
+                Some(&Value::ByteString(sha256(id.as_bytes())))
+            );
+            assert_eq!(
+                a.get(Tag::KEY_FORMAT_TYPE).map(|t| &t.value),
+                Some(&Value::Enumeration(KeyFormatType::Raw.value()))
+            );
+            assert_eq!(
+                a.get(Tag::PROTECTION_STORAGE_MASK).map(|t| &t.value),
+                Some(&Value::Integer(1)),
+                "Software"
+            );
+        }
+        // None of them can be set by a client.
+        for (name, ty, value) in [
+            ("Digest", "", ""),
+            ("AlwaysSensitive", "Boolean", "true"),
+            ("NeverExtractable", "Boolean", "true"),
+            ("Fresh", "Boolean", "true"),
+        ] {
+            if v == V1_0 && name != "Digest" {
+                continue;
+            }
+            let new = if ty.is_empty() {
+                if v.is_v1() {
+                    format!(
+                        "<Attribute>{}<AttributeValue>{}</AttributeValue></Attribute>",
+                        text("AttributeName", "Digest"),
+                        enumeration("HashingAlgorithm", "SHA_256")
+                    )
+                } else {
+                    format!(
+                        "<NewAttribute><Digest>{}</Digest></NewAttribute>",
+                        enumeration("HashingAlgorithm", "SHA_256")
+                    )
+                }
+            } else if v.is_v1() {
+                attr(v, name, ty, value)
+            } else {
+                format!("<NewAttribute>{}</NewAttribute>", attr(v, name, ty, value))
+            };
+            let r = c.send(v, &item("ModifyAttribute", &format!("{}{new}", uid(&id))));
+            let want = if v.is_v1() {
+                ResultReason::PermissionDenied
+            } else {
+                ResultReason::AttributeReadOnly
+            };
+            assert_eq!(r.failed(0), want, "{v}: Modify {name}");
+        }
+    }
+}
+
+/// 3DES (1.4 §2.1.3): 112/128-bit keys are 16 bytes, 168/192-bit keys 24, with odd
+/// parity in every byte; the Cryptographic Length stays as asked.
+#[test]
+fn triple_des_keys() {
+    let d = Daemon::start("des3");
+    let mut c = d.connect("app");
+    for v in [V1_4, V2_1] {
+        for (bits, bytes) in [(168, 24), (192, 24), (112, 16), (128, 16)] {
+            let a = [
+                attr(v, "CryptographicAlgorithm", "Enumeration", "DES3"),
+                attr(v, "CryptographicLength", "Integer", &bits.to_string()),
+                attr(v, "CryptographicUsageMask", "Integer", "Encrypt Decrypt"),
+            ]
+            .concat();
+            let create = item(
+                "Create",
+                &format!(
+                    "{}{}",
+                    enumeration("ObjectType", "SymmetricKey"),
+                    attrs(v, &a)
+                ),
+            );
+            let id = c.send(v, &create).uid(0);
+            let ManagedObject::SymmetricKey(k) = c.send(v, &get(&id)).object(0).clone() else {
+                panic!("not a symmetric key")
+            };
+            assert_eq!(
+                k.key_block.cryptographic_algorithm,
+                Some(kmip::types::CryptographicAlgorithm::Des3)
+            );
+            assert_eq!(k.key_block.cryptographic_length, Some(bits));
+            let key = key_bytes(&k.key_block.key_value);
+            assert_eq!(key.len(), bytes, "{v}: {bits} bits");
+            assert!(
+                key.iter().all(|b| b.count_ones() % 2 == 1),
+                "{v}: odd parity in {key:02x?}"
+            );
+            let parts: Vec<&[u8]> = key.chunks(8).collect();
+            assert!(parts.windows(2).all(|w| w[0] != w[1]), "distinct DES keys");
+            let (_, value, _) = digest(&c.get_attributes(v, &id, &["Digest"]));
+            assert_eq!(value, sha256(&key));
+        }
+        // Any other length is refused.
+        let a = [
+            attr(v, "CryptographicAlgorithm", "Enumeration", "DES3"),
+            attr(v, "CryptographicLength", "Integer", "64"),
+        ]
+        .concat();
+        let r = c.send(
+            v,
+            &item(
+                "Create",
+                &format!(
+                    "{}{}",
+                    enumeration("ObjectType", "SymmetricKey"),
+                    attrs(v, &a)
+                ),
+            ),
+        );
+        assert_eq!(r.failed(0), ResultReason::InvalidField);
+    }
+}
+
+/// An RSA public key (the small exponent of the OASIS BL vectors; the modulus
+/// padded to a multiple of 8 bytes as Big Integers are).
+fn transparent_rsa_public(v: ProtocolVersion, name: &str, extra: &str) -> String {
+    let modulus = format!("000000000000{}", "c3".repeat(130));
+    let a = [
+        name_attr(v, name),
+        attr(v, "CryptographicUsageMask", "Integer", "Verify"),
+        extra.to_owned(),
+    ]
+    .concat();
+    item(
+        "Register",
+        &format!(
+            "{}{}<PublicKey><KeyBlock>{}<KeyValue><KeyMaterial>\
+             <Modulus type=\"BigInteger\" value=\"{modulus}\"/>\
+             <PublicExponent type=\"BigInteger\" value=\"0000000000010001\"/>\
+             </KeyMaterial></KeyValue>{}{}</KeyBlock></PublicKey>",
+            enumeration("ObjectType", "PublicKey"),
+            attrs(v, &a),
+            enumeration("KeyFormatType", "TransparentRSAPublicKey"),
+            enumeration("CryptographicAlgorithm", "RSA"),
+            "<CryptographicLength type=\"Integer\" value=\"1040\"/>",
+        ),
+    )
+}
+
+fn key_material(t: &Ttlv) -> Ttlv {
+    let mut all = Vec::new();
+    walk(t, &mut all);
+    all.into_iter()
+        .find(|x| x.tag == Tag::KEY_MATERIAL)
+        .cloned()
+        .expect("a Key Material")
+}
+
+/// Register of a Transparent RSA key: stored as given, returned byte-identical,
+/// its Digest taken over the TTLV encoding of the Key Material structure (1.4
+/// §3.17); another format is refused rather than converted. Sensitive applies to a
+/// public key too.
+#[test]
+fn register_transparent_asymmetric_keys() {
+    let d = Daemon::start("transparent");
+    let mut c = d.connect("app");
+    for v in [V1_4, V2_1] {
+        let request = transparent_rsa_public(v, &format!("rsa-{v}"), "");
+        let id = c.send(v, &request).uid(0);
+        let sent = key_material(&parse(&req(v, "", &request)));
+        let r = c.send(v, &get(&id));
+        assert!(matches!(r.object(0), ManagedObject::PublicKey(_)));
+        let got = key_material(&r.raw);
+        assert_eq!(got, sent, "{v}: the registered structure comes back");
+        assert_eq!(binary::encode(&got), binary::encode(&sent));
+        let a = c.get_attributes(
+            v,
+            &id,
+            &["Digest", "CryptographicAlgorithm", "CryptographicLength"],
+        );
+        let (_, value, format) = digest(&a);
+        assert_eq!(value, sha256(&binary::encode(&sent)), "{v}");
+        assert_eq!(format, Some(KeyFormatType::TransparentRsaPublicKey.value()));
+        assert_eq!(a.cryptographic_length(), Some(1040));
+        assert_eq!(
+            c.send(v, &get_format(&id, "PKCS_1")).failed(0),
+            ResultReason::KeyFormatTypeNotSupported,
+            "{v}"
+        );
+        // A public key marked Sensitive is not returned either (OASIS BL-M-12-21).
+        let sensitive = transparent_rsa_public(
+            v,
+            &format!("rsa-sensitive-{v}"),
+            &attr(v, "Sensitive", "Boolean", "true"),
+        );
+        let id = c.send(v, &sensitive).uid(0);
+        assert_eq!(c.send(v, &get(&id)).failed(0), ResultReason::Sensitive);
+        let a = c.get_attributes(v, &id, &["AlwaysSensitive"]);
+        assert_eq!(flag_of(&a, Tag::ALWAYS_SENSITIVE), Some(true));
+    }
+}
+
+/// Register of an X.509 certificate: the server reads the certificate for X.509
+/// Certificate Identifier/Subject/Issuer (1.4 §3.10-3.12), Digital Signature
+/// Algorithm and, in 2.x, Certificate Subject/Issuer CN and friends; a value that is
+/// not a certificate is refused.
+#[test]
+fn certificate_attributes() {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let d = Daemon::start("cert-attrs");
+    let mut c = d.connect("app");
+    let pem = std::fs::read(d.path("clients/app/cert.pem")).expect("app certificate");
+    let der = pem_to_der(&pem);
+    let (_, cert) = X509Certificate::from_der(&der).expect("parse");
+    let issuer_cn = cert
+        .issuer()
+        .iter_common_name()
+        .next()
+        .and_then(|n| n.as_str().ok())
+        .expect("issuer CN")
+        .to_owned();
+    let register = |v: ProtocolVersion, value: &[u8]| {
+        item(
+            "Register",
+            &format!(
+                "{}{}<Certificate>{}<CertificateValue type=\"ByteString\" value=\"{}\"/></Certificate>",
+                enumeration("ObjectType", "Certificate"),
+                attrs(v, ""),
+                enumeration("CertificateType", "X_509"),
+                hex(value)
+            ),
+        )
+    };
+    for v in [V1_4, V2_1] {
+        let id = c.send(v, &register(v, &der)).uid(0);
+        let r = c.send(v, &get_attributes(v, &id, &[]));
+        assert_gated(&r.raw, v);
+        let a = r.attributes(0);
+        let ident = a
+            .get(Tag::X_509_CERTIFICATE_IDENTIFIER)
+            .expect("identifier");
+        assert_eq!(
+            ident
+                .child(Tag::CERTIFICATE_SERIAL_NUMBER)
+                .map(|t| &t.value),
+            Some(&Value::ByteString(cert.raw_serial().to_vec()))
+        );
+        assert_eq!(
+            ident
+                .child(Tag::ISSUER_DISTINGUISHED_NAME)
+                .map(|t| &t.value),
+            Some(&Value::ByteString(cert.issuer().as_raw().to_vec()))
+        );
+        let subject = a.get(Tag::X_509_CERTIFICATE_SUBJECT).expect("subject");
+        assert_eq!(
+            subject
+                .child(Tag::SUBJECT_DISTINGUISHED_NAME)
+                .map(|t| &t.value),
+            Some(&Value::ByteString(cert.subject().as_raw().to_vec()))
+        );
+        assert!(a.get(Tag::DIGITAL_SIGNATURE_ALGORITHM).is_some());
+        let (_, value, format) = digest(a);
+        assert_eq!(value, sha256(&der), "{v}: digest of the DER");
+        assert_eq!(format, None, "no Key Format Type for a certificate");
+        if v.is_v1() {
+            assert!(a.get(Tag::CERTIFICATE_SUBJECT_CN).is_none());
+        } else {
+            assert_eq!(
+                a.get(Tag::CERTIFICATE_SUBJECT_CN).map(|t| &t.value),
+                Some(&Value::TextString("app".into()))
+            );
+            assert_eq!(
+                a.get(Tag::CERTIFICATE_ISSUER_CN).map(|t| &t.value),
+                Some(&Value::TextString(issuer_cn.clone()))
+            );
+        }
+        assert_eq!(
+            c.send(v, &register(v, b"not a certificate")).failed(0),
+            ResultReason::InvalidField
+        );
+    }
+}
+
+/// Log (2.0): the message is accepted and the item audited; 1.x has no Log.
+#[test]
+fn log_operation() {
+    let d = Daemon::start("log");
+    let mut c = d.connect("app");
+    let log = item("Log", &text("LogMessage", "Registered a symmetric key."));
+    for v in [V2_0, V2_1] {
+        let r = c.send(v, &log);
+        let ResponsePayload::Raw(p) = r.ok(0) else {
+            panic!("Log answers an empty payload: {:?}", r.ok(0))
+        };
+        assert!(p.children().is_empty());
+    }
+    assert_eq!(
+        c.send(V1_4, &log).failed(0),
+        ResultReason::OperationNotSupported
+    );
+    // Every identity may log, whatever its role.
+    let d = Prepared::new("log-ro")
+        .client("reader", "default", "read-only")
+        .start();
+    assert!(matches!(
+        d.connect("reader").send(V2_1, &log).ok(0),
+        ResponsePayload::Raw(_)
+    ));
+    assert_eq!(
+        d.connect("reader").send(V2_1, &item("Log", "")).failed(0),
+        ResultReason::InvalidField,
+        "a Log Message is required"
+    );
+}
+
+/// Query Operations lists what the caller can run here: implemented, defined in
+/// its version, granted by its role. Each operation listed is one the server runs.
+#[test]
+fn query_lists_what_the_caller_can_run() {
+    use kmip::types::Operation as O;
+    let d = Prepared::new("query-ops")
+        .client("reader", "default", "read-only")
+        .start();
+    let ops = |c: &mut Kmip, v: ProtocolVersion| -> Vec<O> {
+        match c.send(v, &query()).ok(0) {
+            ResponsePayload::Query(q) => q.operations.clone(),
+            other => panic!("not a Query answer: {other:?}"),
+        }
+    };
+    let mut admin = d.connect("admin");
+    let all = ops(&mut admin, V2_1);
+    for o in [
+        O::Create,
+        O::Register,
+        O::Get,
+        O::Locate,
+        O::Destroy,
+        O::Log,
+        O::Interop,
+        O::SetAttribute,
+    ] {
+        assert!(all.contains(&o), "{o:?} in {all:?}");
+    }
+    for o in [O::Encrypt, O::CreateKeyPair, O::AdjustAttribute, O::Export] {
+        assert!(!all.contains(&o), "{o:?} is not implemented: {all:?}");
+    }
+    let v14 = ops(&mut admin, V1_4);
+    for o in [O::Log, O::Interop, O::SetAttribute] {
+        assert!(!v14.contains(&o), "{o:?} is not a 1.4 operation");
+    }
+    let mut reader = d.connect("reader");
+    let mut got = ops(&mut reader, V2_1);
+    got.sort_by_key(|o| o.value());
+    let mut want = vec![
+        O::DiscoverVersions,
+        O::Query,
+        O::Locate,
+        O::Get,
+        O::GetAttributes,
+        O::GetAttributeList,
+        O::Log,
+    ];
+    want.sort_by_key(|o| o.value());
+    assert_eq!(got, want);
+}
+
+/// A Name may not be added to an object when an object of the vault that is not
+/// destroyed already has it (1.4 §3.2, §11.15, §11.16; OASIS BL-M-8-21).
+#[test]
+fn names_are_unique_in_attribute_operations() {
+    let d = Daemon::start("unique-names");
+    let mut c = d.connect("app");
+    for (v, want) in [
+        (V1_4, ResultReason::IllegalOperation),
+        (V2_1, ResultReason::NonUniqueNameAttribute),
+    ] {
+        let name = format!("unique-{v}");
+        let a = c.create_aes(v, &name);
+        let b = c.send(v, &create_aes_unnamed(v)).uid(0);
+        let add = |u: &str| {
+            let n = name_attr(v, &name);
+            let n = if v.is_v1() {
+                n
+            } else {
+                format!("<NewAttribute>{n}</NewAttribute>")
+            };
+            item("AddAttribute", &format!("{}{n}", uid(u)))
+        };
+        assert_eq!(c.send(v, &add(&a)).failed(0), want, "{v}: its own name");
+        assert_eq!(c.send(v, &add(&b)).failed(0), want, "{v}: another's name");
+        // Once the holder is destroyed, the name is free again.
+        c.send(v, &destroy(&a)).uid(0);
+        c.send(v, &add(&b)).uid(0);
+        // (1.x has no Destroyed Storage: its Locate still lists the destroyed one.)
+        let found = c.locate_name(v, &name);
+        assert_eq!(found.first(), Some(&b), "{v}: the newest holder first");
+    }
+}
+
+/// The vault's ceiling holds after creation: Extractable cannot be turned on where
+/// the vault forbids extractable keys. Never Extractable and Always Sensitive
+/// follow their definitions when a client changes Extractable or Sensitive.
+#[test]
+fn export_flags_after_creation() {
+    let p = Prepared::new("export-flags");
+    setup::vault_add(
+        &p.config,
+        "sealed",
+        &setup::VaultOptions {
+            allow_extractable: false,
+            ..setup::VaultOptions::default()
+        },
+    )
+    .expect("vault add");
+    let d = p.client("sealed-app", "sealed", "app").start();
+    let v = V2_1;
+    let mut sealed = d.connect("sealed-app");
+    let id = sealed.create_aes(v, "sealed-key");
+    let a = sealed.get_attributes(v, &id, &["Extractable", "NeverExtractable"]);
+    assert_eq!(flag_of(&a, Tag::EXTRACTABLE), Some(false));
+    assert_eq!(flag_of(&a, Tag::NEVER_EXTRACTABLE), Some(true));
+    let set_true = |op: &str, flag: &str| {
+        let new = format!(
+            "<NewAttribute>{}</NewAttribute>",
+            attr(v, flag, "Boolean", "true")
+        );
+        item(op, &format!("{}{new}", uid(&id)))
+    };
+    for op in ["ModifyAttribute", "SetAttribute"] {
+        assert_eq!(
+            sealed.send(v, &set_true(op, "Extractable")).failed(0),
+            ResultReason::PermissionDenied,
+            "{op}"
+        );
+    }
+    assert_eq!(
+        sealed.send(v, &get(&id)).failed(0),
+        ResultReason::NotExtractable
+    );
+
+    // In a vault that allows it: turning Extractable on ends Never Extractable;
+    // turning Sensitive off ends Always Sensitive.
+    let mut c = d.connect("app");
+    let flags = [
+        name_attr(v, "flags-key"),
+        attr(v, "CryptographicAlgorithm", "Enumeration", "AES"),
+        attr(v, "CryptographicLength", "Integer", "128"),
+        attr(v, "Extractable", "Boolean", "false"),
+        attr(v, "Sensitive", "Boolean", "true"),
+    ]
+    .concat();
+    let id = c
+        .send(
+            v,
+            &item(
+                "Create",
+                &format!(
+                    "{}{}",
+                    enumeration("ObjectType", "SymmetricKey"),
+                    attrs(v, &flags)
+                ),
+            ),
+        )
+        .uid(0);
+    let history = |c: &mut Kmip| {
+        let a = c.get_attributes(v, &id, &["AlwaysSensitive", "NeverExtractable"]);
+        (
+            flag_of(&a, Tag::ALWAYS_SENSITIVE),
+            flag_of(&a, Tag::NEVER_EXTRACTABLE),
+        )
+    };
+    assert_eq!(history(&mut c), (Some(true), Some(true)));
+    let set = |flag: &str, value: &str| {
+        let new = format!(
+            "<NewAttribute>{}</NewAttribute>",
+            attr(v, flag, "Boolean", value)
+        );
+        item("SetAttribute", &format!("{}{new}", uid(&id)))
+    };
+    c.send(v, &set("Extractable", "true"));
+    assert_eq!(history(&mut c), (Some(true), Some(false)));
+    c.send(v, &set("Extractable", "false"));
+    assert_eq!(history(&mut c), (Some(true), Some(false)), "for good");
+    c.send(v, &set("Sensitive", "false"));
+    assert_eq!(history(&mut c), (Some(false), Some(false)));
+}
+
+/// Activation Date changes only while Pre-Active (1.4 §3.24; OASIS SKLC-M-3), and
+/// one set to now moves the object to Active (1.4 §3.22, transition 4).
+#[test]
+fn activation_date_rules() {
+    let d = Daemon::start("activation-date");
+    let mut c = d.connect("app");
+    for (v, wrong) in [
+        (V1_4, ResultReason::PermissionDenied),
+        (V2_1, ResultReason::WrongKeyLifecycleState),
+    ] {
+        let id = c.create_aes(v, &format!("activation-{v}"));
+        let now = "2020-01-01T00:00:00+00:00";
+        let new = attr(v, "ActivationDate", "DateTime", now);
+        let new = if v.is_v1() {
+            new
+        } else {
+            format!("<NewAttribute>{new}</NewAttribute>")
+        };
+        let add = item("AddAttribute", &format!("{}{new}", uid(&id)));
+        c.send(v, &add).uid(0);
+        assert_eq!(
+            c.get_attributes(v, &id, &["State"]).state(),
+            Some(State::Active),
+            "{v}"
+        );
+        let modify = item("ModifyAttribute", &format!("{}{new}", uid(&id)));
+        assert_eq!(c.send(v, &modify).failed(0), wrong, "{v}");
+        // Destroy of an Active object: the same state error (1.4 §11.22).
+        assert_eq!(c.send(v, &destroy(&id)).failed(0), wrong, "{v}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 7. Backend material and the batch transaction
+
+/// A software backend that really erases on `destroy` (as a token object would):
+/// an erased reference no longer opens.
+#[derive(Debug)]
+struct ErasingBackend {
+    inner: keygate::backend::software::SoftwareBackend,
+    erased: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+impl ErasingBackend {
+    fn erased(&self) -> usize {
+        self.erased.lock().expect("lock").len()
+    }
+}
+
+impl keygate::backend::KeyBackend for ErasingBackend {
+    fn name(&self) -> &str {
+        "software"
+    }
+    fn generate_secret(
+        &self,
+        len: usize,
+        aad: &[u8],
+    ) -> Result<keygate::backend::KeyRef, keygate::backend::BackendError> {
+        self.inner.generate_secret(len, aad)
+    }
+    fn import_secret(
+        &self,
+        secret: &[u8],
+        aad: &[u8],
+    ) -> Result<keygate::backend::KeyRef, keygate::backend::BackendError> {
+        self.inner.import_secret(secret, aad)
+    }
+    fn export_secret(
+        &self,
+        key: &keygate::backend::KeyRef,
+        aad: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, keygate::backend::BackendError> {
+        if self.erased.lock().expect("lock").contains(&key.0) {
+            return Err(keygate::backend::BackendError::Unavailable("erased".into()));
+        }
+        self.inner.export_secret(key, aad)
+    }
+    fn destroy(
+        &self,
+        key: &keygate::backend::KeyRef,
+    ) -> Result<(), keygate::backend::BackendError> {
+        self.erased.lock().expect("lock").push(key.0.clone());
+        Ok(())
+    }
+    fn random(
+        &self,
+        len: usize,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, keygate::backend::BackendError> {
+        self.inner.random(len)
+    }
+}
+
+/// Destroy releases backend material only once its batch has committed: after an
+/// Undo, or an answer too large to send, the key is intact and usable (a backend
+/// that erased at once would leave metadata pointing at nothing).
+#[test]
+fn destroy_erases_backend_material_only_after_commit() {
+    use keygate::handler::{Gateway, Policy};
+    use kmip::messages::RequestMessage;
+    use std::sync::Arc;
+
+    let p = Prepared::new("erase-after-commit");
+    let cfg = keygate::config::Config::load(&p.config).expect("config");
+    let backend = Arc::new(ErasingBackend {
+        inner: keygate::backend::software::SoftwareBackend::open(
+            "software",
+            &cfg.keystore.master_key_file,
+        )
+        .expect("keystore"),
+        erased: std::sync::Mutex::default(),
+    });
+    let keygate::config::StoreConfig::Sqlite { path } = &cfg.store else {
+        panic!("the init config stores in SQLite")
+    };
+    let store = Arc::new(keygate::store::sqlite::SqliteStore::open(path).expect("store"));
+    let mut backends: std::collections::HashMap<String, Arc<dyn keygate::backend::KeyBackend>> =
+        std::collections::HashMap::new();
+    backends.insert("software".into(), backend.clone());
+    let gateway = Gateway::new(
+        Policy::from_config(&cfg).expect("policy"),
+        store,
+        backends,
+        keygate::audit::AuditLog::open(&cfg.audit.path, &cfg.audit.key_file).expect("audit"),
+        cfg.limits.ttlv(),
+        cfg.limits.max_batch_items,
+    );
+    let peer = keygate::server::PeerIdentity {
+        common_name: Some("app".into()),
+        ..Default::default()
+    };
+    let v = V2_1;
+    let run = |header: &str, items: &str| {
+        let bytes = binary::encode(&parse(&req(v, header, items)));
+        let msg = RequestMessage::decode(&bytes, &kmip::Limits::DEFAULT).expect("request");
+        gateway.process(&peer, &msg)
+    };
+    let created = run("", &create_aes(v, "erase-me", 256));
+    let Some(ResponsePayload::Create(c)) = &created.batch_items[0].payload else {
+        panic!("Create failed: {:?}", created.batch_items[0])
+    };
+    let id = c.unique_identifier.clone();
+    let usable = |what: &str| {
+        let r = run("", &get(&id));
+        assert_eq!(
+            r.batch_items[0].result_status,
+            ResultStatus::Success,
+            "{what}: {:?}",
+            r.batch_items[0]
+        );
+    };
+
+    let undo = enumeration("BatchErrorContinuationOption", "Undo");
+    let r = run(&undo, &[destroy(&id), get("missing")].concat());
+    assert_eq!(
+        r.batch_items[0].result_status,
+        ResultStatus::OperationUndone
+    );
+    assert_eq!(backend.erased(), 0, "nothing erased for an undone Destroy");
+    usable("after Undo");
+
+    let small = "<MaximumResponseSize type=\"Integer\" value=\"16\"/>";
+    let r = run(small, &destroy(&id));
+    assert_eq!(
+        r.batch_items[0].result_reason,
+        Some(ResultReason::ResponseTooLarge)
+    );
+    assert_eq!(backend.erased(), 0, "nothing erased for an unsent Destroy");
+    usable("after Response Too Large");
+
+    let r = run("", &destroy(&id));
+    assert_eq!(r.batch_items[0].result_status, ResultStatus::Success);
+    assert_eq!(backend.erased(), 1, "erased once the Destroy committed");
+    let r = run("", &get(&id));
+    assert_eq!(
+        r.batch_items[0].result_reason,
+        Some(ResultReason::ObjectDestroyed)
     );
 }

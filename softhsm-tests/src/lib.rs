@@ -9,6 +9,8 @@
 //!   `./test.sh`) and run an outside client under a deadline, capturing its output.
 #![forbid(unsafe_code)]
 
+pub mod softhsm;
+
 use keygate::daemon::RunningDaemon;
 use keygate::setup::{ClientFiles, InitOptions, InitReport};
 use std::io::Read;

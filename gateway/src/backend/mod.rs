@@ -7,9 +7,11 @@
 //! placement). `aad` binds a reference to its object (vault and UID), so a blob
 //! copied onto another row does not open.
 
+pub mod pkcs11;
 pub mod software;
 
 use std::fmt;
+use crate::crypto::{Cipher, CryptoError, Encrypted, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme};
 use zeroize::Zeroizing;
 
 /// A backend's reference to key material. Opaque to everything but the backend.
@@ -53,4 +55,81 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
     fn destroy(&self, key: &KeyRef) -> Result<(), BackendError>;
     /// Random bytes from the backend's generator.
     fn random(&self, len: usize) -> Result<Zeroizing<Vec<u8>>, BackendError>;
+
+    /// Generates a key pair inside the backend. Returns the references of the
+    /// private and public keys and the public key as SubjectPublicKeyInfo DER.
+    fn generate_pair(
+        &self,
+        spec: KeyPairSpec,
+        extractable: bool,
+        aad_private: &[u8],
+        aad_public: &[u8],
+    ) -> Result<GeneratedRefs, CryptoError> {
+        let _ = (spec, extractable, aad_private, aad_public);
+        Err(CryptoError::Unsupported(format!("backend {} does not generate key pairs", self.name())))
+    }
+
+    /// Encrypts with the referenced key.
+    fn encrypt(&self, key: &KeyRef, aad: &[u8], kind: KeyKind, cipher: &Cipher, data: &[u8]) -> Result<Encrypted, CryptoError> {
+        let _ = (key, aad, kind, cipher, data);
+        Err(CryptoError::Unsupported(format!("backend {} does not encrypt", self.name())))
+    }
+
+    /// Decrypts with the referenced key.
+    fn decrypt(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        cipher: &Cipher,
+        data: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let _ = (key, aad, kind, cipher, data);
+        Err(CryptoError::Unsupported(format!("backend {} does not decrypt", self.name())))
+    }
+
+    /// Signs with the referenced private key.
+    fn sign(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        scheme: SignatureScheme,
+        input: SignInput<'_>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let _ = (key, aad, kind, scheme, input);
+        Err(CryptoError::Unsupported(format!("backend {} does not sign", self.name())))
+    }
+
+    /// Verifies a signature with the referenced key (public, or the private key's
+    /// public half).
+    fn verify(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        scheme: SignatureScheme,
+        input: SignInput<'_>,
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        let _ = (key, aad, kind, scheme, input, signature);
+        Err(CryptoError::Unsupported(format!("backend {} does not verify", self.name())))
+    }
+
+    /// Computes a MAC with the referenced key.
+    fn mac(&self, key: &KeyRef, aad: &[u8], kind: KeyKind, alg: MacAlg, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let _ = (key, aad, kind, alg, data);
+        Err(CryptoError::Unsupported(format!("backend {} does not compute MACs", self.name())))
+    }
+}
+
+/// The references of a generated key pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedRefs {
+    /// The private key.
+    pub private: KeyRef,
+    /// The public key.
+    pub public: KeyRef,
+    /// The public key as SubjectPublicKeyInfo DER.
+    pub public_spki: Vec<u8>,
 }

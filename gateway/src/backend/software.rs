@@ -26,7 +26,9 @@ use rand::rngs::OsRng;
 use rand::TryRngCore;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{BackendError, KeyBackend, KeyRef};
+use crate::crypto::software as engine;
+use crate::crypto::{Cipher, CryptoError, Encrypted, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme};
+use super::{GeneratedRefs, BackendError, KeyBackend, KeyRef};
 
 /// Length of the master key and of its file.
 pub const MASTER_KEY_LEN: usize = 32;
@@ -165,6 +167,75 @@ impl KeyBackend for SoftwareBackend {
         let mut out = Zeroizing::new(vec![0u8; len]);
         os_random(&mut out)?;
         Ok(out)
+    }
+
+    /// Generated with OpenSSL; the private key (PKCS#8) and the public key (SPKI)
+    /// are sealed like any other secret.
+    fn generate_pair(
+        &self,
+        spec: KeyPairSpec,
+        _extractable: bool,
+        aad_private: &[u8],
+        aad_public: &[u8],
+    ) -> Result<GeneratedRefs, CryptoError> {
+        let pair = engine::generate_pair(spec)?;
+        let private = self.import_secret(&pair.private_pkcs8, aad_private).map_err(device)?;
+        let public = self.import_secret(&pair.public_spki, aad_public).map_err(device)?;
+        Ok(GeneratedRefs { private, public, public_spki: pair.public_spki })
+    }
+
+    fn encrypt(&self, key: &KeyRef, aad: &[u8], kind: KeyKind, cipher: &Cipher, data: &[u8]) -> Result<Encrypted, CryptoError> {
+        let k = self.export_secret(key, aad).map_err(device)?;
+        engine::encrypt(kind, &k, cipher, data)
+    }
+
+    fn decrypt(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        cipher: &Cipher,
+        data: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let k = self.export_secret(key, aad).map_err(device)?;
+        engine::decrypt(kind, &k, cipher, data)
+    }
+
+    fn sign(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        scheme: SignatureScheme,
+        input: SignInput<'_>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let k = self.export_secret(key, aad).map_err(device)?;
+        engine::sign(kind, &k, scheme, input)
+    }
+
+    fn verify(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        scheme: SignatureScheme,
+        input: SignInput<'_>,
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        let k = self.export_secret(key, aad).map_err(device)?;
+        engine::verify(kind, &k, scheme, input, signature)
+    }
+
+    fn mac(&self, key: &KeyRef, aad: &[u8], kind: KeyKind, alg: MacAlg, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let k = self.export_secret(key, aad).map_err(device)?;
+        engine::mac(kind, &k, alg, data)
+    }
+}
+
+fn device(e: BackendError) -> CryptoError {
+    match e {
+        BackendError::Integrity => CryptoError::Failed("stored key does not authenticate".into()),
+        other => CryptoError::Device(other.to_string()),
     }
 }
 

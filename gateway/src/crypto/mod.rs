@@ -122,6 +122,15 @@ pub enum SignatureScheme {
     Ed25519,
 }
 
+/// MAC algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MacAlg {
+    /// HMAC with a hash (SHA-256/384/512 expected; SHA-1 and SHA-224 also work).
+    Hmac(HashAlg),
+    /// AES-CMAC (SP 800-38B) with an AES key.
+    AesCmac,
+}
+
 /// What is signed: the message, or its digest computed by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignInput<'a> {

@@ -77,14 +77,7 @@ const GCM_TAG_LENS: std::ops::RangeInclusive<usize> = 12..=16;
 /// GCM nonce lengths accepted (bytes); SP 800-38D allows any, 12 is recommended.
 const GCM_NONCE_LENS: std::ops::RangeInclusive<usize> = 1..=128;
 
-/// MAC algorithms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MacAlg {
-    /// HMAC with a hash (SHA-256/384/512 expected; SHA-1 and SHA-224 also work).
-    Hmac(HashAlg),
-    /// AES-CMAC (SP 800-38B) with an AES key.
-    AesCmac,
-}
+pub use super::MacAlg;
 
 // ---------------------------------------------------------------------------
 // Errors

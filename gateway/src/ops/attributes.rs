@@ -275,7 +275,7 @@ fn check_value(
             if replaced == Some(new) {
                 return Ok(());
             }
-            object::check_names_unique(ctx, &[name.value], None)
+            object::check_name_unique(ctx, &name.value)
         }
         Tag::ACTIVATION_DATE if object::state(obj) != State::PreActive => Err(object::wrong_state(
             ctx.version,

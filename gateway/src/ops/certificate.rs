@@ -19,7 +19,7 @@ use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 /// attributes the specification requires of it.
 pub fn attributes(der: &[u8]) -> Result<Vec<Attribute>, OpError> {
     let cert = match X509Certificate::from_der(der) {
-        Ok((rest, c)) if rest.is_empty() => c,
+        Ok(([], c)) => c,
         _ => {
             return Err(OpError::new(
                 ResultReason::InvalidField,

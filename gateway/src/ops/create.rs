@@ -40,7 +40,6 @@ pub fn create(ctx: &mut OpCtx<'_>, req: &CreateRequest) -> Result<CreateResponse
         )],
     );
     let mut attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
-    object::check_names_unique(ctx, &name_values(&attrs), None)?;
     attrs.set(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(bits));
     apply_export_policy(ctx, &mut attrs, true)?;
     let (key_ref, seen) = generate_key(ctx, alg, bits, &uid)?;
@@ -106,6 +105,13 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
             from_certificate = certificate::attributes(&c.certificate_value)?;
         }
     }
+    if let Some(kb) = req.object.key_block() {
+        // 2.x: the Key Format Type attribute is the key block's.
+        derived.push((
+            Tag::KEY_FORMAT_TYPE,
+            Value::Enumeration(kb.key_format_type.value()),
+        ));
+    }
     drop_agreeing(&mut client, &derived);
     let digest_input = digest_input(&req.object);
     let (template, secret) = split_secret(req.object.clone())?;
@@ -135,7 +141,6 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
         client.cryptographic_length(),
     )?;
     let mut attrs = new_attributes(ctx, &uid, req.object_type, &client)?;
-    object::check_names_unique(ctx, &name_values(&attrs), None)?;
     for (tag, value) in derived.into_iter().skip(1) {
         attrs.set(tag, value);
     }
@@ -281,11 +286,6 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
     })
 }
 
-/// The Name values of an attribute set.
-fn name_values(attrs: &Attributes) -> Vec<String> {
-    attrs.names().into_iter().map(|n| n.value).collect()
-}
-
 /// Drops the server-set attributes a client sent with exactly the value the server
 /// sets anyway (the OASIS vectors register certificates with their Certificate
 /// Type; 2.x clients repeat the Object Type). One that disagrees is left for
@@ -361,6 +361,9 @@ fn key_bytes(alg: CryptographicAlgorithm, bits: i32) -> usize {
     usize::try_from(bits / 8).unwrap_or(0)
 }
 
+/// Key material in the server's memory, wiped when dropped.
+type Secret = Zeroizing<Vec<u8>>;
+
 /// Generates the material of a new symmetric key. Returns the backend's reference
 /// and, when the backend lets the server read it, the material (for the Digest).
 fn generate_key(
@@ -368,7 +371,7 @@ fn generate_key(
     alg: CryptographicAlgorithm,
     bits: i32,
     uid: &str,
-) -> Result<(KeyRef, Option<Zeroizing<Vec<u8>>>), OpError> {
+) -> Result<(KeyRef, Option<Secret>), OpError> {
     let aad = aad(&ctx.vault.name, uid);
     let len = key_bytes(alg, bits);
     if alg == CryptographicAlgorithm::Des3 {
@@ -391,7 +394,7 @@ fn generate_key(
 
 /// A 3DES key of `len` bytes (16 or 24) with odd parity in every byte and distinct
 /// adjacent DES keys (K1 = K2 or K2 = K3 would reduce it to single DES).
-fn des3_key(ctx: &OpCtx<'_>, len: usize) -> Result<Zeroizing<Vec<u8>>, OpError> {
+fn des3_key(ctx: &OpCtx<'_>, len: usize) -> Result<Secret, OpError> {
     for _ in 0..4 {
         let mut k = ctx.backend.random(len)?;
         for b in k.iter_mut() {
@@ -579,7 +582,7 @@ fn structured_format(f: KeyFormatType) -> bool {
 /// encoding of its Key Material structure, so that Get returns exactly the
 /// structure that was registered; its template keeps an empty Transparent
 /// structure. A Transparent Symmetric Key keeps its key bytes as the secret.
-pub fn split_secret(mut o: ManagedObject) -> Result<(ManagedObject, Zeroizing<Vec<u8>>), OpError> {
+pub fn split_secret(mut o: ManagedObject) -> Result<(ManagedObject, Secret), OpError> {
     let secret = match &mut o {
         ManagedObject::Certificate(c) => std::mem::take(&mut c.certificate_value),
         ManagedObject::OpaqueObject(c) => std::mem::take(&mut c.opaque_data_value),

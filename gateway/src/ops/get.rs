@@ -48,27 +48,25 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
     }
     // Sensitive and Extractable apply to every object (1.4 §3.48, §3.50), a public
     // key marked Sensitive included (OASIS BL-M-12-21).
-    {
-        if object::flag(&obj.attrs, Tag::SENSITIVE) == Some(true) {
-            return Err(OpError::new(
-                reason(
-                    ctx.version,
-                    ResultReason::Sensitive,
-                    ResultReason::PermissionDenied,
-                ),
-                "the key is sensitive and is never returned in clear",
-            ));
-        }
-        if object::flag(&obj.attrs, Tag::EXTRACTABLE) == Some(false) {
-            return Err(OpError::new(
-                reason(
-                    ctx.version,
-                    ResultReason::NotExtractable,
-                    ResultReason::PermissionDenied,
-                ),
-                "the key is not extractable",
-            ));
-        }
+    if object::flag(&obj.attrs, Tag::SENSITIVE) == Some(true) {
+        return Err(OpError::new(
+            reason(
+                ctx.version,
+                ResultReason::Sensitive,
+                ResultReason::PermissionDenied,
+            ),
+            "the object is sensitive and is never returned in clear",
+        ));
+    }
+    if object::flag(&obj.attrs, Tag::EXTRACTABLE) == Some(false) {
+        return Err(OpError::new(
+            reason(
+                ctx.version,
+                ResultReason::NotExtractable,
+                ResultReason::PermissionDenied,
+            ),
+            "the object is not extractable",
+        ));
     }
     let secret = ctx
         .backend

@@ -449,40 +449,38 @@ pub fn apply_dates(now: i64, attrs: &mut Attributes) {
     }
 }
 
-/// Refuses names already in use in the vault (1.4 §3.2: "Names SHALL be unique
-/// within a given key management domain"). `except` is an object whose own
-/// instance of the name does not count (Modify Attribute replacing that very
-/// instance). Versions made by Re-key share their predecessor's name by design
-/// and are not checked here.
-pub fn check_names_unique(
-    ctx: &mut OpCtx<'_>,
-    names: &[String],
-    except: Option<&str>,
-) -> Result<(), OpError> {
-    for (i, n) in names.iter().enumerate() {
-        let repeated = names[..i].contains(n);
-        let filter = ObjectFilter {
-            name: Some(n.clone()),
-            ..ObjectFilter::default()
-        };
-        let taken = repeated
-            || ctx
-                .txn
-                .list(&ctx.vault.name, &filter)?
-                .iter()
-                .any(|r| Some(r.uid.as_str()) != except);
-        if taken {
-            return Err(OpError::new(
-                reason(
-                    ctx.version,
-                    ResultReason::NonUniqueNameAttribute,
-                    ResultReason::IllegalOperation,
-                ),
-                format!("the name {n:?} is already in use"),
-            ));
-        }
+/// Refuses a Name already in use in the vault, by this object or another object
+/// that is not destroyed, for the attribute operations (1.4 §3.2 "Names SHALL be unique within a given key
+/// management domain"; §11.15, §11.16: Illegal Operation, 2.x Non Unique Name
+/// Attribute).
+///
+/// Create and Register do not call this: the versions Re-key makes share their
+/// predecessor's name by design (Locate answers newest first), and clients that
+/// register a key again under its name keep working (CONFORMANCE.md).
+pub fn check_name_unique(ctx: &mut OpCtx<'_>, name: &str) -> Result<(), OpError> {
+    let filter = ObjectFilter {
+        name: Some(name.to_owned()),
+        ..ObjectFilter::default()
+    };
+    // A destroyed object keeps its metadata, but its name no longer names a key
+    // anyone can use: a client replacing it (Synology re-creating a volume key)
+    // may take the name again.
+    let destroyed = [
+        State::Destroyed.value(),
+        State::DestroyedCompromised.value(),
+    ];
+    let holders = ctx.txn.list(&ctx.vault.name, &filter)?;
+    if holders.iter().all(|r| destroyed.contains(&r.state)) {
+        return Ok(());
     }
-    Ok(())
+    Err(OpError::new(
+        reason(
+            ctx.version,
+            ResultReason::NonUniqueNameAttribute,
+            ResultReason::IllegalOperation,
+        ),
+        format!("the name {name:?} is already in use"),
+    ))
 }
 
 /// A DateTime attribute's value.

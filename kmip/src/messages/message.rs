@@ -1,10 +1,10 @@
 //! Request and response messages (KMIP 1.4 §7.1, 2.1 §8): header plus batch items.
 
-use super::codec::{field_one, field_opt, structure_children, Codec, Ctx};
+use super::codec::{Codec, Ctx, Node, Slot};
 use super::header::{RequestHeader, ResponseHeader};
 use super::payloads::{RequestPayload, ResponsePayload};
 use crate::error::{DecodeError, DecodeErrorKind};
-use crate::ttlv::{binary, Limits, Tag, Ttlv, Value};
+use crate::ttlv::{binary, ItemType, Limits, Tag, Ttlv, Value};
 use crate::types::{Operation, ResultReason, ResultStatus};
 use crate::version::{gate, ProtocolVersion};
 
@@ -70,35 +70,23 @@ pub struct ResponseBatchItem {
     pub extensions: Vec<Ttlv>,
 }
 
-const REQUEST_ITEM_TAGS: &[Tag] = &[
-    Tag::OPERATION,
-    Tag::EPHEMERAL,
-    Tag::UNIQUE_BATCH_ITEM_ID,
-    Tag::REQUEST_PAYLOAD,
-    Tag::MESSAGE_EXTENSION,
-];
-
-const RESPONSE_ITEM_TAGS: &[Tag] = &[
-    Tag::OPERATION,
-    Tag::UNIQUE_BATCH_ITEM_ID,
-    Tag::RESULT_STATUS,
-    Tag::RESULT_REASON,
-    Tag::RESULT_MESSAGE,
-    Tag::ASYNCHRONOUS_CORRELATION_VALUE,
-    Tag::RESPONSE_PAYLOAD,
-    Tag::MESSAGE_EXTENSION,
-];
-
 /// Reads the protocol version from a message's header first: everything else is
 /// decoded in its light.
-fn message_version(root: &Ttlv, header_tag: Tag) -> Result<ProtocolVersion, DecodeError> {
-    let header = root
-        .child(header_tag)
+fn message_version<'a, N: Node<'a>>(
+    children: impl Iterator<Item = N>,
+    header_tag: Tag,
+) -> Result<ProtocolVersion, DecodeError> {
+    let header = first_child(children, header_tag)
         .ok_or_else(|| DecodeError::new(DecodeErrorKind::MissingField(header_tag)))?;
-    let pv = header
-        .child(Tag::PROTOCOL_VERSION)
+    // A header that is not a structure has no Protocol Version child.
+    let header_children = match header.item_type() {
+        ItemType::Structure => header.structure().ok(),
+        _ => None,
+    };
+    let pv = header_children
+        .and_then(|c| first_child(c, Tag::PROTOCOL_VERSION))
         .ok_or_else(|| DecodeError::new(DecodeErrorKind::MissingField(Tag::PROTOCOL_VERSION)))?;
-    let v = ProtocolVersion::decode(pv, &Ctx::new(ProtocolVersion::LATEST))?;
+    let v = protocol_version(pv, &Ctx::new(ProtocolVersion::LATEST))?;
     // KMIP starts at 1.0: a 0.x or negative version defines no tag at all, so nothing
     // could be answered in it (found by fuzzing: the version gate emptied the reply).
     if v.major < 1 || v.minor < 0 {
@@ -107,32 +95,76 @@ fn message_version(root: &Ttlv, header_tag: Tag) -> Result<ProtocolVersion, Deco
     Ok(v)
 }
 
-fn expect_root(root: &Ttlv, tag: Tag) -> Result<&[Ttlv], DecodeError> {
-    if root.tag != tag {
+/// Protocol Version (KMIP 1.4 §6.1): as its `Codec` decodes it, read without
+/// building a tree (a test checks the two agree).
+fn protocol_version<'a, N: Node<'a>>(item: N, ctx: &Ctx) -> Result<ProtocolVersion, DecodeError> {
+    let (mut major, mut minor) = (Slot::EMPTY, Slot::EMPTY);
+    for c in item.structure()? {
+        match c.tag() {
+            Tag::PROTOCOL_VERSION_MAJOR => major.see(c),
+            Tag::PROTOCOL_VERSION_MINOR => minor.see(c),
+            _ => {}
+        }
+    }
+    Ok(ProtocolVersion::new(
+        major.one(Tag::PROTOCOL_VERSION_MAJOR, ctx)?,
+        minor.one(Tag::PROTOCOL_VERSION_MINOR, ctx)?,
+    ))
+}
+
+fn first_child<'a, N: Node<'a>>(mut children: impl Iterator<Item = N>, tag: Tag) -> Option<N> {
+    children.find(|c| c.tag() == tag)
+}
+
+fn expect_root<'a, N: Node<'a>>(root: N, tag: Tag) -> Result<N::Children, DecodeError> {
+    if root.tag() != tag {
         return Err(DecodeError::new(DecodeErrorKind::UnexpectedTag {
             expected: tag,
-            found: root.tag,
+            found: root.tag(),
         }));
     }
-    structure_children(root)
+    root.structure()
+}
+
+/// The header and the batch items of a message, found in one pass.
+fn message_parts<'a, N: Node<'a>>(
+    children: impl Iterator<Item = N>,
+    header_tag: Tag,
+) -> (Slot<N>, usize) {
+    let mut header = Slot::EMPTY;
+    let mut batch_items = 0;
+    for c in children {
+        match c.tag() {
+            t if t == header_tag => header.see(c),
+            Tag::BATCH_ITEM => batch_items += 1,
+            _ => {}
+        }
+    }
+    (header, batch_items)
 }
 
 impl RequestMessage {
-    /// Decodes a binary TTLV request within `limits`.
+    /// Decodes a binary TTLV request within `limits`. The input is checked as
+    /// [`binary::decode`] checks it (same limits, same errors), then read into the
+    /// typed message directly, without an intermediate tree.
     pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Self, DecodeError> {
-        Self::from_ttlv(&binary::decode(bytes, limits)?)
+        Self::from_node(binary::validate(bytes, limits)?)
     }
 
     /// Decodes from a TTLV tree.
     pub fn from_ttlv(root: &Ttlv) -> Result<Self, DecodeError> {
+        Self::from_node(root)
+    }
+
+    fn from_node<'a, N: Node<'a>>(root: N) -> Result<Self, DecodeError> {
         let children = expect_root(root, Tag::REQUEST_MESSAGE)?;
-        let ctx = Ctx::new(message_version(root, Tag::REQUEST_HEADER)?);
-        let header = field_one(children, Tag::REQUEST_HEADER, &ctx)?;
-        let batch_items = children
-            .iter()
-            .filter(|c| c.tag == Tag::BATCH_ITEM)
-            .map(|c| RequestBatchItem::decode(c, &ctx))
-            .collect::<Result<_, _>>()?;
+        let ctx = Ctx::new(message_version(children.clone(), Tag::REQUEST_HEADER)?);
+        let (header, count) = message_parts(children.clone(), Tag::REQUEST_HEADER);
+        let header = header.one(Tag::REQUEST_HEADER, &ctx)?;
+        let mut batch_items = Vec::with_capacity(count);
+        for c in children.filter(|c| c.tag() == Tag::BATCH_ITEM) {
+            batch_items.push(RequestBatchItem::decode(c, &ctx)?);
+        }
         Ok(Self {
             header,
             batch_items,
@@ -165,28 +197,45 @@ impl RequestMessage {
 }
 
 impl RequestBatchItem {
-    fn decode(item: &Ttlv, ctx: &Ctx) -> Result<Self, DecodeError> {
-        let c = structure_children(item)?;
-        let operation: Operation = field_one(c, Tag::OPERATION, ctx)?;
-        let raw_payload = c.iter().find(|x| x.tag == Tag::REQUEST_PAYLOAD);
-        let empty = Ttlv::structure(Tag::REQUEST_PAYLOAD, Vec::new());
-        let raw_payload = raw_payload.unwrap_or(&empty);
-        let (payload, payload_error) = match RequestPayload::decode(operation, raw_payload, ctx) {
+    fn decode<'a, N: Node<'a>>(item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
+        let mut operation = Slot::EMPTY;
+        let mut ephemeral = Slot::EMPTY;
+        let mut unique_batch_item_id = Slot::EMPTY;
+        let mut payload = Slot::EMPTY;
+        let mut message_extension = Slot::EMPTY;
+        let mut extensions = Vec::new();
+        for c in item.structure()? {
+            match c.tag() {
+                Tag::OPERATION => operation.see(c),
+                Tag::EPHEMERAL => ephemeral.see(c),
+                Tag::UNIQUE_BATCH_ITEM_ID => unique_batch_item_id.see(c),
+                Tag::REQUEST_PAYLOAD => payload.see(c),
+                Tag::MESSAGE_EXTENSION => message_extension.see(c),
+                _ => extensions.push(c.to_ttlv()),
+            }
+        }
+        let operation: Operation = operation.one(Tag::OPERATION, ctx)?;
+        // The first Request Payload is the payload (a second one is ignored).
+        let decoded = match payload.first() {
+            Some(p) => RequestPayload::decode_node(operation, p, ctx)
+                .map_err(|e| (e, p.to_ttlv())),
+            None => {
+                let empty = Ttlv::structure(Tag::REQUEST_PAYLOAD, Vec::new());
+                RequestPayload::decode(operation, &empty, ctx).map_err(|e| (e, empty))
+            }
+        };
+        let (payload, payload_error) = match decoded {
             Ok(p) => (p, None),
-            Err(e) => (RequestPayload::Raw(raw_payload.clone()), Some(e)),
+            Err((e, raw)) => (RequestPayload::Raw(raw), Some(e)),
         };
         Ok(Self {
             operation,
-            ephemeral: field_opt(c, Tag::EPHEMERAL, ctx)?,
-            unique_batch_item_id: field_opt(c, Tag::UNIQUE_BATCH_ITEM_ID, ctx)?,
+            ephemeral: ephemeral.opt(Tag::EPHEMERAL, ctx)?,
+            unique_batch_item_id: unique_batch_item_id.opt(Tag::UNIQUE_BATCH_ITEM_ID, ctx)?,
             payload,
             payload_error,
-            message_extension: field_opt(c, Tag::MESSAGE_EXTENSION, ctx)?,
-            extensions: c
-                .iter()
-                .filter(|x| !REQUEST_ITEM_TAGS.contains(&x.tag))
-                .cloned()
-                .collect(),
+            message_extension: message_extension.opt(Tag::MESSAGE_EXTENSION, ctx)?,
+            extensions,
         })
     }
 
@@ -208,21 +257,26 @@ impl RequestBatchItem {
 }
 
 impl ResponseMessage {
-    /// Decodes a binary TTLV response within `limits`.
+    /// Decodes a binary TTLV response within `limits` (checked as
+    /// [`binary::decode`] checks it, then read without an intermediate tree).
     pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Self, DecodeError> {
-        Self::from_ttlv(&binary::decode(bytes, limits)?)
+        Self::from_node(binary::validate(bytes, limits)?)
     }
 
     /// Decodes from a TTLV tree.
     pub fn from_ttlv(root: &Ttlv) -> Result<Self, DecodeError> {
+        Self::from_node(root)
+    }
+
+    fn from_node<'a, N: Node<'a>>(root: N) -> Result<Self, DecodeError> {
         let children = expect_root(root, Tag::RESPONSE_MESSAGE)?;
-        let ctx = Ctx::new(message_version(root, Tag::RESPONSE_HEADER)?);
-        let header = field_one(children, Tag::RESPONSE_HEADER, &ctx)?;
-        let batch_items = children
-            .iter()
-            .filter(|c| c.tag == Tag::BATCH_ITEM)
-            .map(|c| ResponseBatchItem::decode(c, &ctx))
-            .collect::<Result<_, _>>()?;
+        let ctx = Ctx::new(message_version(children.clone(), Tag::RESPONSE_HEADER)?);
+        let (header, count) = message_parts(children.clone(), Tag::RESPONSE_HEADER);
+        let header = header.one(Tag::RESPONSE_HEADER, &ctx)?;
+        let mut batch_items = Vec::with_capacity(count);
+        for c in children.filter(|c| c.tag() == Tag::BATCH_ITEM) {
+            batch_items.push(ResponseBatchItem::decode(c, &ctx)?);
+        }
         Ok(Self {
             header,
             batch_items,
@@ -295,33 +349,52 @@ impl ResponseBatchItem {
         }
     }
 
-    fn decode(item: &Ttlv, ctx: &Ctx) -> Result<Self, DecodeError> {
-        let c = structure_children(item)?;
-        let operation: Option<Operation> = field_opt(c, Tag::OPERATION, ctx)?;
-        let result_status: ResultStatus = field_one(c, Tag::RESULT_STATUS, ctx)?;
-        let payload = match c.iter().find(|x| x.tag == Tag::RESPONSE_PAYLOAD) {
+    fn decode<'a, N: Node<'a>>(item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
+        let mut operation = Slot::EMPTY;
+        let mut unique_batch_item_id = Slot::EMPTY;
+        let mut result_status = Slot::EMPTY;
+        let mut result_reason = Slot::EMPTY;
+        let mut result_message = Slot::EMPTY;
+        let mut asynchronous_correlation_value = Slot::EMPTY;
+        let mut payload = Slot::EMPTY;
+        let mut message_extension = Slot::EMPTY;
+        let mut extensions = Vec::new();
+        for c in item.structure()? {
+            match c.tag() {
+                Tag::OPERATION => operation.see(c),
+                Tag::UNIQUE_BATCH_ITEM_ID => unique_batch_item_id.see(c),
+                Tag::RESULT_STATUS => result_status.see(c),
+                Tag::RESULT_REASON => result_reason.see(c),
+                Tag::RESULT_MESSAGE => result_message.see(c),
+                Tag::ASYNCHRONOUS_CORRELATION_VALUE => asynchronous_correlation_value.see(c),
+                Tag::RESPONSE_PAYLOAD => payload.see(c),
+                Tag::MESSAGE_EXTENSION => message_extension.see(c),
+                _ => extensions.push(c.to_ttlv()),
+            }
+        }
+        let operation: Option<Operation> = operation.opt(Tag::OPERATION, ctx)?;
+        let result_status: ResultStatus = result_status.one(Tag::RESULT_STATUS, ctx)?;
+        // The first Response Payload is the payload (a second one is ignored).
+        let payload = match payload.first() {
             None => None,
             Some(p) => Some(match operation {
                 Some(op) if result_status == ResultStatus::Success => {
-                    ResponsePayload::decode(op, p, ctx)?
+                    ResponsePayload::decode_node(op, p, ctx)?
                 }
-                _ => ResponsePayload::Raw(p.clone()),
+                _ => ResponsePayload::Raw(p.to_ttlv()),
             }),
         };
         Ok(Self {
             operation,
-            unique_batch_item_id: field_opt(c, Tag::UNIQUE_BATCH_ITEM_ID, ctx)?,
+            unique_batch_item_id: unique_batch_item_id.opt(Tag::UNIQUE_BATCH_ITEM_ID, ctx)?,
             result_status,
-            result_reason: field_opt(c, Tag::RESULT_REASON, ctx)?,
-            result_message: field_opt(c, Tag::RESULT_MESSAGE, ctx)?,
-            asynchronous_correlation_value: field_opt(c, Tag::ASYNCHRONOUS_CORRELATION_VALUE, ctx)?,
+            result_reason: result_reason.opt(Tag::RESULT_REASON, ctx)?,
+            result_message: result_message.opt(Tag::RESULT_MESSAGE, ctx)?,
+            asynchronous_correlation_value: asynchronous_correlation_value
+                .opt(Tag::ASYNCHRONOUS_CORRELATION_VALUE, ctx)?,
             payload,
-            message_extension: field_opt(c, Tag::MESSAGE_EXTENSION, ctx)?,
-            extensions: c
-                .iter()
-                .filter(|x| !RESPONSE_ITEM_TAGS.contains(&x.tag))
-                .cloned()
-                .collect(),
+            message_extension: message_extension.opt(Tag::MESSAGE_EXTENSION, ctx)?,
+            extensions,
         })
     }
 
@@ -351,5 +424,160 @@ impl ResponseBatchItem {
         }
         c.extend(self.extensions.iter().cloned());
         Ttlv::structure(tag, c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ttlv::xml::{self, PlaceholderPolicy, XmlOptions};
+    use std::path::{Path, PathBuf};
+
+    /// Every message of the OASIS vectors, as trees.
+    fn vector_messages() -> Vec<Ttlv> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).expect("read vectors dir") {
+                let p = e.expect("dir entry").path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "xml") {
+                    out.push(p);
+                }
+            }
+        }
+        let dir = std::env::var_os("KEYGATE_OASIS_VECTORS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/kmip/vectors")
+            });
+        let mut files = Vec::new();
+        walk(&dir, &mut files);
+        files.sort();
+        assert!(!files.is_empty(), "no OASIS vectors under {}", dir.display());
+        let mut opts = XmlOptions::default();
+        opts.placeholders.policy = PlaceholderPolicy::Literal;
+        files
+            .iter()
+            .flat_map(|f| {
+                let text = std::fs::read_to_string(f).expect("read vector");
+                xml::parse_conversation(&text, &opts).expect("vector parses")
+            })
+            .collect()
+    }
+
+    /// The binary path (validate, then read the bytes) against the tree path
+    /// (decode to a tree, then `from_ttlv`): the same message or the same error.
+    fn assert_paths_agree(tree: &Ttlv) {
+        let bytes = binary::encode(tree);
+        let limits = Limits::DEFAULT;
+        let via_tree = binary::decode(&bytes, &limits);
+        assert_eq!(
+            RequestMessage::decode(&bytes, &limits),
+            via_tree.clone().and_then(|t| RequestMessage::from_ttlv(&t)),
+            "{tree:?}"
+        );
+        assert_eq!(
+            ResponseMessage::decode(&bytes, &limits),
+            via_tree.and_then(|t| ResponseMessage::from_ttlv(&t)),
+            "{tree:?}"
+        );
+    }
+
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n.max(1) as u64) as usize
+        }
+    }
+
+    /// Rewrites one item somewhere in `t` so that typed decoding meets repeats,
+    /// absences, wrong types and unknown tags, while the TTLV stays valid.
+    fn mutate(t: &mut Ttlv, rng: &mut Rng, tags: &[Tag]) {
+        let Value::Structure(children) = &mut t.value else {
+            t.value = match rng.below(4) {
+                0 => Value::Integer(7),
+                1 => Value::Enumeration(0x8000_0001),
+                2 => Value::TextString("x".into()),
+                _ => Value::Structure(Vec::new()),
+            };
+            return;
+        };
+        if children.is_empty() || rng.below(4) == 0 {
+            match rng.below(3) {
+                0 => children.push(Ttlv::new(Tag(0x54_0001), Value::Boolean(true))),
+                1 if !children.is_empty() => {
+                    let i = rng.below(children.len());
+                    children.remove(i);
+                }
+                _ => t.value = Value::Integer(1),
+            }
+            return;
+        }
+        let i = rng.below(children.len());
+        match rng.below(4) {
+            0 => {
+                let dup = children[i].clone();
+                children.insert(i, dup);
+            }
+            1 => children[i].tag = tags[rng.below(tags.len())],
+            _ => mutate(&mut children[i], rng, tags),
+        }
+    }
+
+    #[test]
+    fn binary_path_matches_tree_path_on_vectors_and_mutants() {
+        let messages = vector_messages();
+        let mut tags = Vec::new();
+        fn collect(t: &Ttlv, tags: &mut Vec<Tag>) {
+            tags.push(t.tag);
+            t.children().iter().for_each(|c| collect(c, tags));
+        }
+        messages.iter().for_each(|m| collect(m, &mut tags));
+        tags.sort();
+        tags.dedup();
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for m in &messages {
+            assert_paths_agree(m);
+            for _ in 0..6 {
+                let mut mutant = m.clone();
+                for _ in 0..=rng.below(2) {
+                    mutate(&mut mutant, &mut rng, &tags);
+                }
+                assert_paths_agree(&mutant);
+            }
+        }
+    }
+
+    #[test]
+    fn protocol_version_reads_as_its_codec_does() {
+        let int = |tag, v| Ttlv::new(tag, Value::Integer(v));
+        let major = int(Tag::PROTOCOL_VERSION_MAJOR, 1);
+        let minor = int(Tag::PROTOCOL_VERSION_MINOR, 4);
+        let cases = [
+            vec![major.clone(), minor.clone()],
+            vec![minor.clone(), major.clone(), int(Tag(0x54_0001), 0)],
+            vec![major.clone()],
+            vec![major.clone(), major.clone(), minor.clone()],
+            vec![major, Ttlv::new(Tag::PROTOCOL_VERSION_MINOR, Value::Enumeration(4))],
+            vec![],
+        ];
+        let ctx = Ctx::new(ProtocolVersion::LATEST);
+        for c in cases {
+            let t = Ttlv::structure(Tag::PROTOCOL_VERSION, c);
+            let bytes = binary::encode(&t);
+            let item = binary::validate(&bytes, &Limits::DEFAULT).expect("valid");
+            assert_eq!(protocol_version(item, &ctx), ProtocolVersion::decode(&t, &ctx));
+            assert_eq!(protocol_version(&t, &ctx), ProtocolVersion::decode(&t, &ctx));
+        }
+        let not_a_structure = Ttlv::new(Tag::PROTOCOL_VERSION, Value::Integer(1));
+        assert_eq!(
+            protocol_version(&not_a_structure, &ctx),
+            ProtocolVersion::decode(&not_a_structure, &ctx)
+        );
     }
 }

@@ -15,10 +15,10 @@ use std::fmt;
 
 use super::attributes::{AttributeReferences, Attributes};
 use super::codec::{
-    encode_opt, field_one, field_opt, kmip_struct, structure_children, wrong_type, BigInt, Codec,
-    Ctx,
+    encode_opt, kmip_struct, object_tag, wrong_type_of, BigInt, Codec, Ctx, Node, Slot,
 };
 use crate::error::{DecodeError, DecodeErrorKind};
+use crate::ttlv::binary::ItemRef;
 use crate::ttlv::{ItemType, Tag, Ttlv, Value};
 use crate::types::{
     BlockCipherMode, CertificateRequestType, CertificateType, CryptographicAlgorithm,
@@ -75,36 +75,49 @@ impl ManagedObject {
     /// operation carries more than one). A Byte String under the Certificate Request
     /// tag is the 1.x Certify request's CSR, not an object, and is skipped.
     pub fn decode_from(children: &[Ttlv], ctx: &Ctx) -> Result<Option<Self>, DecodeError> {
-        let mut found = children.iter().filter(|c| is_object_item(c));
+        Self::decode_among(children.iter(), ctx)
+    }
+
+    /// [`Self::decode_from`] over the children of a tree or of a binary item.
+    pub(crate) fn decode_among<'a, N: Node<'a>>(
+        children: impl Iterator<Item = N>,
+        ctx: &Ctx,
+    ) -> Result<Option<Self>, DecodeError> {
+        let mut found = children.filter(|c| is_object_item(*c));
         let Some(first) = found.next() else {
             return Ok(None);
         };
         if let Some(second) = found.next() {
-            return Err(DecodeError::new(DecodeErrorKind::Repeated(second.tag)));
+            return Err(DecodeError::new(DecodeErrorKind::Repeated(second.tag())));
         }
-        Self::from_ttlv(first, ctx)
+        Self::from_node(first, ctx)
     }
 
     /// Decodes `item` as a managed object, or `Ok(None)` when it is not one (see
     /// [`Self::decode_from`] for the 1.x Certificate Request byte string).
     pub fn from_ttlv(item: &Ttlv, ctx: &Ctx) -> Result<Option<Self>, DecodeError> {
+        Self::from_node(item, ctx)
+    }
+
+    fn from_node<'a, N: Node<'a>>(item: N, ctx: &Ctx) -> Result<Option<Self>, DecodeError> {
         if !is_object_item(item) {
             return Ok(None);
         }
-        Ok(Some(match item.tag {
-            Tag::CERTIFICATE => Self::Certificate(Codec::decode(item, ctx)?),
-            Tag::SYMMETRIC_KEY => Self::SymmetricKey(Codec::decode(item, ctx)?),
-            Tag::PUBLIC_KEY => Self::PublicKey(Codec::decode(item, ctx)?),
-            Tag::PRIVATE_KEY => Self::PrivateKey(Codec::decode(item, ctx)?),
-            Tag::SPLIT_KEY => Self::SplitKey(Codec::decode(item, ctx)?),
+        Ok(Some(match item.tag() {
+            Tag::CERTIFICATE => Self::Certificate(item.decode(ctx)?),
+            Tag::SYMMETRIC_KEY => Self::SymmetricKey(item.decode(ctx)?),
+            Tag::PUBLIC_KEY => Self::PublicKey(item.decode(ctx)?),
+            Tag::PRIVATE_KEY => Self::PrivateKey(item.decode(ctx)?),
+            Tag::SPLIT_KEY => Self::SplitKey(item.decode(ctx)?),
             Tag::TEMPLATE => {
-                structure_children(item)?;
-                Self::Template(item.clone())
+                // Kept raw; only its type is checked.
+                let _ = item.structure()?;
+                Self::Template(item.to_ttlv())
             }
-            Tag::SECRET_DATA => Self::SecretData(Codec::decode(item, ctx)?),
-            Tag::OPAQUE_OBJECT => Self::OpaqueObject(Codec::decode(item, ctx)?),
-            Tag::PGP_KEY => Self::PgpKey(Codec::decode(item, ctx)?),
-            Tag::CERTIFICATE_REQUEST => Self::CertificateRequest(Codec::decode(item, ctx)?),
+            Tag::SECRET_DATA => Self::SecretData(item.decode(ctx)?),
+            Tag::OPAQUE_OBJECT => Self::OpaqueObject(item.decode(ctx)?),
+            Tag::PGP_KEY => Self::PgpKey(item.decode(ctx)?),
+            Tag::CERTIFICATE_REQUEST => Self::CertificateRequest(item.decode(ctx)?),
             _ => return Ok(None),
         }))
     }
@@ -204,8 +217,9 @@ kmip_struct! {
         pub cryptographic_algorithm: Option<CryptographicAlgorithm> = opt(CRYPTOGRAPHIC_ALGORITHM),
         /// Cryptographic Length in bits.
         pub cryptographic_length: Option<i32> = opt(CRYPTOGRAPHIC_LENGTH),
-        /// Key Wrapping Data, present exactly when the Key Value is wrapped.
-        pub key_wrapping_data: Option<KeyWrappingData> = opt(KEY_WRAPPING_DATA),
+        /// Key Wrapping Data, present exactly when the Key Value is wrapped (boxed:
+        /// it is three times the size of the rest of the Key Block, and rare).
+        pub key_wrapping_data: Option<Box<KeyWrappingData>> = opt(KEY_WRAPPING_DATA),
     }
 }
 
@@ -253,28 +267,44 @@ impl KeyValue {
     }
 }
 
+impl KeyValue {
+    fn decode_node<'a, N: Node<'a>>(item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
+        match item.item_type() {
+            ItemType::ByteString => item.decode(ctx).map(Self::Wrapped),
+            ItemType::Structure => {
+                let mut key_material = Slot::EMPTY;
+                let mut extensions = Vec::new();
+                for c in item.structure()? {
+                    match c.tag() {
+                        Tag::KEY_MATERIAL => key_material.see(c),
+                        Tag::ATTRIBUTES | Tag::ATTRIBUTE => {}
+                        _ => extensions.push(c.to_ttlv()),
+                    }
+                }
+                let attributes = item.children_slice(|t| t == Tag::ATTRIBUTES || t == Tag::ATTRIBUTE);
+                Ok(Self::Plain {
+                    key_material: key_material.one(Tag::KEY_MATERIAL, ctx)?,
+                    attributes: Attributes::decode_field(
+                        &attributes,
+                        Tag::ATTRIBUTES,
+                        Tag::ATTRIBUTE,
+                        ctx,
+                    )?,
+                    extensions,
+                })
+            }
+            found => Err(wrong_type_of(item.tag(), ItemType::Structure, found)),
+        }
+    }
+}
+
 impl Codec for KeyValue {
     fn decode(item: &Ttlv, ctx: &Ctx) -> Result<Self, DecodeError> {
-        match &item.value {
-            Value::ByteString(b) => Ok(Self::Wrapped(b.clone())),
-            Value::Structure(children) => Ok(Self::Plain {
-                key_material: field_one(children, Tag::KEY_MATERIAL, ctx)?,
-                attributes: Attributes::decode_field(
-                    children,
-                    Tag::ATTRIBUTES,
-                    Tag::ATTRIBUTE,
-                    ctx,
-                )?,
-                extensions: children
-                    .iter()
-                    .filter(|c| {
-                        !matches!(c.tag, Tag::KEY_MATERIAL | Tag::ATTRIBUTES | Tag::ATTRIBUTE)
-                    })
-                    .cloned()
-                    .collect(),
-            }),
-            _ => Err(wrong_type(item, ItemType::Structure)),
-        }
+        Self::decode_node(item, ctx)
+    }
+
+    fn decode_ref(item: ItemRef<'_>, ctx: &Ctx) -> Result<Self, DecodeError> {
+        Self::decode_node(item, ctx)
     }
 
     fn encode(&self, tag: Tag, ctx: &Ctx) -> Ttlv {
@@ -336,15 +366,23 @@ impl KeyMaterial {
     }
 }
 
+impl KeyMaterial {
+    fn decode_node<'a, N: Node<'a>>(item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
+        match item.item_type() {
+            ItemType::ByteString => item.decode(ctx).map(Self::Bytes),
+            ItemType::Structure => item.decode(ctx).map(Self::Transparent),
+            found => Err(wrong_type_of(item.tag(), ItemType::ByteString, found)),
+        }
+    }
+}
+
 impl Codec for KeyMaterial {
     fn decode(item: &Ttlv, ctx: &Ctx) -> Result<Self, DecodeError> {
-        match &item.value {
-            Value::ByteString(b) => Ok(Self::Bytes(b.clone())),
-            Value::Structure(_) => {
-                TransparentKey::decode(item, ctx).map(|t| Self::Transparent(Box::new(t)))
-            }
-            _ => Err(wrong_type(item, ItemType::ByteString)),
-        }
+        Self::decode_node(item, ctx)
+    }
+
+    fn decode_ref(item: ItemRef<'_>, ctx: &Ctx) -> Result<Self, DecodeError> {
+        Self::decode_node(item, ctx)
     }
 
     fn encode(&self, tag: Tag, ctx: &Ctx) -> Ttlv {
@@ -435,32 +473,47 @@ const TRANSPARENT_TAGS: [Tag; 16] = [
     Tag::Q_STRING,
 ];
 
+impl TransparentKey {
+    fn decode_node<'a, N: Node<'a>>(item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
+        let mut slots = [Slot::EMPTY; TRANSPARENT_TAGS.len()];
+        let mut extensions = Vec::new();
+        for c in item.structure()? {
+            match TRANSPARENT_TAGS.iter().position(|t| *t == c.tag()) {
+                Some(i) => slots[i].see(c),
+                None => extensions.push(c.to_ttlv()),
+            }
+        }
+        let [key, modulus, private_exponent, public_exponent, p, q, g, j, x, y, prime_exponent_p, prime_exponent_q, crt_coefficient, recommended_curve, d, q_string] =
+            slots;
+        Ok(Self {
+            key: key.opt(Tag::KEY, ctx)?,
+            modulus: modulus.opt(Tag::MODULUS, ctx)?,
+            private_exponent: private_exponent.opt(Tag::PRIVATE_EXPONENT, ctx)?,
+            public_exponent: public_exponent.opt(Tag::PUBLIC_EXPONENT, ctx)?,
+            p: p.opt(Tag::P, ctx)?,
+            q: q.opt(Tag::Q, ctx)?,
+            g: g.opt(Tag::G, ctx)?,
+            j: j.opt(Tag::J, ctx)?,
+            x: x.opt(Tag::X, ctx)?,
+            y: y.opt(Tag::Y, ctx)?,
+            prime_exponent_p: prime_exponent_p.opt(Tag::PRIME_EXPONENT_P, ctx)?,
+            prime_exponent_q: prime_exponent_q.opt(Tag::PRIME_EXPONENT_Q, ctx)?,
+            crt_coefficient: crt_coefficient.opt(Tag::CRT_COEFFICIENT, ctx)?,
+            recommended_curve: recommended_curve.opt(Tag::RECOMMENDED_CURVE, ctx)?,
+            d: d.opt(Tag::D, ctx)?,
+            q_string: q_string.opt(Tag::Q_STRING, ctx)?,
+            extensions,
+        })
+    }
+}
+
 impl Codec for TransparentKey {
     fn decode(item: &Ttlv, ctx: &Ctx) -> Result<Self, DecodeError> {
-        let c = structure_children(item)?;
-        Ok(Self {
-            key: field_opt(c, Tag::KEY, ctx)?,
-            modulus: field_opt(c, Tag::MODULUS, ctx)?,
-            private_exponent: field_opt(c, Tag::PRIVATE_EXPONENT, ctx)?,
-            public_exponent: field_opt(c, Tag::PUBLIC_EXPONENT, ctx)?,
-            p: field_opt(c, Tag::P, ctx)?,
-            q: field_opt(c, Tag::Q, ctx)?,
-            g: field_opt(c, Tag::G, ctx)?,
-            j: field_opt(c, Tag::J, ctx)?,
-            x: field_opt(c, Tag::X, ctx)?,
-            y: field_opt(c, Tag::Y, ctx)?,
-            prime_exponent_p: field_opt(c, Tag::PRIME_EXPONENT_P, ctx)?,
-            prime_exponent_q: field_opt(c, Tag::PRIME_EXPONENT_Q, ctx)?,
-            crt_coefficient: field_opt(c, Tag::CRT_COEFFICIENT, ctx)?,
-            recommended_curve: field_opt(c, Tag::RECOMMENDED_CURVE, ctx)?,
-            d: field_opt(c, Tag::D, ctx)?,
-            q_string: field_opt(c, Tag::Q_STRING, ctx)?,
-            extensions: c
-                .iter()
-                .filter(|x| !TRANSPARENT_TAGS.contains(&x.tag))
-                .cloned()
-                .collect(),
-        })
+        Self::decode_node(item, ctx)
+    }
+
+    fn decode_ref(item: ItemRef<'_>, ctx: &Ctx) -> Result<Self, DecodeError> {
+        Self::decode_node(item, ctx)
     }
 
     fn encode(&self, tag: Tag, ctx: &Ctx) -> Ttlv {
@@ -583,8 +636,9 @@ kmip_struct! {
     pub struct KeyInformation {
         /// Unique Identifier of the wrapping (or MAC/signing) key.
         pub unique_identifier: String = one(UNIQUE_IDENTIFIER),
-        /// Cryptographic Parameters (absent: the key's own attribute applies).
-        pub cryptographic_parameters: Option<CryptographicParameters> = opt(CRYPTOGRAPHIC_PARAMETERS),
+        /// Cryptographic Parameters (absent: the key's own attribute applies). Boxed:
+        /// four times the size of the rest.
+        pub cryptographic_parameters: Option<Box<CryptographicParameters>> = opt(CRYPTOGRAPHIC_PARAMETERS),
     }
 }
 
@@ -732,18 +786,32 @@ pub struct OpaqueObject {
     pub extensions: Vec<Ttlv>,
 }
 
+impl OpaqueObject {
+    fn decode_node<'a, N: Node<'a>>(item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
+        let (mut data_type, mut data_value) = (Slot::EMPTY, Slot::EMPTY);
+        let mut extensions = Vec::new();
+        for c in item.structure()? {
+            match c.tag() {
+                Tag::OPAQUE_DATA_TYPE => data_type.see(c),
+                Tag::OPAQUE_DATA_VALUE => data_value.see(c),
+                _ => extensions.push(c.to_ttlv()),
+            }
+        }
+        Ok(Self {
+            opaque_data_type: data_type.one(Tag::OPAQUE_DATA_TYPE, ctx)?,
+            opaque_data_value: data_value.one(Tag::OPAQUE_DATA_VALUE, ctx)?,
+            extensions,
+        })
+    }
+}
+
 impl Codec for OpaqueObject {
     fn decode(item: &Ttlv, ctx: &Ctx) -> Result<Self, DecodeError> {
-        let c = structure_children(item)?;
-        Ok(Self {
-            opaque_data_type: field_one(c, Tag::OPAQUE_DATA_TYPE, ctx)?,
-            opaque_data_value: field_one(c, Tag::OPAQUE_DATA_VALUE, ctx)?,
-            extensions: c
-                .iter()
-                .filter(|x| !matches!(x.tag, Tag::OPAQUE_DATA_TYPE | Tag::OPAQUE_DATA_VALUE))
-                .cloned()
-                .collect(),
-        })
+        Self::decode_node(item, ctx)
+    }
+
+    fn decode_ref(item: ItemRef<'_>, ctx: &Ctx) -> Result<Self, DecodeError> {
+        Self::decode_node(item, ctx)
     }
 
     fn encode(&self, tag: Tag, ctx: &Ctx) -> Ttlv {
@@ -769,9 +837,10 @@ impl fmt::Debug for OpaqueObject {
 /// True when `item` is a managed object. 1.x Certify and Re-certify requests use
 /// the Certificate Request tag for a Byte String (the request itself), so under
 /// that tag only a Structure counts.
-fn is_object_item(item: &Ttlv) -> bool {
-    ManagedObject::OBJECT_TAGS.contains(&item.tag)
-        && (item.tag != Tag::CERTIFICATE_REQUEST || matches!(item.value, Value::Structure(_)))
+fn is_object_item<'a, N: Node<'a>>(item: N) -> bool {
+    let tag = item.tag();
+    matches!(tag, object_tag!())
+        && (tag != Tag::CERTIFICATE_REQUEST || item.item_type() == ItemType::Structure)
 }
 
 #[cfg(test)]

@@ -97,18 +97,16 @@ impl<'a> ItemRef<'a> {
     }
 
     /// The owned tree of this item.
+    #[inline]
     pub fn to_ttlv(&self) -> Ttlv {
         Ttlv::new(self.tag, self.to_value())
     }
 
     /// The owned value of this item.
+    #[inline]
     pub fn to_value(&self) -> Value {
         match self.item_type {
-            ItemType::Structure => {
-                let mut children = Vec::with_capacity(self.children().count());
-                children.extend(self.children().map(|c| c.to_ttlv()));
-                Value::Structure(children)
-            }
+            ItemType::Structure => self.structure_value(),
             ItemType::Integer => Value::Integer(i32::from_be_bytes(self.fixed())),
             ItemType::Enumeration => Value::Enumeration(u32::from_be_bytes(self.fixed())),
             ItemType::Interval => Value::Interval(u32::from_be_bytes(self.fixed())),
@@ -118,11 +116,21 @@ impl<'a> ItemRef<'a> {
                 Value::DateTimeExtended(i64::from_be_bytes(self.fixed()))
             }
             ItemType::Boolean => Value::Boolean(u64::from_be_bytes(self.fixed()) == 1),
-            // Validated UTF-8: the lossy conversion never replaces anything.
-            ItemType::TextString => Value::TextString(String::from_utf8_lossy(self.value).into_owned()),
+            ItemType::TextString => Value::TextString(match std::str::from_utf8(self.value) {
+                Ok(s) => s.to_owned(),
+                // Not reached: the input was validated as UTF-8.
+                Err(_) => String::from_utf8_lossy(self.value).into_owned(),
+            }),
             ItemType::ByteString => Value::ByteString(self.value.to_vec()),
             ItemType::BigInteger => Value::BigInteger(self.value.to_vec()),
         }
+    }
+
+    /// A structure's owned value: its children's trees.
+    fn structure_value(&self) -> Value {
+        let mut children = Vec::with_capacity(self.children().count());
+        children.extend(self.children().map(|c| c.to_ttlv()));
+        Value::Structure(children)
     }
 
     /// The value bytes, padding excluded.
@@ -309,12 +317,15 @@ struct Tree;
 
 impl Build for Tree {
     type List = Vec<Ttlv>;
+    #[inline(always)]
     fn list(count: impl FnOnce() -> usize) -> Vec<Ttlv> {
         Vec::with_capacity(count())
     }
+    #[inline(always)]
     fn push_structure(list: &mut Vec<Ttlv>, tag: Tag, children: Vec<Ttlv>) {
         list.push(Ttlv::new(tag, Value::Structure(children)));
     }
+    #[inline(always)]
     fn push_value(list: &mut Vec<Ttlv>, tag: Tag, value: impl FnOnce() -> Value) {
         list.push(Ttlv::new(tag, value()));
     }

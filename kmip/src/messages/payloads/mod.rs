@@ -16,7 +16,7 @@ pub use lifecycle::*;
 pub use objects::*;
 
 use crate::error::DecodeError;
-use crate::messages::codec::{Codec, Ctx};
+use crate::messages::codec::{Codec, Ctx, Node};
 use crate::ttlv::{Tag, Ttlv};
 use crate::types::Operation;
 
@@ -43,9 +43,14 @@ macro_rules! operations {
         impl RequestPayload {
             /// Decodes the payload of `operation`.
             pub fn decode(operation: Operation, item: &Ttlv, ctx: &Ctx) -> Result<Self, DecodeError> {
+                Self::decode_node(operation, item, ctx)
+            }
+
+            /// [`Self::decode`] from a tree or a binary item.
+            pub(crate) fn decode_node<'a, N: Node<'a>>(operation: Operation, item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
                 match operation {
-                    $( Operation::$op => <$req>::decode(item, ctx).map(Self::$op), )*
-                    _ => Ok(Self::Raw(item.clone())),
+                    $( Operation::$op => item.decode::<$req>(ctx).map(Self::$op), )*
+                    _ => Ok(Self::Raw(item.to_ttlv())),
                 }
             }
 
@@ -69,9 +74,14 @@ macro_rules! operations {
         impl ResponsePayload {
             /// Decodes the payload of `operation`.
             pub fn decode(operation: Operation, item: &Ttlv, ctx: &Ctx) -> Result<Self, DecodeError> {
+                Self::decode_node(operation, item, ctx)
+            }
+
+            /// [`Self::decode`] from a tree or a binary item.
+            pub(crate) fn decode_node<'a, N: Node<'a>>(operation: Operation, item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
                 match operation {
-                    $( Operation::$op => <$resp>::decode(item, ctx).map(Self::$op), )*
-                    _ => Ok(Self::Raw(item.clone())),
+                    $( Operation::$op => item.decode::<$resp>(ctx).map(Self::$op), )*
+                    _ => Ok(Self::Raw(item.to_ttlv())),
                 }
             }
 

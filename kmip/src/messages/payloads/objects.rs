@@ -215,8 +215,9 @@ kmip_struct! {
         pub key_wrap_type: Option<KeyWrapType> = opt(KEY_WRAP_TYPE),
         /// Key Compression Type.
         pub key_compression_type: Option<KeyCompressionType> = opt(KEY_COMPRESSION_TYPE),
-        /// Key Wrapping Specification.
-        pub key_wrapping_specification: Option<KeyWrappingSpecification> = opt(KEY_WRAPPING_SPECIFICATION),
+        /// Key Wrapping Specification (boxed: larger than the rest of the request,
+        /// and rare).
+        pub key_wrapping_specification: Option<Box<KeyWrappingSpecification>> = opt(KEY_WRAPPING_SPECIFICATION),
     }
 }
 

@@ -1,0 +1,726 @@
+//! Cryptographic operations in the token (issue 4): Encrypt/Decrypt, Sign/
+//! SignatureVerify, MAC/MACVerify, CreateKeyPair, RNG Seed. Parameters are checked
+//! here, before the token sees them; what the token then refuses keeps its `CK_RV`.
+//!
+//! Hashing a message before `CKM_ECDSA` (and before `CKM_RSA_PKCS_PSS` for SHA-224)
+//! happens in software: the digest is public, the key never leaves the token, and
+//! SoftHSM 2.6.1 has no `CKM_ECDSA_SHA*`.
+
+use std::borrow::Cow;
+
+use cryptoki::error::RvError;
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
+use cryptoki::session::Session;
+use sha2::Digest;
+use zeroize::Zeroizing;
+
+use super::encoding::{self, PublicKey};
+use super::error::Fault;
+use super::keyref::{self, Class, Parsed, Type, FLAG_EXTRACTABLE};
+use super::mech::{hash_len, hash_name, Spec};
+use super::{
+    binding_label, crypto, kek, random_id, seal, usage, wrap_and_destroy, Pkcs11Backend,
+    Placement,
+};
+use crate::backend::KeyRef;
+use crate::crypto::{
+    Cipher, CryptoError, Curve, Encrypted, HashAlg, KeyKind, KeyPairSpec, MacAlg, SignInput,
+    SignatureScheme,
+};
+
+/// AES-GCM nonce length generated when the caller gives none (NIST SP 800-38D §8.2).
+const GCM_NONCE_LEN: usize = 12;
+
+impl Pkcs11Backend {
+    /// Checks a MAC in the token (`C_Verify`, MAC Verify): `Ok(false)` when it does
+    /// not match.
+    pub fn mac_verify(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        alg: MacAlg,
+        data: &[u8],
+        mac: &[u8],
+    ) -> Result<bool, CryptoError> {
+        crypto((|| {
+            let parsed = keyref::parse(&key.0)?;
+            let spec = mac_spec(&parsed, kind, alg)?;
+            self.with_key(key, &parsed, aad, |_, _, session, handle| {
+                verified(spec.with(|m| session.verify(m, handle, data, mac))?, &spec)
+            })
+        })())
+    }
+
+    /// The SubjectPublicKeyInfo DER of a public key, or of a resident private key's
+    /// public half (public information: no binding is checked).
+    pub fn public_key_spki(&self, key: &KeyRef) -> Result<Vec<u8>, CryptoError> {
+        crypto((|| match keyref::parse(&key.0)? {
+            Parsed::Public { spki, .. } => Ok(spki.to_vec()),
+            Parsed::Resident {
+                class: Class::Public | Class::Private,
+                ty,
+                id,
+            } => self.run(|conn, ctx, session| {
+                let (handle, _) = conn.resident_handle(ctx, session, Class::Public, &id)?;
+                let read = read_public(session, handle, ty);
+                if matches!(&read, Err(e) if e.is_stale_handle()) {
+                    conn.forget(Class::Public, &id);
+                }
+                read?.to_spki()
+            }),
+            _ => Err(Fault::BadParameters(
+                "not a public key, and no public key is held with this private key (wrapped \
+                 placement keeps it in its own reference)"
+                    .into(),
+            )),
+        })())
+    }
+
+    /// Mixes `seed` into the token's generator (`C_SeedRandom`; RNG Seed).
+    pub fn seed_random(&self, seed: &[u8]) -> Result<(), CryptoError> {
+        crypto(self.run(|_, _, session| {
+            session
+                .seed_random(seed)
+                .map_err(|e| Fault::ck(e, "seeding the token's random generator"))
+        }))
+    }
+
+    pub(super) fn mac_inner(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        alg: MacAlg,
+        data: &[u8],
+    ) -> Result<Vec<u8>, Fault> {
+        let parsed = keyref::parse(&key.0)?;
+        let spec = mac_spec(&parsed, kind, alg)?;
+        self.with_key(key, &parsed, aad, |_, _, session, handle| {
+            spec.with(|m| session.sign(m, handle, data))?
+                .map_err(|e| Fault::ck(e, spec.describe()))
+        })
+    }
+
+    pub(super) fn encrypt_inner(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        cipher: &Cipher,
+        data: &[u8],
+    ) -> Result<Encrypted, Fault> {
+        let parsed = keyref::parse(&key.0)?;
+        let (class, ty) = cipher_key(cipher, true);
+        check_kind(&parsed, kind, class, ty)?;
+        check_cipher_input(cipher, data.len(), true)?;
+        let iv = iv_param(cipher, true)?;
+        let (out, used_iv) = self.with_key(key, &parsed, aad, |_, _, session, handle| {
+            let iv = match &iv {
+                Iv::Given(v) => v.clone(),
+                Iv::Generate(n) => token_random(session, *n)?,
+                Iv::None => Vec::new(),
+            };
+            let spec = cipher_spec(cipher, &iv)?;
+            let out = spec
+                .with(|m| session.encrypt(m, handle, data))?
+                .map_err(|e| Fault::ck(e, spec.describe()))?;
+            Ok((out, iv))
+        })?;
+        let generated = matches!(iv, Iv::Generate(_)).then_some(used_iv);
+        match cipher {
+            Cipher::AesGcm { tag_len, .. } => {
+                let Some(split) = out.len().checked_sub(*tag_len) else {
+                    return Err(Fault::Library("AES-GCM output shorter than its tag".into()));
+                };
+                let (ct, tag) = out.split_at(split);
+                Ok(Encrypted {
+                    data: ct.to_vec(),
+                    iv: generated,
+                    tag: Some(tag.to_vec()),
+                })
+            }
+            _ => Ok(Encrypted {
+                data: out,
+                iv: generated,
+                tag: None,
+            }),
+        }
+    }
+
+    pub(super) fn decrypt_inner(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        cipher: &Cipher,
+        data: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Fault> {
+        let parsed = keyref::parse(&key.0)?;
+        let (class, ty) = cipher_key(cipher, false);
+        check_kind(&parsed, kind, class, ty)?;
+        check_cipher_input(cipher, data.len(), false)?;
+        let Iv::Given(iv) = iv_param(cipher, false)? else {
+            return Err(Fault::Library("decrypt without an IV".into()));
+        };
+        let input: Cow<'_, [u8]> = match cipher {
+            Cipher::AesGcm { tag: Some(tag), .. } => {
+                let mut joined = Vec::with_capacity(data.len() + tag.len());
+                joined.extend_from_slice(data);
+                joined.extend_from_slice(tag);
+                Cow::Owned(joined)
+            }
+            _ => Cow::Borrowed(data),
+        };
+        let spec = cipher_spec(cipher, &iv)?;
+        self.with_key(key, &parsed, aad, |_, _, session, handle| {
+            spec.with(|m| session.decrypt(m, handle, &input))?
+                .map(Zeroizing::new)
+                .map_err(|e| Fault::ck(e, spec.describe()))
+        })
+    }
+
+    pub(super) fn sign_inner(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        scheme: SignatureScheme,
+        input: SignInput<'_>,
+    ) -> Result<Vec<u8>, Fault> {
+        let parsed = keyref::parse(&key.0)?;
+        let plan = signature_plan(kind, scheme, &input)?;
+        check_kind(&parsed, kind, Class::Private, plan.ty)?;
+        let raw = self.with_key(key, &parsed, aad, |_, _, session, handle| {
+            plan.spec
+                .with(|m| session.sign(m, handle, &plan.data))?
+                .map_err(|e| Fault::ck(e, plan.spec.describe()))
+        })?;
+        match plan.curve {
+            Some(_) => encoding::ecdsa_raw_to_der(&raw),
+            None => Ok(raw),
+        }
+    }
+
+    pub(super) fn verify_inner(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        scheme: SignatureScheme,
+        input: SignInput<'_>,
+        signature: &[u8],
+    ) -> Result<bool, Fault> {
+        let parsed = keyref::parse(&key.0)?;
+        let plan = signature_plan(kind, scheme, &input)?;
+        let (class, _) = kind_class_type(kind)?;
+        if class == Class::Secret {
+            return Err(Fault::BadParameters(format!(
+                "a signature is verified with a public key, not {kind:?}"
+            )));
+        }
+        check_kind(&parsed, kind, class, plan.ty)?;
+        let signature: Cow<'_, [u8]> = match plan.curve {
+            Some(curve) => {
+                match encoding::ecdsa_der_to_raw(signature, encoding::field_len(curve)) {
+                    Some(raw) => Cow::Owned(raw),
+                    None => return Ok(false),
+                }
+            }
+            None => Cow::Borrowed(signature),
+        };
+        let check = |session: &Session, handle: ObjectHandle| {
+            verified(
+                plan.spec
+                    .with(|m| session.verify(m, handle, &plan.data, &signature))?,
+                &plan.spec,
+            )
+        };
+        match (&parsed, class) {
+            (_, Class::Public) => {
+                self.with_key(key, &parsed, aad, |_, _, session, handle| check(session, handle))
+            }
+            // The private key's binding is checked, then its pair's public object
+            // (same CKA_ID) verifies: private key objects do not.
+            (Parsed::Resident { id, .. }, _) => {
+                self.with_key(key, &parsed, aad, |conn, ctx, session, _| {
+                    let (public, _) = conn.resident_handle(ctx, session, Class::Public, id)?;
+                    let result = check(session, public);
+                    if matches!(&result, Err(e) if e.is_stale_handle()) {
+                        conn.forget(Class::Public, id);
+                    }
+                    result
+                })
+            }
+            _ => Err(Fault::BadParameters(
+                "verify with the public key: a wrapped private key has no public half in the \
+                 token"
+                    .into(),
+            )),
+        }
+    }
+
+    pub(super) fn generate_pair_inner(
+        &self,
+        spec: KeyPairSpec,
+        extractable: bool,
+        aad_private: &[u8],
+        aad_public: &[u8],
+    ) -> Result<(KeyRef, KeyRef, Vec<u8>), Fault> {
+        let (mechanism, ty, params) = match spec {
+            KeyPairSpec::Rsa(bits @ (2048 | 3072 | 4096)) => (
+                Mechanism::RsaPkcsKeyPairGen,
+                Type::Rsa,
+                vec![
+                    Attribute::ModulusBits(u64::from(bits).into()),
+                    Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
+                ],
+            ),
+            KeyPairSpec::Rsa(bits) => {
+                return Err(Fault::BadParameters(format!(
+                    "RSA modulus of {bits} bits: 2048, 3072 or 4096 are offered"
+                )))
+            }
+            KeyPairSpec::Ec(curve) => (
+                Mechanism::EccKeyPairGen,
+                Type::Ec,
+                vec![Attribute::EcParams(encoding::ec_params(curve))],
+            ),
+            KeyPairSpec::Ed25519 => (
+                Mechanism::EccEdwardsKeyPairGen,
+                Type::Edwards,
+                vec![Attribute::EcParams(encoding::ed25519_params())],
+            ),
+        };
+        let what = format!("generating a {spec:?} key pair");
+        match self.placement {
+            Placement::Resident => self.run(|conn, _, session| {
+                let id = random_id()?;
+                let (pub_label, priv_label) = (binding_label(aad_public), binding_label(aad_private));
+                let mut public = usage(Class::Public, ty);
+                public.extend(params.iter().cloned());
+                public.extend([
+                    Attribute::Token(true),
+                    Attribute::Private(false),
+                    Attribute::Id(id.to_vec()),
+                    Attribute::Label(pub_label.clone()),
+                ]);
+                let mut private = usage(Class::Private, ty);
+                private.extend([
+                    Attribute::Token(true),
+                    Attribute::Private(true),
+                    Attribute::Sensitive(!extractable),
+                    Attribute::Extractable(extractable),
+                    Attribute::Id(id.to_vec()),
+                    Attribute::Label(priv_label.clone()),
+                ]);
+                let (pub_h, priv_h) = session
+                    .generate_key_pair(&mechanism, &public, &private)
+                    .map_err(|e| Fault::ck(e, what.clone()))?;
+                conn.remember(Class::Public, &id, pub_h, pub_label);
+                conn.remember(Class::Private, &id, priv_h, priv_label);
+                let spki = read_public(session, pub_h, ty)?.to_spki()?;
+                Ok((
+                    KeyRef(keyref::resident(Class::Private, ty, &id)),
+                    KeyRef(keyref::resident(Class::Public, ty, &id)),
+                    spki,
+                ))
+            }),
+            Placement::Wrapped => self.run(|conn, _, session| {
+                let kek = kek(conn)?;
+                let mut public = usage(Class::Public, ty);
+                public.extend(params.iter().cloned());
+                public.extend([Attribute::Token(false), Attribute::Private(false)]);
+                let mut private = usage(Class::Private, ty);
+                // Extractable in the token only so that C_WrapKey may wrap it.
+                private.extend([
+                    Attribute::Token(false),
+                    Attribute::Private(true),
+                    Attribute::Sensitive(true),
+                    Attribute::Extractable(true),
+                ]);
+                let (pub_h, priv_h) = session
+                    .generate_key_pair(&mechanism, &public, &private)
+                    .map_err(|e| Fault::ck(e, what.clone()))?;
+                let spki = read_public(session, pub_h, ty).and_then(|p| p.to_spki());
+                if let Err(e) = session.destroy_object(pub_h) {
+                    tracing::warn!(error = %e, "destroying a generated public key's session object");
+                }
+                let blob = wrap_and_destroy(session, &kek, priv_h);
+                let (spki, blob) = (spki?, blob?);
+                let flags = if extractable { FLAG_EXTRACTABLE } else { 0 };
+                let private = keyref::wrapped_body(Class::Private, ty, flags, kek.mechanism, &blob);
+                let private = seal(session, &kek, private, aad_private)?;
+                let public = seal(session, &kek, keyref::public_body(ty, &spki), aad_public)?;
+                Ok((KeyRef(private), KeyRef(public), spki))
+            }),
+        }
+    }
+}
+
+/// Imports a public key from its SPKI as a session object (wrapped placement).
+pub(super) fn import_public(session: &Session, ty: Type, spki: &[u8]) -> Result<ObjectHandle, Fault> {
+    let key = PublicKey::from_spki(spki)?;
+    let mut template = usage(Class::Public, ty);
+    template.extend([
+        Attribute::Class(ObjectClass::PUBLIC_KEY),
+        Attribute::KeyType(ty.key_type()),
+        Attribute::Token(false),
+        Attribute::Private(false),
+    ]);
+    match (&key, ty) {
+        (PublicKey::Rsa { modulus, exponent }, Type::Rsa) => template.extend([
+            Attribute::Modulus(modulus.clone()),
+            Attribute::PublicExponent(exponent.clone()),
+        ]),
+        (PublicKey::Ec { curve, point }, Type::Ec) => template.extend([
+            Attribute::EcParams(encoding::ec_params(*curve)),
+            Attribute::EcPoint(encoding::ec_point_attr(point)?),
+        ]),
+        (PublicKey::Ed25519 { point }, Type::Edwards) => template.extend([
+            Attribute::EcParams(encoding::ed25519_params()),
+            Attribute::EcPoint(encoding::ec_point_attr(point)?),
+        ]),
+        _ => {
+            return Err(Fault::Integrity(
+                "the public-key reference's type does not match its key".into(),
+            ))
+        }
+    }
+    session
+        .create_object(&template)
+        .map_err(|e| Fault::ck(e, "importing a public key"))
+}
+
+/// Reads a public key object's attributes.
+fn read_public(session: &Session, handle: ObjectHandle, ty: Type) -> Result<PublicKey, Fault> {
+    let wanted: &[AttributeType] = match ty {
+        Type::Rsa => &[AttributeType::Modulus, AttributeType::PublicExponent],
+        _ => &[AttributeType::EcParams, AttributeType::EcPoint],
+    };
+    let attrs = session
+        .get_attributes(handle, wanted)
+        .map_err(|e| Fault::ck(e, "reading a public key"))?;
+    let (mut modulus, mut exponent, mut params, mut point) = (None, None, None, None);
+    for attr in attrs {
+        match attr {
+            Attribute::Modulus(v) => modulus = Some(v),
+            Attribute::PublicExponent(v) => exponent = Some(v),
+            Attribute::EcParams(v) => params = Some(v),
+            Attribute::EcPoint(v) => point = Some(v),
+            _ => {}
+        }
+    }
+    let missing = || Fault::Library("the token did not return the public key's attributes".into());
+    match ty {
+        Type::Rsa => Ok(PublicKey::Rsa {
+            modulus: modulus.ok_or_else(missing)?,
+            exponent: exponent.ok_or_else(missing)?,
+        }),
+        Type::Ec => {
+            let params = params.ok_or_else(missing)?;
+            let curve = [Curve::P256, Curve::P384]
+                .into_iter()
+                .find(|c| encoding::ec_params(*c) == params)
+                .ok_or_else(|| Fault::Unsupported("EC key on a curve other than P-256/P-384".into()))?;
+            Ok(PublicKey::Ec {
+                curve,
+                point: encoding::ec_point(&point.ok_or_else(missing)?, encoding::point_len(curve))?,
+            })
+        }
+        Type::Edwards => Ok(PublicKey::Ed25519 {
+            point: encoding::ec_point(&point.ok_or_else(missing)?, 32)?,
+        }),
+        Type::Aes | Type::Generic => Err(Fault::BadParameters("not a public key".into())),
+    }
+}
+
+/// The class and type a key kind names.
+fn kind_class_type(kind: KeyKind) -> Result<(Class, Type), Fault> {
+    Ok(match kind {
+        KeyKind::Aes(_) => (Class::Secret, Type::Aes),
+        KeyKind::Hmac(_) => (Class::Secret, Type::Generic),
+        KeyKind::RsaPrivate(_) => (Class::Private, Type::Rsa),
+        KeyKind::RsaPublic(_) => (Class::Public, Type::Rsa),
+        KeyKind::EcPrivate(_) => (Class::Private, Type::Ec),
+        KeyKind::EcPublic(_) => (Class::Public, Type::Ec),
+        KeyKind::Ed25519Private => (Class::Private, Type::Edwards),
+        KeyKind::Ed25519Public => (Class::Public, Type::Edwards),
+        KeyKind::Des3(_) => {
+            return Err(Fault::Unsupported(
+                "Triple-DES keys are not offered by the PKCS#11 backend".into(),
+            ))
+        }
+    })
+}
+
+/// Checks that the operation's key (`class`, `ty`), the caller's `kind` and the
+/// reference agree.
+fn check_kind(parsed: &Parsed<'_>, kind: KeyKind, class: Class, ty: Type) -> Result<(), Fault> {
+    let named = kind_class_type(kind)?;
+    if named != (class, ty) {
+        return Err(Fault::BadParameters(format!(
+            "this operation needs a {class:?} {ty:?} key; the request names {kind:?}"
+        )));
+    }
+    let held = parsed.class_type();
+    if held != named {
+        return Err(Fault::BadParameters(format!(
+            "the request names {kind:?}, the key reference holds a {:?} {:?} key",
+            held.0, held.1
+        )));
+    }
+    Ok(())
+}
+
+/// The key a cipher takes.
+fn cipher_key(cipher: &Cipher, encrypting: bool) -> (Class, Type) {
+    match cipher {
+        Cipher::RsaOaep { .. } | Cipher::RsaPkcs1v15 if encrypting => (Class::Public, Type::Rsa),
+        Cipher::RsaOaep { .. } | Cipher::RsaPkcs1v15 => (Class::Private, Type::Rsa),
+        _ => (Class::Secret, Type::Aes),
+    }
+}
+
+enum Iv {
+    Given(Vec<u8>),
+    Generate(usize),
+    None,
+}
+
+/// The IV/nonce of a cipher: given (checked), to generate (encrypt), or none.
+fn iv_param(cipher: &Cipher, encrypting: bool) -> Result<Iv, Fault> {
+    let (given, len, name) = match cipher {
+        Cipher::AesGcm { nonce, .. } => (nonce, None, "AES-GCM nonce"),
+        Cipher::AesCbc { iv, .. } => (iv, Some(16), "AES-CBC IV"),
+        Cipher::AesCtr { iv } => (iv, Some(16), "AES-CTR initial counter block"),
+        _ => return Ok(if encrypting { Iv::None } else { Iv::Given(Vec::new()) }),
+    };
+    match (given, len) {
+        (Some(v), Some(n)) if v.len() != n => Err(Fault::BadParameters(format!(
+            "{name} of {} bytes; {n} are required",
+            v.len()
+        ))),
+        // PKCS#11 v2.40 bounds the GCM IV at 256 bytes.
+        (Some(v), None) if v.is_empty() || v.len() > 256 => Err(Fault::BadParameters(format!(
+            "{name} of {} bytes; 1 to 256 are accepted (12 recommended)",
+            v.len()
+        ))),
+        (Some(v), _) => Ok(Iv::Given(v.clone())),
+        (None, _) if !encrypting => Err(Fault::BadParameters(format!(
+            "{name} is required to decrypt"
+        ))),
+        (None, n) => Ok(Iv::Generate(n.unwrap_or(GCM_NONCE_LEN))),
+    }
+}
+
+/// Length and tag checks a token would answer with a less helpful `CK_RV`.
+fn check_cipher_input(cipher: &Cipher, len: usize, encrypting: bool) -> Result<(), Fault> {
+    let bad = |m: String| Err(Fault::BadParameters(m));
+    match cipher {
+        Cipher::AesGcm { tag_len, tag, .. } => {
+            if !(12..=16).contains(tag_len) {
+                return bad(format!("AES-GCM tag length {tag_len}; 12 to 16 bytes are accepted"));
+            }
+            if !encrypting {
+                match tag {
+                    Some(t) if t.len() == *tag_len => {}
+                    Some(t) => {
+                        return bad(format!(
+                            "AES-GCM tag of {} bytes, but the tag length is {tag_len}",
+                            t.len()
+                        ))
+                    }
+                    None => return bad("AES-GCM tag is required to decrypt".into()),
+                }
+            }
+            Ok(())
+        }
+        Cipher::AesCbc { pad: false, .. } | Cipher::AesEcb if len % 16 != 0 => bad(format!(
+            "{len} bytes is not a multiple of the 16-byte AES block (no padding requested)"
+        )),
+        Cipher::AesCbc { pad: true, .. } if !encrypting && (len == 0 || len % 16 != 0) => {
+            bad(format!("{len} bytes is not a padded AES-CBC ciphertext"))
+        }
+        Cipher::AesKeyWrap { pad: false } if len % 8 != 0 || len < if encrypting { 16 } else { 24 } => {
+            bad(format!(
+                "{len} bytes: RFC 3394 key wrap takes a multiple of 8 bytes, at least {}",
+                if encrypting { 16 } else { 24 }
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn cipher_spec<'a>(cipher: &'a Cipher, iv: &[u8]) -> Result<Spec<'a>, Fault> {
+    let block = || -> Result<[u8; 16], Fault> {
+        iv.try_into()
+            .map_err(|_| Fault::BadParameters(format!("IV of {} bytes; 16 are required", iv.len())))
+    };
+    Ok(match cipher {
+        Cipher::AesGcm { aad, tag_len, .. } => Spec::AesGcm {
+            iv: iv.to_vec(),
+            aad,
+            tag_len: *tag_len,
+        },
+        Cipher::AesCbc { pad, .. } => Spec::AesCbc {
+            iv: block()?,
+            pad: *pad,
+        },
+        Cipher::AesCtr { .. } => Spec::AesCtr { iv: block()? },
+        Cipher::AesEcb => Spec::AesEcb,
+        Cipher::AesKeyWrap { pad } => Spec::AesKeyWrap { pad: *pad },
+        Cipher::RsaOaep { hash } => Spec::RsaOaep(*hash),
+        Cipher::RsaPkcs1v15 => Spec::RsaPkcs,
+    })
+}
+
+fn mac_spec(parsed: &Parsed<'_>, kind: KeyKind, alg: MacAlg) -> Result<Spec<'static>, Fault> {
+    let (ty, spec) = match alg {
+        MacAlg::Hmac(hash) => (Type::Generic, Spec::Hmac(hash)),
+        MacAlg::AesCmac => (Type::Aes, Spec::AesCmac),
+    };
+    check_kind(parsed, kind, Class::Secret, ty)?;
+    Ok(spec)
+}
+
+/// How a signature scheme runs in the token.
+struct SignaturePlan<'a> {
+    ty: Type,
+    spec: Spec<'static>,
+    /// What the mechanism signs: the message, a digest, or a DigestInfo.
+    data: Cow<'a, [u8]>,
+    /// ECDSA: the curve, for the DER/raw signature conversion.
+    curve: Option<Curve>,
+}
+
+fn signature_plan<'a>(
+    kind: KeyKind,
+    scheme: SignatureScheme,
+    input: &SignInput<'a>,
+) -> Result<SignaturePlan<'a>, Fault> {
+    let hash = match scheme {
+        SignatureScheme::RsaPkcs1v15(h) | SignatureScheme::RsaPss(h) | SignatureScheme::Ecdsa(h) => {
+            Some(h)
+        }
+        SignatureScheme::Ed25519 => None,
+    };
+    if hash == Some(HashAlg::Sha1) {
+        return Err(Fault::BadParameters(
+            "SHA-1 is not used for signatures".into(),
+        ));
+    }
+    let digest_of = |h: HashAlg| -> Result<Cow<'a, [u8]>, Fault> {
+        match *input {
+            SignInput::Message(m) => Ok(Cow::Owned(software_digest(h, m)?)),
+            SignInput::Digest(d) if d.len() == hash_len(h) => Ok(Cow::Borrowed(d)),
+            SignInput::Digest(d) => Err(Fault::BadParameters(format!(
+                "a {} digest is {} bytes, not {}",
+                hash_name(h),
+                hash_len(h),
+                d.len()
+            ))),
+        }
+    };
+    let plan = match scheme {
+        SignatureScheme::RsaPkcs1v15(h) => match *input {
+            SignInput::Message(m) => SignaturePlan {
+                ty: Type::Rsa,
+                spec: Spec::HashRsaPkcs(h),
+                data: Cow::Borrowed(m),
+                curve: None,
+            },
+            SignInput::Digest(_) => {
+                let digest = digest_of(h)?;
+                let mut info = encoding::digest_info_prefix(h).to_vec();
+                info.extend_from_slice(&digest);
+                SignaturePlan {
+                    ty: Type::Rsa,
+                    spec: Spec::RsaPkcs,
+                    data: Cow::Owned(info),
+                    curve: None,
+                }
+            }
+        },
+        SignatureScheme::RsaPss(h) => match *input {
+            SignInput::Message(m) if h != HashAlg::Sha224 => SignaturePlan {
+                ty: Type::Rsa,
+                spec: Spec::HashRsaPss(h),
+                data: Cow::Borrowed(m),
+                curve: None,
+            },
+            _ => SignaturePlan {
+                ty: Type::Rsa,
+                spec: Spec::RsaPss(h),
+                data: digest_of(h)?,
+                curve: None,
+            },
+        },
+        SignatureScheme::Ecdsa(h) => {
+            let curve = match kind {
+                KeyKind::EcPrivate(c) | KeyKind::EcPublic(c) => c,
+                other => {
+                    return Err(Fault::BadParameters(format!(
+                        "ECDSA needs an EC key; the request names {other:?}"
+                    )))
+                }
+            };
+            SignaturePlan {
+                ty: Type::Ec,
+                spec: Spec::Ecdsa,
+                data: digest_of(h)?,
+                curve: Some(curve),
+            }
+        }
+        SignatureScheme::Ed25519 => match *input {
+            SignInput::Message(m) => SignaturePlan {
+                ty: Type::Edwards,
+                spec: Spec::Eddsa,
+                data: Cow::Borrowed(m),
+                curve: None,
+            },
+            SignInput::Digest(_) => {
+                return Err(Fault::BadParameters(
+                    "Ed25519 signs the message itself (pure EdDSA); a pre-hashed input is not \
+                     accepted"
+                        .into(),
+                ))
+            }
+        },
+    };
+    Ok(plan)
+}
+
+fn software_digest(hash: HashAlg, message: &[u8]) -> Result<Vec<u8>, Fault> {
+    Ok(match hash {
+        HashAlg::Sha224 => sha2::Sha224::digest(message).to_vec(),
+        HashAlg::Sha256 => sha2::Sha256::digest(message).to_vec(),
+        HashAlg::Sha384 => sha2::Sha384::digest(message).to_vec(),
+        HashAlg::Sha512 => sha2::Sha512::digest(message).to_vec(),
+        HashAlg::Sha1 => {
+            return Err(Fault::BadParameters(
+                "SHA-1 is not used for signatures".into(),
+            ))
+        }
+    })
+}
+
+/// `C_Verify`'s answer as a boolean: a signature or MAC that does not match is
+/// `false`, any other failure an error.
+fn verified(result: cryptoki::error::Result<()>, spec: &Spec<'_>) -> Result<bool, Fault> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(cryptoki::error::Error::Pkcs11(
+            RvError::SignatureInvalid | RvError::SignatureLenRange,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(Fault::ck(e, spec.describe())),
+    }
+}
+
+fn token_random(session: &Session, len: usize) -> Result<Vec<u8>, Fault> {
+    session
+        .generate_random_vec(u32::try_from(len).unwrap_or(u32::MAX))
+        .map_err(|e| Fault::ck(e, "generating an IV"))
+}
