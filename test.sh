@@ -104,9 +104,11 @@ install_cargo_fuzz() {
 }
 
 install_softhsm() {
-    # Later issue (PKCS#11 backend and shim tests): SoftHSM2 and OpenSC, e.g.
-    #   command -v softhsm2-util >/dev/null || apt_install softhsm2 opensc
-    :
+    # SoftHSM2 (the PKCS#11 token the pkcs11 backend is tested on, module
+    # /usr/lib/softhsm/libsofthsm2.so) and OpenSC (pkcs11-tool, to look at tokens).
+    if ! command -v softhsm2-util >/dev/null || ! command -v pkcs11-tool >/dev/null; then
+        apt_install softhsm2 opensc
+    fi
 }
 
 install_python_clients() {

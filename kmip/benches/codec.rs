@@ -100,9 +100,7 @@ impl ItemCounts {
                 self.structures += 1;
                 c.iter().for_each(|c| self.add(c));
             }
-            Value::TextString(_) | Value::ByteString(_) | Value::BigInteger(_) => {
-                self.strings += 1
-            }
+            Value::TextString(_) | Value::ByteString(_) | Value::BigInteger(_) => self.strings += 1,
             _ => {}
         }
     }

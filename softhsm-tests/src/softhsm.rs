@@ -37,7 +37,11 @@ const MODULE_PATHS: &[&str] = &[
 pub fn module() -> PathBuf {
     if let Some(p) = std::env::var_os("KEYGATE_PKCS11_MODULE").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
-        assert!(p.is_file(), "$KEYGATE_PKCS11_MODULE={} does not exist", p.display());
+        assert!(
+            p.is_file(),
+            "$KEYGATE_PKCS11_MODULE={} does not exist",
+            p.display()
+        );
         return p;
     }
     MODULE_PATHS
@@ -157,6 +161,9 @@ impl SoftHsm {
                 }
             }
         }
-        panic!("no token directory under {} is labelled {label:?}", self.tokens.display())
+        panic!(
+            "no token directory under {} is labelled {label:?}",
+            self.tokens.display()
+        )
     }
 }

@@ -10,8 +10,10 @@
 pub mod pkcs11;
 pub mod software;
 
+use crate::crypto::{
+    Cipher, CryptoError, Encrypted, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme,
+};
 use std::fmt;
-use crate::crypto::{Cipher, CryptoError, Encrypted, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme};
 use zeroize::Zeroizing;
 
 /// A backend's reference to key material. Opaque to everything but the backend.
@@ -66,13 +68,26 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
         aad_public: &[u8],
     ) -> Result<GeneratedRefs, CryptoError> {
         let _ = (spec, extractable, aad_private, aad_public);
-        Err(CryptoError::Unsupported(format!("backend {} does not generate key pairs", self.name())))
+        Err(CryptoError::Unsupported(format!(
+            "backend {} does not generate key pairs",
+            self.name()
+        )))
     }
 
     /// Encrypts with the referenced key.
-    fn encrypt(&self, key: &KeyRef, aad: &[u8], kind: KeyKind, cipher: &Cipher, data: &[u8]) -> Result<Encrypted, CryptoError> {
+    fn encrypt(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        cipher: &Cipher,
+        data: &[u8],
+    ) -> Result<Encrypted, CryptoError> {
         let _ = (key, aad, kind, cipher, data);
-        Err(CryptoError::Unsupported(format!("backend {} does not encrypt", self.name())))
+        Err(CryptoError::Unsupported(format!(
+            "backend {} does not encrypt",
+            self.name()
+        )))
     }
 
     /// Decrypts with the referenced key.
@@ -85,7 +100,10 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
         data: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let _ = (key, aad, kind, cipher, data);
-        Err(CryptoError::Unsupported(format!("backend {} does not decrypt", self.name())))
+        Err(CryptoError::Unsupported(format!(
+            "backend {} does not decrypt",
+            self.name()
+        )))
     }
 
     /// Signs with the referenced private key.
@@ -98,7 +116,10 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
         input: SignInput<'_>,
     ) -> Result<Vec<u8>, CryptoError> {
         let _ = (key, aad, kind, scheme, input);
-        Err(CryptoError::Unsupported(format!("backend {} does not sign", self.name())))
+        Err(CryptoError::Unsupported(format!(
+            "backend {} does not sign",
+            self.name()
+        )))
     }
 
     /// Verifies a signature with the referenced key (public, or the private key's
@@ -113,13 +134,26 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
         signature: &[u8],
     ) -> Result<bool, CryptoError> {
         let _ = (key, aad, kind, scheme, input, signature);
-        Err(CryptoError::Unsupported(format!("backend {} does not verify", self.name())))
+        Err(CryptoError::Unsupported(format!(
+            "backend {} does not verify",
+            self.name()
+        )))
     }
 
     /// Computes a MAC with the referenced key.
-    fn mac(&self, key: &KeyRef, aad: &[u8], kind: KeyKind, alg: MacAlg, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    fn mac(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        alg: MacAlg,
+        data: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         let _ = (key, aad, kind, alg, data);
-        Err(CryptoError::Unsupported(format!("backend {} does not compute MACs", self.name())))
+        Err(CryptoError::Unsupported(format!(
+            "backend {} does not compute MACs",
+            self.name()
+        )))
     }
 }
 

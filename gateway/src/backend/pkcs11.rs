@@ -1,9 +1,10 @@
 //! The PKCS#11 backend (DESIGN.md "Backends", issue 4): keys in an HSM, used there.
 //!
-//! Any PKCS#11 module through `cryptoki`, initialised with `CKF_OS_LOCKING_OK`. The
-//! token is found by label; the user logs in once; a small pool of read-write sessions
-//! serves requests (SoftHSM serialises short operations, so a few are enough; a
-//! network HSM wants more). Two placements:
+//! Any PKCS#11 module through `cryptoki`, initialised with `CKF_OS_LOCKING_OK` and
+//! shared by every backend of the process that names the same path (`pkcs11/module.rs`).
+//! The token is found by label; the user logs in once; a bounded pool of read-write
+//! sessions serves requests (SoftHSM serialises short operations, so a few are enough;
+//! a network HSM wants more). Two placements:
 //!
 //! - [`Placement::Resident`]: every key is a token object (`CKA_TOKEN`), generated in
 //!   the token, `CKA_SENSITIVE` and not `CKA_EXTRACTABLE` unless the caller asks for an
@@ -11,14 +12,21 @@
 //!   for an authorised Get). The [`KeyRef`] holds the object's `CKA_ID` (16 random
 //!   bytes); handles are cached by `CKA_ID`, so `C_FindObjects` (~13 ms with 1,000
 //!   objects on SoftHSM) runs only after a restart, a reconnect or an eviction.
-//!   Destroy destroys the token object.
+//!   Destroy destroys the token object. A key pair is two token objects sharing a
+//!   `CKA_ID`.
 //! - [`Placement::Wrapped`]: keys are generated in the token as session objects,
-//!   wrapped at once under the token's KEK (`keygate-kek`, AES-256, non-extractable)
-//!   and destroyed; the [`KeyRef`] is the wrapped blob. Each use unwraps the blob into
+//!   wrapped at once under the token's KEK (`keygate-kek`, AES-256, non-extractable,
+//!   created at the first open) and destroyed; the [`KeyRef`] is the wrapped blob
+//!   (`CKM_AES_KEY_WRAP_PAD`, else `CKM_AES_KEY_WRAP`). Each use unwraps the blob into
 //!   a non-extractable session object, kept in a bounded LRU cache keyed by the
 //!   reference's SHA-256. This scales past the token's object capacity and its token
-//!   object creation rate (~100/s on SoftHSM). The key-reference formats are in
-//!   `pkcs11/keyref.rs`.
+//!   object creation rate (~100/s on SoftHSM). Formats: `pkcs11/keyref.rs`.
+//!
+//! Binding: the caller's `aad` (vault and UID) is the `CKA_LABEL` of a resident
+//! object (a digest of it) and is covered by an HMAC tag, computed in the token, on a
+//! wrapped reference; both are checked at every use and export, so a reference copied
+//! onto another row, or a wrapped reference whose export flag was flipped, does not
+//! open.
 //!
 //! Failures keep their `CK_RV` and function in the message and the log. When the
 //! module reports that the device, token or session is gone, the backend drops its
@@ -26,14 +34,24 @@
 //! retries (bounded, within half a second). While the token stays away, calls fail
 //! at once with [`BackendError::Unavailable`] / [`CryptoError::Device`] and a
 //! reconnect is tried at most every [`RETRY_INTERVAL`]: no request hangs, and no
-//! restart is needed when the token comes back.
+//! restart is needed when the token comes back. A `CKR_GENERAL_ERROR` after which the
+//! token still answers `C_GetSessionInfo` and `C_GetTokenInfo` is the operation's
+//! failure, not the device's.
 //!
-//! What SoftHSM 2.6.1 lacks, as seen through this backend (see the softhsm-tests):
-//! RSA-OAEP with any hash but SHA-1 (`C_EncryptInit` returns `CKR_ARGUMENTS_BAD`,
-//! reported as unsupported), `CKM_ECDSA_SHA*` (`CKR_MECHANISM_INVALID`; Keygate hashes
-//! and uses `CKM_ECDSA`, which every token has), AES key wrap as a data cipher
-//! (`CKM_AES_KEY_WRAP*` only wrap keys there), `CKM_AES_KEY_WRAP_KWP` (0x210B); and
-//! it refuses HMAC keys shorter than the hash (`CKR_KEY_SIZE_RANGE`).
+//! SoftHSM 2.6.1, as seen through this backend (softhsm-tests/tests/pkcs11_backend.rs):
+//! - RSA-OAEP with any hash but SHA-1: `C_EncryptInit` returns `CKR_ARGUMENTS_BAD`
+//!   (0x7); reported as unsupported, naming the mechanism.
+//! - no `CKM_ECDSA_SHA*` (`CKR_MECHANISM_INVALID`): the message is hashed in software
+//!   and signed with `CKM_ECDSA`, which every token has;
+//! - `CKM_AES_KEY_WRAP` and `CKM_AES_KEY_WRAP_PAD` only wrap keys: as a data cipher
+//!   `C_EncryptInit` returns `CKR_MECHANISM_INVALID` (0x70);
+//! - `CKM_AES_KEY_WRAP_PAD` (0x210A) is RFC 5649 there; `CKM_AES_KEY_WRAP_KWP`
+//!   (0x210B) is not offered (and cryptoki 0.12 cannot name it);
+//! - an EdDSA private key cannot be wrapped (`C_WrapKey`: `CKR_KEY_NOT_WRAPPABLE`,
+//!   0x69), so wrapped placement has no Ed25519;
+//! - HMAC keys shorter than the hash are refused (`C_SignInit`: `CKR_KEY_SIZE_RANGE`);
+//! - a failed AES-GCM tag check is `CKR_GENERAL_ERROR` from `C_Decrypt`;
+//! - `C_GetTokenInfo` reports no session count.
 
 mod conn;
 mod encoding;
@@ -176,9 +194,7 @@ impl Pkcs11Backend {
             sessions: cfg.sessions,
             kek: (cfg.placement == Placement::Wrapped).then_some(true),
         })
-        .map_err(|e| {
-            BackendError::Unavailable(format!("PKCS#11 backend '{}': {e}", cfg.name))
-        })?;
+        .map_err(|e| BackendError::Unavailable(format!("PKCS#11 backend '{}': {e}", cfg.name)))?;
         tracing::info!(
             backend = %cfg.name,
             module = %cfg.module.display(),
@@ -202,6 +218,15 @@ impl Pkcs11Backend {
     /// The placement.
     pub fn placement(&self) -> Placement {
         self.placement
+    }
+
+    /// Sessions the pool has open (0 while the token is unavailable); at most the
+    /// configured `sessions`.
+    pub fn open_sessions(&self) -> usize {
+        match &*lock(&self.state) {
+            State::Up(conn) => conn.open_sessions(),
+            State::Down(_) => 0,
+        }
     }
 
     /// The token's label.
@@ -846,7 +871,8 @@ fn symmetric_len(kind: KeyKind) -> Result<usize, BackendError> {
         KeyKind::Hmac(bits) if bits > 0 && bits % 8 == 0 => bits,
         other => {
             return Err(BackendError::Unsupported(format!(
-                "{other:?}: AES keys are 128, 192 or 256 bits, HMAC keys a positive multiple of 8 bits"
+                "{other:?}: AES keys are 128, 192 or 256 bits, HMAC keys a positive multiple \
+                 of 8 bits"
             )))
         }
     };
@@ -922,7 +948,11 @@ fn kek(conn: &Conn) -> Result<conn::Kek, Fault> {
 }
 
 /// Wraps `handle` under the KEK and destroys it, whatever the wrap's outcome.
-fn wrap_and_destroy(session: &Session, kek: &conn::Kek, handle: ObjectHandle) -> Result<Vec<u8>, Fault> {
+fn wrap_and_destroy(
+    session: &Session,
+    kek: &conn::Kek,
+    handle: ObjectHandle,
+) -> Result<Vec<u8>, Fault> {
     let wrapped = session
         .wrap_key(&wrap_mechanism(kek.mechanism), kek.wrap, handle)
         .map_err(|e| Fault::ck(e, format!("wrapping a new key under '{KEK_LABEL}'")));
@@ -934,7 +964,12 @@ fn wrap_and_destroy(session: &Session, kek: &conn::Kek, handle: ObjectHandle) ->
 
 /// Appends the reference tag (HMAC-SHA-256 under the token's MAC key, over `body ||
 /// aad`) to `body`.
-fn seal(session: &Session, kek: &conn::Kek, mut body: Vec<u8>, aad: &[u8]) -> Result<Vec<u8>, Fault> {
+fn seal(
+    session: &Session,
+    kek: &conn::Kek,
+    mut body: Vec<u8>,
+    aad: &[u8],
+) -> Result<Vec<u8>, Fault> {
     let mut data = Vec::with_capacity(body.len() + aad.len());
     data.extend_from_slice(&body);
     data.extend_from_slice(aad);
@@ -958,7 +993,10 @@ fn check_tag(
     match session.verify(&Mechanism::Sha256Hmac, kek.mac, &data, tag) {
         Ok(()) => Ok(()),
         Err(e) => {
-            let fault = Fault::ck(e, format!("checking a key reference's tag with '{KEK_MAC_LABEL}'"));
+            let fault = Fault::ck(
+                e,
+                format!("checking a key reference's tag with '{KEK_MAC_LABEL}'"),
+            );
             match fault.rv() {
                 Some(cryptoki::error::RvError::SignatureInvalid | cryptoki::error::RvError::SignatureLenRange) => {
                     Err(Fault::Integrity(

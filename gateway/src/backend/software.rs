@@ -26,9 +26,11 @@ use rand::rngs::OsRng;
 use rand::TryRngCore;
 use zeroize::{Zeroize, Zeroizing};
 
+use super::{BackendError, GeneratedRefs, KeyBackend, KeyRef};
 use crate::crypto::software as engine;
-use crate::crypto::{Cipher, CryptoError, Encrypted, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme};
-use super::{GeneratedRefs, BackendError, KeyBackend, KeyRef};
+use crate::crypto::{
+    Cipher, CryptoError, Encrypted, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme,
+};
 
 /// Length of the master key and of its file.
 pub const MASTER_KEY_LEN: usize = 32;
@@ -179,12 +181,27 @@ impl KeyBackend for SoftwareBackend {
         aad_public: &[u8],
     ) -> Result<GeneratedRefs, CryptoError> {
         let pair = engine::generate_pair(spec)?;
-        let private = self.import_secret(&pair.private_pkcs8, aad_private).map_err(device)?;
-        let public = self.import_secret(&pair.public_spki, aad_public).map_err(device)?;
-        Ok(GeneratedRefs { private, public, public_spki: pair.public_spki })
+        let private = self
+            .import_secret(&pair.private_pkcs8, aad_private)
+            .map_err(device)?;
+        let public = self
+            .import_secret(&pair.public_spki, aad_public)
+            .map_err(device)?;
+        Ok(GeneratedRefs {
+            private,
+            public,
+            public_spki: pair.public_spki,
+        })
     }
 
-    fn encrypt(&self, key: &KeyRef, aad: &[u8], kind: KeyKind, cipher: &Cipher, data: &[u8]) -> Result<Encrypted, CryptoError> {
+    fn encrypt(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        cipher: &Cipher,
+        data: &[u8],
+    ) -> Result<Encrypted, CryptoError> {
         let k = self.export_secret(key, aad).map_err(device)?;
         engine::encrypt(kind, &k, cipher, data)
     }
@@ -226,7 +243,14 @@ impl KeyBackend for SoftwareBackend {
         engine::verify(kind, &k, scheme, input, signature)
     }
 
-    fn mac(&self, key: &KeyRef, aad: &[u8], kind: KeyKind, alg: MacAlg, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    fn mac(
+        &self,
+        key: &KeyRef,
+        aad: &[u8],
+        kind: KeyKind,
+        alg: MacAlg,
+        data: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         let k = self.export_secret(key, aad).map_err(device)?;
         engine::mac(kind, &k, alg, data)
     }

@@ -184,6 +184,8 @@ pub struct GeneratedPair {
 
 impl std::fmt::Debug for GeneratedPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GeneratedPair").field("public_spki_len", &self.public_spki.len()).finish_non_exhaustive()
+        f.debug_struct("GeneratedPair")
+            .field("public_spki_len", &self.public_spki.len())
+            .finish_non_exhaustive()
     }
 }

@@ -477,7 +477,7 @@ fn check_quantum_safe(
 /// vault's policy: its default when the client says nothing, never above its
 /// ceiling. Public material (public keys, certificates, opaque objects) defaults to
 /// the specification's Extractable true. Sensitive defaults to false.
-fn apply_export_policy(
+pub(crate) fn apply_export_policy(
     ctx: &OpCtx<'_>,
     attrs: &mut Attributes,
     secret: bool,
@@ -526,7 +526,7 @@ fn encode_material(m: &KeyMaterial) -> Vec<u8> {
     }
 }
 
-fn key_block(
+pub(crate) fn key_block(
     format: KeyFormatType,
     alg: Option<CryptographicAlgorithm>,
     bits: Option<i32>,
@@ -543,7 +543,7 @@ fn key_block(
     }
 }
 
-fn new_obj(
+pub(crate) fn new_obj(
     ctx: &OpCtx<'_>,
     uid: &str,
     object_type: ObjectType,

@@ -626,6 +626,5 @@ pub fn crypto_error(e: CryptoError) -> OpError {
                 "key backend unavailable",
             )
         }
-        other => OpError::new(ResultReason::CryptographicFailure, other.to_string()),
     }
 }

@@ -5,8 +5,10 @@
 mod attributes;
 mod certificate;
 mod create;
+pub(crate) mod crypto;
 mod discover;
 mod get;
+mod keypair;
 mod lifecycle;
 mod locate;
 pub(crate) mod object;
@@ -139,6 +141,16 @@ pub fn execute(ctx: &mut OpCtx<'_>, op: Operation, payload: &RequestPayload) -> 
         P::Destroy(r) => lifecycle::destroy(ctx, r).map(R::Destroy),
         P::Archive(r) => lifecycle::archive(ctx, r).map(R::Archive),
         P::Recover(r) => lifecycle::recover(ctx, r).map(R::Recover),
+        P::CreateKeyPair(r) => keypair::create_key_pair(ctx, r).map(R::CreateKeyPair),
+        P::Encrypt(r) => crypto::encrypt(ctx, r).map(R::Encrypt),
+        P::Decrypt(r) => crypto::decrypt(ctx, r).map(R::Decrypt),
+        P::Sign(r) => crypto::sign(ctx, r).map(R::Sign),
+        P::SignatureVerify(r) => crypto::signature_verify(ctx, r).map(R::SignatureVerify),
+        P::Mac(r) => crypto::mac(ctx, r).map(R::Mac),
+        P::MacVerify(r) => crypto::mac_verify(ctx, r).map(R::MacVerify),
+        P::RngRetrieve(r) => crypto::rng_retrieve(ctx, r).map(R::RngRetrieve),
+        P::RngSeed(r) => crypto::rng_seed(ctx, r).map(R::RngSeed),
+        P::Hash(r) => crypto::hash(ctx, r).map(R::Hash),
         P::Raw(t) if op == Operation::Log => log(ctx, t),
         _ => Err(OpError::new(
             ResultReason::OperationNotSupported,
@@ -226,5 +238,15 @@ pub const SUPPORTED_OPERATIONS: &[Operation] = {
         O::Recover,
         O::Log,
         O::Interop,
+        O::CreateKeyPair,
+        O::Encrypt,
+        O::Decrypt,
+        O::Sign,
+        O::SignatureVerify,
+        O::Mac,
+        O::MacVerify,
+        O::RngRetrieve,
+        O::RngSeed,
+        O::Hash,
     ]
 };

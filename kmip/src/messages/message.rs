@@ -217,8 +217,7 @@ impl RequestBatchItem {
         let operation: Operation = operation.one(Tag::OPERATION, ctx)?;
         // The first Request Payload is the payload (a second one is ignored).
         let decoded = match payload.first() {
-            Some(p) => RequestPayload::decode_node(operation, p, ctx)
-                .map_err(|e| (e, p.to_ttlv())),
+            Some(p) => RequestPayload::decode_node(operation, p, ctx).map_err(|e| (e, p.to_ttlv())),
             None => {
                 let empty = Ttlv::structure(Tag::REQUEST_PAYLOAD, Vec::new());
                 RequestPayload::decode(operation, &empty, ctx).map_err(|e| (e, empty))
@@ -453,7 +452,11 @@ mod tests {
         let mut files = Vec::new();
         walk(&dir, &mut files);
         files.sort();
-        assert!(!files.is_empty(), "no OASIS vectors under {}", dir.display());
+        assert!(
+            !files.is_empty(),
+            "no OASIS vectors under {}",
+            dir.display()
+        );
         let mut opts = XmlOptions::default();
         opts.placeholders.policy = PlaceholderPolicy::Literal;
         files
@@ -563,7 +566,10 @@ mod tests {
             vec![minor.clone(), major.clone(), int(Tag(0x54_0001), 0)],
             vec![major.clone()],
             vec![major.clone(), major.clone(), minor.clone()],
-            vec![major, Ttlv::new(Tag::PROTOCOL_VERSION_MINOR, Value::Enumeration(4))],
+            vec![
+                major,
+                Ttlv::new(Tag::PROTOCOL_VERSION_MINOR, Value::Enumeration(4)),
+            ],
             vec![],
         ];
         let ctx = Ctx::new(ProtocolVersion::LATEST);
@@ -571,8 +577,14 @@ mod tests {
             let t = Ttlv::structure(Tag::PROTOCOL_VERSION, c);
             let bytes = binary::encode(&t);
             let item = binary::validate(&bytes, &Limits::DEFAULT).expect("valid");
-            assert_eq!(protocol_version(item, &ctx), ProtocolVersion::decode(&t, &ctx));
-            assert_eq!(protocol_version(&t, &ctx), ProtocolVersion::decode(&t, &ctx));
+            assert_eq!(
+                protocol_version(item, &ctx),
+                ProtocolVersion::decode(&t, &ctx)
+            );
+            assert_eq!(
+                protocol_version(&t, &ctx),
+                ProtocolVersion::decode(&t, &ctx)
+            );
         }
         let not_a_structure = Ttlv::new(Tag::PROTOCOL_VERSION, Value::Integer(1));
         assert_eq!(

@@ -281,7 +281,8 @@ impl KeyValue {
                         _ => extensions.push(c.to_ttlv()),
                     }
                 }
-                let attributes = item.children_slice(|t| t == Tag::ATTRIBUTES || t == Tag::ATTRIBUTE);
+                let attributes =
+                    item.children_slice(|t| t == Tag::ATTRIBUTES || t == Tag::ATTRIBUTE);
                 Ok(Self::Plain {
                     key_material: key_material.one(Tag::KEY_MATERIAL, ctx)?,
                     attributes: Attributes::decode_field(

@@ -112,9 +112,7 @@ impl<'a> ItemRef<'a> {
             ItemType::Interval => Value::Interval(u32::from_be_bytes(self.fixed())),
             ItemType::LongInteger => Value::LongInteger(i64::from_be_bytes(self.fixed())),
             ItemType::DateTime => Value::DateTime(i64::from_be_bytes(self.fixed())),
-            ItemType::DateTimeExtended => {
-                Value::DateTimeExtended(i64::from_be_bytes(self.fixed()))
-            }
+            ItemType::DateTimeExtended => Value::DateTimeExtended(i64::from_be_bytes(self.fixed())),
             ItemType::Boolean => Value::Boolean(u64::from_be_bytes(self.fixed()) == 1),
             ItemType::TextString => Value::TextString(match std::str::from_utf8(self.value) {
                 Ok(s) => s.to_owned(),

@@ -74,10 +74,12 @@ pub(crate) struct Conn {
     pool: Mutex<Pool>,
     freed: Condvar,
     pub(crate) kek: Option<Kek>,
-    /// Token objects by class and `CKA_ID`: handle and `CKA_LABEL` (the binding).
-    index: Mutex<HashMap<(Class, [u8; ID_LEN]), (ObjectHandle, Vec<u8>)>>,
+    index: Mutex<Index>,
     cache: Mutex<HandleCache>,
 }
+
+/// Token objects by class and `CKA_ID`: handle and `CKA_LABEL` (the binding).
+type Index = HashMap<(Class, [u8; ID_LEN]), (ObjectHandle, Vec<u8>)>;
 
 #[derive(Debug, Default)]
 struct Pool {
@@ -114,7 +116,10 @@ impl Conn {
         let ctx = state.context_in(generation)?;
         let slot = find_slot(ctx, module, target.token_label)?;
         let session = ctx.open_rw_session_no_drop(slot).map_err(|e| {
-            Fault::ck(e, format!("opening a session on token '{}'", target.token_label))
+            Fault::ck(
+                e,
+                format!("opening a session on token '{}'", target.token_label),
+            )
         })?;
         let setup = login(&session, target.pin, target.token_label).and_then(|()| {
             target
@@ -198,6 +203,11 @@ impl Conn {
         result
     }
 
+    /// Sessions open, idle or in use.
+    pub(crate) fn open_sessions(&self) -> usize {
+        lock(&self.pool).open
+    }
+
     /// The handle and `CKA_LABEL` of the token object `(class, id)`: from the index,
     /// else one `C_FindObjects` (after a restart or an eviction).
     pub(crate) fn resident_handle(
@@ -216,12 +226,23 @@ impl Conn {
                 Attribute::Token(true),
                 Attribute::Id(id.to_vec()),
             ])
-            .map_err(|e| Fault::ck(e, format!("looking up key {} in token '{}'", hex::encode(id), self.label)))?;
+            .map_err(|e| {
+                Fault::ck(
+                    e,
+                    format!(
+                        "looking up key {} in token '{}'",
+                        hex::encode(id),
+                        self.label
+                    ),
+                )
+            })?;
         match found.as_slice() {
             [h] => {
                 let label = session
                     .get_attributes(*h, &[AttributeType::Label])
-                    .map_err(|e| Fault::ck(e, format!("reading the label of key {}", hex::encode(id))))?
+                    .map_err(|e| {
+                        Fault::ck(e, format!("reading the label of key {}", hex::encode(id)))
+                    })?
                     .into_iter()
                     .find_map(|a| match a {
                         Attribute::Label(l) => Some(l),
@@ -236,7 +257,10 @@ impl Conn {
                 // search on a token whose files are gone with an empty list, and
                 // C_GetTokenInfo with CKR_GENERAL_ERROR: that is an outage.
                 ctx.get_token_info(self.slot).map_err(|e| {
-                    Fault::ck(e, format!("checking token '{}' after a failed lookup", self.label))
+                    Fault::ck(
+                        e,
+                        format!("checking token '{}' after a failed lookup", self.label),
+                    )
                 })?;
                 Err(Fault::NotFound(format!(
                     "key {} ({class:?}) is not in token '{}'",
@@ -413,9 +437,12 @@ fn login(session: &Session, pin: &AuthPin, label: &str) -> Result<(), Fault> {
 
 /// The slot whose token carries `label`.
 fn find_slot(ctx: &Pkcs11, module: &Module, label: &str) -> Result<Slot, Fault> {
-    let slots = ctx
-        .get_slots_with_token()
-        .map_err(|e| Fault::ck(e, format!("listing the slots of {}", module.path().display())))?;
+    let slots = ctx.get_slots_with_token().map_err(|e| {
+        Fault::ck(
+            e,
+            format!("listing the slots of {}", module.path().display()),
+        )
+    })?;
     let mut found = Vec::new();
     for slot in &slots {
         match ctx.get_token_info(*slot) {
@@ -503,8 +530,13 @@ fn find_or_create(
     match found.as_slice() {
         [h] => Ok(*h),
         [] if create => {
-            let h = make().map_err(|e| Fault::ck(e, format!("creating '{label}' in token '{token}'")))?;
-            tracing::info!(token, label, "created the wrapped placement's key in the token");
+            let h = make()
+                .map_err(|e| Fault::ck(e, format!("creating '{label}' in token '{token}'")))?;
+            tracing::info!(
+                token,
+                label,
+                "created the wrapped placement's key in the token"
+            );
             Ok(h)
         }
         [] => Err(Fault::Unavailable(format!(

@@ -158,7 +158,9 @@ impl PublicKey {
                 )));
             };
             if key.len() != point_len(curve) || key[0] != 0x04 {
-                return Err(bad("EC point is not uncompressed or of the wrong size".into()));
+                return Err(bad(
+                    "EC point is not uncompressed or of the wrong size".into()
+                ));
             }
             Ok(PublicKey::Ec {
                 curve,
@@ -189,9 +191,8 @@ pub(crate) fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, Fault> {
         )));
     }
     let (r, s) = raw.split_at(raw.len() / 2);
-    let encode = || -> Result<Vec<u8>, spki::der::Error> {
-        [UintRef::new(r)?, UintRef::new(s)?].to_der()
-    };
+    let encode =
+        || -> Result<Vec<u8>, spki::der::Error> { [UintRef::new(r)?, UintRef::new(s)?].to_der() };
     encode().map_err(|e| Fault::Library(format!("encoding an ECDSA signature: {e}")))
 }
 
@@ -274,7 +275,10 @@ mod tests {
         };
         let spki = ed.to_spki().unwrap();
         // RFC 8410 §10.1 example prefix.
-        assert_eq!(&spki[..12], &[0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
+        assert_eq!(
+            &spki[..12],
+            &[0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]
+        );
         assert_eq!(PublicKey::from_spki(&spki).unwrap(), ed);
     }
 
@@ -284,7 +288,10 @@ mod tests {
             ec_params(Curve::P256),
             [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]
         );
-        assert_eq!(ec_params(Curve::P384), [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22]);
+        assert_eq!(
+            ec_params(Curve::P384),
+            [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22]
+        );
         let point = vec![4u8; 65];
         let attr = ec_point_attr(&point).unwrap();
         assert_eq!(&attr[..2], &[0x04, 65]);

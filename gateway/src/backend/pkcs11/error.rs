@@ -254,8 +254,7 @@ pub(crate) fn classify(rv: RvError) -> RvClass {
         | R::SignatureInvalid
         | R::SignatureLenRange
         | R::WrappedKeyInvalid
-        | R::WrappedKeyLenRange
-        => RvClass::Failed,
+        | R::WrappedKeyLenRange => RvClass::Failed,
         _ => RvClass::Other,
     }
 }
@@ -404,7 +403,10 @@ mod tests {
         };
         assert!(m.contains("CKR_ARGUMENTS_BAD (0x7)"), "{m}");
         assert_eq!(rv_name(RvError::DeviceError), "CKR_DEVICE_ERROR (0x30)");
-        assert_eq!(rv_name(RvError::MechanismInvalid), "CKR_MECHANISM_INVALID (0x70)");
+        assert_eq!(
+            rv_name(RvError::MechanismInvalid),
+            "CKR_MECHANISM_INVALID (0x70)"
+        );
     }
 
     #[test]
@@ -421,8 +423,14 @@ mod tests {
                 context: String::new(),
             };
             assert!(f.is_device(), "{rv:?}");
-            assert!(matches!(CryptoError::from(f.clone()), CryptoError::Device(_)));
-            assert!(matches!(BackendError::from(f), BackendError::Unavailable(_)));
+            assert!(matches!(
+                CryptoError::from(f.clone()),
+                CryptoError::Device(_)
+            ));
+            assert!(matches!(
+                BackendError::from(f),
+                BackendError::Unavailable(_)
+            ));
         }
         let stale = Fault::Ck {
             rv: RvError::KeyHandleInvalid,

@@ -157,8 +157,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed<'_>, Fault> {
             }
             let (signed, tag) = bytes.split_at(bytes.len() - TAG_LEN);
             let mech = u32::from_be_bytes([signed[5], signed[6], signed[7], signed[8]]);
-            let mechanism = wrap_mechanism(u64::from(mech))
-                .ok_or_else(|| bad("unknown wrapping mechanism"))?;
+            let mechanism =
+                wrap_mechanism(u64::from(mech)).ok_or_else(|| bad("unknown wrapping mechanism"))?;
             Ok(Parsed::Wrapped {
                 class,
                 ty,
@@ -292,13 +292,21 @@ mod tests {
         else {
             panic!("not wrapped")
         };
-        assert_eq!((class, ty, flags), (Class::Private, Type::Rsa, FLAG_EXTRACTABLE));
+        assert_eq!(
+            (class, ty, flags),
+            (Class::Private, Type::Rsa, FLAG_EXTRACTABLE)
+        );
         assert_eq!(mechanism, MechanismType::AES_KEY_WRAP_PAD);
-        assert_eq!((blob, signed.len(), tag), (&b"blob"[..], body_len, &[9; TAG_LEN][..]));
+        assert_eq!(
+            (blob, signed.len(), tag),
+            (&b"blob"[..], body_len, &[9; TAG_LEN][..])
+        );
 
         let mut p = public_body(Type::Ec, b"spki");
         p.extend_from_slice(&[1; TAG_LEN]);
-        assert!(matches!(parse(&p).unwrap(), Parsed::Public { ty: Type::Ec, spki, .. } if spki == b"spki"));
+        assert!(
+            matches!(parse(&p).unwrap(), Parsed::Public { ty: Type::Ec, spki, .. } if spki == b"spki")
+        );
     }
 
     #[test]

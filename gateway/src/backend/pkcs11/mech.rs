@@ -61,7 +61,10 @@ impl Spec<'_> {
     /// Runs `f` with the mechanism built from these parameters.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&Mechanism<'_>) -> R) -> Result<R, Fault> {
         let bad = |e: cryptoki::error::Error| {
-            Fault::BadParameters(format!("{}: parameters do not fit PKCS#11: {e}", self.describe()))
+            Fault::BadParameters(format!(
+                "{}: parameters do not fit PKCS#11: {e}",
+                self.describe()
+            ))
         };
         Ok(match self {
             Spec::AesGcm { iv, aad, tag_len } => {
@@ -136,7 +139,9 @@ impl Spec<'_> {
                 tag_len * 8
             ),
             Spec::AesCbc { pad: false, .. } => "AES-CBC (CKM_AES_CBC)".into(),
-            Spec::AesCbc { pad: true, .. } => "AES-CBC with PKCS#5 padding (CKM_AES_CBC_PAD)".into(),
+            Spec::AesCbc { pad: true, .. } => {
+                "AES-CBC with PKCS#5 padding (CKM_AES_CBC_PAD)".into()
+            }
             Spec::AesCtr { .. } => "AES-CTR (CKM_AES_CTR, 128-bit counter)".into(),
             Spec::AesEcb => "AES-ECB (CKM_AES_ECB)".into(),
             Spec::AesKeyWrap { pad: false } => "AES key wrap, RFC 3394 (CKM_AES_KEY_WRAP)".into(),

@@ -20,8 +20,7 @@ use super::error::Fault;
 use super::keyref::{self, Class, Parsed, Type, FLAG_EXTRACTABLE};
 use super::mech::{hash_len, hash_name, Spec};
 use super::{
-    binding_label, crypto, kek, random_id, seal, usage, wrap_and_destroy, Pkcs11Backend,
-    Placement,
+    binding_label, crypto, kek, random_id, seal, usage, wrap_and_destroy, Pkcs11Backend, Placement,
 };
 use crate::backend::KeyRef;
 use crate::crypto::{
@@ -238,9 +237,9 @@ impl Pkcs11Backend {
             )
         };
         match (&parsed, class) {
-            (_, Class::Public) => {
-                self.with_key(key, &parsed, aad, |_, _, session, handle| check(session, handle))
-            }
+            (_, Class::Public) => self.with_key(key, &parsed, aad, |_, _, session, handle| {
+                check(session, handle)
+            }),
             // The private key's binding is checked, then its pair's public object
             // (same CKA_ID) verifies: private key objects do not.
             (Parsed::Resident { id, .. }, _) => {
@@ -360,7 +359,11 @@ impl Pkcs11Backend {
 }
 
 /// Imports a public key from its SPKI as a session object (wrapped placement).
-pub(super) fn import_public(session: &Session, ty: Type, spki: &[u8]) -> Result<ObjectHandle, Fault> {
+pub(super) fn import_public(
+    session: &Session,
+    ty: Type,
+    spki: &[u8],
+) -> Result<ObjectHandle, Fault> {
     let key = PublicKey::from_spki(spki)?;
     let mut template = usage(Class::Public, ty);
     template.extend([
@@ -423,7 +426,9 @@ fn read_public(session: &Session, handle: ObjectHandle, ty: Type) -> Result<Publ
             let curve = [Curve::P256, Curve::P384]
                 .into_iter()
                 .find(|c| encoding::ec_params(*c) == params)
-                .ok_or_else(|| Fault::Unsupported("EC key on a curve other than P-256/P-384".into()))?;
+                .ok_or_else(|| {
+                    Fault::Unsupported("EC key on a curve other than P-256/P-384".into())
+                })?;
             Ok(PublicKey::Ec {
                 curve,
                 point: encoding::ec_point(&point.ok_or_else(missing)?, encoding::point_len(curve))?,
@@ -495,7 +500,13 @@ fn iv_param(cipher: &Cipher, encrypting: bool) -> Result<Iv, Fault> {
         Cipher::AesGcm { nonce, .. } => (nonce, None, "AES-GCM nonce"),
         Cipher::AesCbc { iv, .. } => (iv, Some(16), "AES-CBC IV"),
         Cipher::AesCtr { iv } => (iv, Some(16), "AES-CTR initial counter block"),
-        _ => return Ok(if encrypting { Iv::None } else { Iv::Given(Vec::new()) }),
+        _ => {
+            return Ok(if encrypting {
+                Iv::None
+            } else {
+                Iv::Given(Vec::new())
+            })
+        }
     };
     match (given, len) {
         (Some(v), Some(n)) if v.len() != n => Err(Fault::BadParameters(format!(
@@ -521,7 +532,9 @@ fn check_cipher_input(cipher: &Cipher, len: usize, encrypting: bool) -> Result<(
     match cipher {
         Cipher::AesGcm { tag_len, tag, .. } => {
             if !(12..=16).contains(tag_len) {
-                return bad(format!("AES-GCM tag length {tag_len}; 12 to 16 bytes are accepted"));
+                return bad(format!(
+                    "AES-GCM tag length {tag_len}; 12 to 16 bytes are accepted"
+                ));
             }
             if !encrypting {
                 match tag {
@@ -543,7 +556,9 @@ fn check_cipher_input(cipher: &Cipher, len: usize, encrypting: bool) -> Result<(
         Cipher::AesCbc { pad: true, .. } if !encrypting && (len == 0 || len % 16 != 0) => {
             bad(format!("{len} bytes is not a padded AES-CBC ciphertext"))
         }
-        Cipher::AesKeyWrap { pad: false } if len % 8 != 0 || len < if encrypting { 16 } else { 24 } => {
+        Cipher::AesKeyWrap { pad: false }
+            if len % 8 != 0 || len < if encrypting { 16 } else { 24 } =>
+        {
             bad(format!(
                 "{len} bytes: RFC 3394 key wrap takes a multiple of 8 bytes, at least {}",
                 if encrypting { 16 } else { 24 }
@@ -601,9 +616,9 @@ fn signature_plan<'a>(
     input: &SignInput<'a>,
 ) -> Result<SignaturePlan<'a>, Fault> {
     let hash = match scheme {
-        SignatureScheme::RsaPkcs1v15(h) | SignatureScheme::RsaPss(h) | SignatureScheme::Ecdsa(h) => {
-            Some(h)
-        }
+        SignatureScheme::RsaPkcs1v15(h)
+        | SignatureScheme::RsaPss(h)
+        | SignatureScheme::Ecdsa(h) => Some(h),
         SignatureScheme::Ed25519 => None,
     };
     if hash == Some(HashAlg::Sha1) {

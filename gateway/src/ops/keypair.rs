@@ -1,0 +1,199 @@
+//! Create Key Pair (KMIP 1.4 §4.2): RSA 2048/3072/4096, EC P-256/P-384 and Ed25519
+//! pairs generated inside the vault's backend, stored as two linked objects.
+//!
+//! The private key is stored as PKCS#8 and the public key as SubjectPublicKeyInfo
+//! (KMIP Key Format Type "X.509"); Get converts RSA public keys to PKCS#1 on
+//! request. Attributes: the common ones apply to both keys, the private/public ones
+//! to their key; each key gets a Link to the other (Private Key Link / Public Key
+//! Link).
+
+use super::create::{apply_export_policy, key_block, new_obj};
+use super::object::{self, aad, new_attributes, new_uid, Material};
+use super::{OpCtx, OpError};
+use crate::crypto::{Curve, KeyPairSpec};
+use kmip::messages::objects::{ManagedObject, PrivateKey, PublicKey};
+use kmip::messages::payloads::{CreateKeyPairRequest, CreateKeyPairResponse};
+use kmip::messages::{Attribute, Attributes, Codec};
+use kmip::ttlv::{Tag, Ttlv, Value};
+use kmip::types::{
+    CryptographicAlgorithm, KeyFormatType, LinkType, ObjectType, RecommendedCurve, ResultReason,
+};
+
+/// Create Key Pair.
+pub fn create_key_pair(
+    ctx: &mut OpCtx<'_>,
+    req: &CreateKeyPairRequest,
+) -> Result<CreateKeyPairResponse, OpError> {
+    let common = req.common_attributes.clone().unwrap_or_default();
+    let mut private = merged(&common, req.private_key_attributes.as_ref());
+    let mut public = merged(&common, req.public_key_attributes.as_ref());
+    let (spec, alg, bits) = pair_spec(&private, &public)?;
+    for a in [&mut private, &mut public] {
+        a.set(
+            Tag::CRYPTOGRAPHIC_ALGORITHM,
+            Value::Enumeration(alg.value()),
+        );
+        a.set(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(bits));
+        if let KeyPairSpec::Ec(c) = spec {
+            let curve = match c {
+                Curve::P256 => RecommendedCurve::P256,
+                Curve::P384 => RecommendedCurve::P384,
+            };
+            a.set(
+                Tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS,
+                Value::Structure(vec![Ttlv::new(
+                    Tag::RECOMMENDED_CURVE,
+                    Value::Enumeration(curve.value()),
+                )]),
+            );
+        }
+    }
+    let (priv_uid, pub_uid) = (new_uid(), new_uid());
+    let mut priv_attrs = new_attributes(ctx, &priv_uid, ObjectType::PrivateKey, &private)?;
+    let mut pub_attrs = new_attributes(ctx, &pub_uid, ObjectType::PublicKey, &public)?;
+    apply_export_policy(ctx, &mut priv_attrs, true)?;
+    apply_export_policy(ctx, &mut pub_attrs, false)?;
+    let extractable = object::flag(&priv_attrs, Tag::EXTRACTABLE).unwrap_or(false);
+    let refs = ctx
+        .backend
+        .generate_pair(
+            spec,
+            extractable,
+            &aad(&ctx.vault.name, &priv_uid),
+            &aad(&ctx.vault.name, &pub_uid),
+        )
+        .map_err(super::crypto::crypto_error)?;
+    priv_attrs.push(Attribute::standard(
+        Tag::LINK,
+        object::link(LinkType::PublicKeyLink, &pub_uid),
+    ));
+    pub_attrs.push(Attribute::standard(
+        Tag::LINK,
+        object::link(LinkType::PrivateKeyLink, &priv_uid),
+    ));
+    object::server_attributes(
+        ctx,
+        &mut priv_attrs,
+        &priv_uid,
+        Material {
+            digest_input: None,
+            format: Some(KeyFormatType::Pkcs8),
+            generated: true,
+        },
+    );
+    object::server_attributes(
+        ctx,
+        &mut pub_attrs,
+        &pub_uid,
+        Material {
+            digest_input: Some(&refs.public_spki),
+            format: Some(KeyFormatType::X509),
+            generated: true,
+        },
+    );
+    let priv_template = ManagedObject::PrivateKey(PrivateKey {
+        key_block: key_block(KeyFormatType::Pkcs8, Some(alg), Some(bits), Vec::new()),
+        extensions: Vec::new(),
+    });
+    let pub_template = ManagedObject::PublicKey(PublicKey {
+        key_block: key_block(KeyFormatType::X509, Some(alg), Some(bits), Vec::new()),
+        extensions: Vec::new(),
+    });
+    let mut priv_obj = new_obj(
+        ctx,
+        &priv_uid,
+        ObjectType::PrivateKey,
+        priv_attrs,
+        &priv_template,
+        refs.private.0,
+    );
+    let mut pub_obj = new_obj(
+        ctx,
+        &pub_uid,
+        ObjectType::PublicKey,
+        pub_attrs,
+        &pub_template,
+        refs.public.0,
+    );
+    object::insert(ctx, &mut pub_obj)?;
+    object::insert(ctx, &mut priv_obj)?;
+    // The ID placeholder after Create Key Pair is the private key (1.4 §4.2).
+    ctx.id_placeholder = Some(priv_uid.clone());
+    Ok(CreateKeyPairResponse {
+        private_key_unique_identifier: priv_uid,
+        public_key_unique_identifier: pub_uid,
+        extensions: Vec::new(),
+    })
+}
+
+fn merged(common: &Attributes, specific: Option<&Attributes>) -> Attributes {
+    let mut a = common.clone();
+    if let Some(s) = specific {
+        for item in &s.items {
+            if let Attribute::Standard(t) = item {
+                if !object::MULTI_VALUED.contains(&t.tag) {
+                    a.remove(t.tag);
+                }
+            }
+            a.push(item.clone());
+        }
+    }
+    a
+}
+
+/// The pair to generate, from Cryptographic Algorithm and Length (or the curve in
+/// Cryptographic Domain Parameters).
+fn pair_spec(
+    private: &Attributes,
+    public: &Attributes,
+) -> Result<(KeyPairSpec, CryptographicAlgorithm, i32), OpError> {
+    let alg = private
+        .cryptographic_algorithm()
+        .or_else(|| public.cryptographic_algorithm())
+        .ok_or_else(|| {
+            OpError::new(
+                ResultReason::InvalidField,
+                "Cryptographic Algorithm is required",
+            )
+        })?;
+    let len = private
+        .cryptographic_length()
+        .or_else(|| public.cryptographic_length());
+    let curve = private
+        .get(Tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS)
+        .or_else(|| public.get(Tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS))
+        .and_then(|d| d.child(Tag::RECOMMENDED_CURVE))
+        .and_then(|c| RecommendedCurve::decode(c, &object::storage_ctx()).ok());
+    let bad = |m: String| OpError::new(ResultReason::InvalidField, m);
+    Ok(match alg {
+        CryptographicAlgorithm::Rsa => {
+            let bits = len.ok_or_else(|| bad("Cryptographic Length is required for RSA".into()))?;
+            if ![2048, 3072, 4096].contains(&bits) {
+                return Err(bad(format!(
+                    "RSA keys are 2048, 3072 or 4096 bits, not {bits}"
+                )));
+            }
+            (KeyPairSpec::Rsa(bits.unsigned_abs()), alg, bits)
+        }
+        CryptographicAlgorithm::Ec | CryptographicAlgorithm::Ecdsa => match (curve, len) {
+            (Some(RecommendedCurve::P256), _) | (None, Some(256)) => {
+                (KeyPairSpec::Ec(Curve::P256), alg, 256)
+            }
+            (Some(RecommendedCurve::P384), _) | (None, Some(384)) => {
+                (KeyPairSpec::Ec(Curve::P384), alg, 384)
+            }
+            (c, l) => {
+                return Err(bad(format!(
+                    "EC keys use curve P-256 or P-384 (got curve {c:?}, length {l:?})"
+                )))
+            }
+        },
+        CryptographicAlgorithm::Ed25519 => (KeyPairSpec::Ed25519, alg, 256),
+        other => {
+            return Err(OpError::new(
+                ResultReason::FeatureNotSupported,
+                format!("cannot create key pairs for {other:?}"),
+            ))
+        }
+    })
+}
