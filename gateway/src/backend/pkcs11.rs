@@ -33,7 +33,8 @@
 //! connection; the next call re-initialises the module, finds the token, logs in and
 //! retries (bounded, within half a second). While the token stays away, calls fail
 //! at once with [`BackendError::Unavailable`] / [`CryptoError::Device`] and a
-//! reconnect is tried at most every [`RETRY_INTERVAL`]: no request hangs, and no
+//! reconnect is tried at most every [`RETRY_INTERVAL`] (backing off to
+//! [`MAX_RETRY_INTERVAL`]): no request hangs, and no
 //! restart is needed when the token comes back. A `CKR_GENERAL_ERROR` after which the
 //! token still answers `C_GetSessionInfo` and `C_GetTokenInfo` is the operation's
 //! failure, not the device's.
@@ -85,8 +86,13 @@ use module::Module;
 
 pub use conn::{KEK_LABEL, KEK_MAC_LABEL};
 
-/// Least time between two reconnect attempts while the token is unavailable.
+/// Least time between two reconnect attempts while the token is unavailable; it
+/// doubles with each failed attempt up to [`MAX_RETRY_INTERVAL`]. A reconnect
+/// re-initialises the module, which every backend on it feels (their sessions are
+/// reopened), so a token that stays away is not retried in a tight loop.
 pub const RETRY_INTERVAL: Duration = Duration::from_millis(250);
+/// Longest wait between two reconnect attempts.
+pub const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(2);
 
 /// A failed call is retried (after a reconnect, or after evicting a stale handle)
 /// only while it has run for less than this, and at most [`MAX_ATTEMPTS`] times.
@@ -164,6 +170,8 @@ struct Down {
     cause: String,
     /// Why the last reconnect failed.
     last_error: Option<String>,
+    /// Reconnect attempts that failed.
+    failures: u32,
     /// The module generation the failure was seen in: a reconnect re-initialises
     /// the module only if no one has since.
     generation: u64,
@@ -384,18 +392,18 @@ impl Pkcs11Backend {
         }
     }
 
-    /// The live connection, reconnecting if the backend is down and no reconnect was
-    /// tried in the last [`RETRY_INTERVAL`].
+    /// The live connection, reconnecting if the backend is down and the last
+    /// reconnect attempt is old enough (see [`RETRY_INTERVAL`]).
     fn conn(&self) -> Result<Arc<Conn>, Fault> {
         {
             let state = lock(&self.state);
             match &*state {
                 State::Up(conn) => return Ok(Arc::clone(conn)),
                 State::Down(down) => {
-                    if down
-                        .last_attempt
-                        .is_some_and(|t| t.elapsed() < RETRY_INTERVAL)
-                    {
+                    let wait = RETRY_INTERVAL
+                        .saturating_mul(1 << down.failures.min(8))
+                        .min(MAX_RETRY_INTERVAL);
+                    if down.last_attempt.is_some_and(|t| t.elapsed() < wait) {
                         return Err(self.down_fault(down));
                     }
                 }
@@ -439,6 +447,7 @@ impl Pkcs11Backend {
                     State::Down(down) => {
                         tracing::warn!(backend = %self.name, token = %self.token_label, error = %e, "PKCS#11 reconnect failed");
                         down.last_error = Some(e.to_string());
+                        down.failures = down.failures.saturating_add(1);
                         down.generation = generation;
                         Err(self.down_fault(down))
                     }
@@ -480,6 +489,7 @@ impl Pkcs11Backend {
                     last_attempt: None,
                     cause: fault.to_string(),
                     last_error: None,
+                    failures: 0,
                     generation: conn.generation,
                 });
             }
