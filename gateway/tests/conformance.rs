@@ -10,7 +10,9 @@ use kmip::client::{ClientConfig, PemSource};
 use std::path::{Path, PathBuf};
 
 /// Profiles the gateway issue covers.
-const PROFILES: &[&str] = &["BL", "SKLC", "SKFF", "OMOS", "QS", "AX"];
+const PROFILES: &[&str] = &[
+    "BL", "SKLC", "SKFF", "OMOS", "QS", "AX", "AKLC", "CS-BC", "CS-AC", "CS-RNG",
+];
 
 /// Files expected to fail, and why (keep in sync with CONFORMANCE.md).
 const EXCLUDED: &[(&str, &str)] = &[
@@ -60,8 +62,10 @@ fn profile_files() -> Vec<PathBuf> {
                     .unwrap_or_default()
                     .to_string_lossy()
                     .into_owned();
-                let profile = name.split('-').next().unwrap_or_default();
-                if p.extension().is_some_and(|x| x == "xml") && PROFILES.contains(&profile) {
+                let in_profile = PROFILES
+                    .iter()
+                    .any(|pr| name.strip_prefix(pr).is_some_and(|r| r.starts_with('-')));
+                if p.extension().is_some_and(|x| x == "xml") && in_profile {
                     out.push(p);
                 }
             }

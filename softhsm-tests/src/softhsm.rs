@@ -87,6 +87,7 @@ impl SoftHsm {
     }
 
     fn create(labels: &[&str]) -> SoftHsm {
+        remove_leftovers();
         let dir = TempDir::new("softhsm");
         let tokens = dir.path().join("tokens");
         std::fs::create_dir_all(&tokens)
@@ -165,5 +166,29 @@ impl SoftHsm {
             "no token directory under {} is labelled {label:?}",
             self.tokens.display()
         )
+    }
+}
+
+/// The shared directory outlives its test binary (a static is never dropped): remove
+/// those of earlier runs whose process is gone.
+fn remove_leftovers() {
+    let prefix = "keygate-outside-softhsm-";
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        if pid != std::process::id() && !alive && Path::new("/proc/self").exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }

@@ -1248,6 +1248,13 @@ fn outage_fails_fast_and_recovers_without_reopen() {
     let before = b
         .encrypt(&key, AAD, kind, &gcm(None, 16, None), b"before")
         .expect("encrypt");
+    // A second backend on the same module and token, wrapped placement: it shares
+    // the module's fate and its recovery.
+    let w = open("kg-outage", Placement::Wrapped);
+    let wkey = w.generate_aes(256, false, AAD).expect("wrapped key");
+    let wbefore = w
+        .encrypt(&wkey, AAD, kind, &gcm(None, 16, None), b"wrapped before")
+        .expect("encrypt");
 
     // The whole token directory goes, as a disk or an HSM's storage would: SoftHSM
     // 2.6.1 keeps serving objects it has loaded when only one token's own directory
@@ -1279,6 +1286,13 @@ fn outage_fails_fast_and_recovers_without_reopen() {
             Err(BackendError::Unavailable(_))
         ));
         assert!(t.elapsed() < Duration::from_secs(1));
+        let t = Instant::now();
+        let r = w.encrypt(&wkey, AAD, kind, &gcm(None, 16, None), b"during");
+        assert!(t.elapsed() < Duration::from_secs(1));
+        assert!(
+            matches!(r, Err(CryptoError::Device(_))),
+            "wrapped backend during the outage: {r:?}"
+        );
         std::thread::sleep(Duration::from_millis(60));
     }
     eprintln!("[outage] first error: {}", messages[0]);
@@ -1317,4 +1331,21 @@ fn outage_fails_fast_and_recovers_without_reopen() {
     b.encrypt(&key, AAD, kind, &gcm(None, 16, None), b"after")
         .expect("encrypt after recovery");
     assert_eq!(b.random(16).expect("random after recovery").len(), 16);
+    let back = Instant::now();
+    let wrecovered = loop {
+        match w.decrypt(
+            &wkey,
+            AAD,
+            kind,
+            &gcm(wbefore.iv.clone(), 16, wbefore.tag.clone()),
+            &wbefore.data,
+        ) {
+            Ok(pt) => break pt,
+            Err(_) if back.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => panic!("the wrapped backend did not recover: {e}"),
+        }
+    };
+    assert_eq!(&wrecovered[..], b"wrapped before");
 }

@@ -181,8 +181,11 @@ impl<'a, N: Node<'a>> Slot<N> {
 
     /// A required field: absent is an error, repeated is an error.
     pub(crate) fn one<T: Codec>(self, tag: Tag, ctx: &Ctx) -> Result<T, DecodeError> {
-        self.opt(tag, ctx)?
-            .ok_or_else(|| DecodeError::new(DecodeErrorKind::MissingField(tag)))
+        match self.first {
+            None => Err(DecodeError::new(DecodeErrorKind::MissingField(tag))),
+            Some(_) if self.count > 1 => Err(DecodeError::new(DecodeErrorKind::Repeated(tag))),
+            Some(item) => item.decode(ctx),
+        }
     }
 
     /// A repeated field: every child with `tag` among `siblings`, in order.

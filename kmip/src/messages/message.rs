@@ -163,7 +163,7 @@ impl RequestMessage {
         let header = header.one(Tag::REQUEST_HEADER, &ctx)?;
         let mut batch_items = Vec::with_capacity(count);
         for c in children.filter(|c| c.tag() == Tag::BATCH_ITEM) {
-            batch_items.push(RequestBatchItem::decode(c, &ctx)?);
+            RequestBatchItem::decode_onto(c, &ctx, &mut batch_items)?;
         }
         Ok(Self {
             header,
@@ -197,7 +197,13 @@ impl RequestMessage {
 }
 
 impl RequestBatchItem {
-    fn decode<'a, N: Node<'a>>(item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
+    /// Decodes a batch item and appends it to `out` (built in place: a batch item
+    /// is hundreds of bytes, not worth moving through a `Result`).
+    fn decode_onto<'a, N: Node<'a>>(
+        item: N,
+        ctx: &Ctx,
+        out: &mut Vec<Self>,
+    ) -> Result<(), DecodeError> {
         let mut operation = Slot::EMPTY;
         let mut ephemeral = Slot::EMPTY;
         let mut unique_batch_item_id = Slot::EMPTY;
@@ -215,19 +221,23 @@ impl RequestBatchItem {
             }
         }
         let operation: Operation = operation.one(Tag::OPERATION, ctx)?;
-        // The first Request Payload is the payload (a second one is ignored).
-        let decoded = match payload.first() {
-            Some(p) => RequestPayload::decode_node(operation, p, ctx).map_err(|e| (e, p.to_ttlv())),
+        // The first Request Payload is the payload (a second one is ignored). When it
+        // does not decode, it is kept raw and the error answers this item alone.
+        let mut payload_error = None;
+        let payload = match payload.first() {
+            Some(p) => RequestPayload::decode_node(operation, p, ctx).unwrap_or_else(|e| {
+                payload_error = Some(e);
+                RequestPayload::Raw(p.to_ttlv())
+            }),
             None => {
                 let empty = Ttlv::structure(Tag::REQUEST_PAYLOAD, Vec::new());
-                RequestPayload::decode(operation, &empty, ctx).map_err(|e| (e, empty))
+                RequestPayload::decode(operation, &empty, ctx).unwrap_or_else(|e| {
+                    payload_error = Some(e);
+                    RequestPayload::Raw(empty)
+                })
             }
         };
-        let (payload, payload_error) = match decoded {
-            Ok(p) => (p, None),
-            Err((e, raw)) => (RequestPayload::Raw(raw), Some(e)),
-        };
-        Ok(Self {
+        out.push(Self {
             operation,
             ephemeral: ephemeral.opt(Tag::EPHEMERAL, ctx)?,
             unique_batch_item_id: unique_batch_item_id.opt(Tag::UNIQUE_BATCH_ITEM_ID, ctx)?,
@@ -235,7 +245,8 @@ impl RequestBatchItem {
             payload_error,
             message_extension: message_extension.opt(Tag::MESSAGE_EXTENSION, ctx)?,
             extensions,
-        })
+        });
+        Ok(())
     }
 
     fn encode(&self, tag: Tag, ctx: &Ctx) -> Ttlv {
@@ -274,7 +285,7 @@ impl ResponseMessage {
         let header = header.one(Tag::RESPONSE_HEADER, &ctx)?;
         let mut batch_items = Vec::with_capacity(count);
         for c in children.filter(|c| c.tag() == Tag::BATCH_ITEM) {
-            batch_items.push(ResponseBatchItem::decode(c, &ctx)?);
+            ResponseBatchItem::decode_onto(c, &ctx, &mut batch_items)?;
         }
         Ok(Self {
             header,
@@ -348,7 +359,13 @@ impl ResponseBatchItem {
         }
     }
 
-    fn decode<'a, N: Node<'a>>(item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
+    /// Decodes a batch item and appends it to `out` (built in place, as for
+    /// requests).
+    fn decode_onto<'a, N: Node<'a>>(
+        item: N,
+        ctx: &Ctx,
+        out: &mut Vec<Self>,
+    ) -> Result<(), DecodeError> {
         let mut operation = Slot::EMPTY;
         let mut unique_batch_item_id = Slot::EMPTY;
         let mut result_status = Slot::EMPTY;
@@ -383,7 +400,7 @@ impl ResponseBatchItem {
                 _ => ResponsePayload::Raw(p.to_ttlv()),
             }),
         };
-        Ok(Self {
+        out.push(Self {
             operation,
             unique_batch_item_id: unique_batch_item_id.opt(Tag::UNIQUE_BATCH_ITEM_ID, ctx)?,
             result_status,
@@ -394,7 +411,8 @@ impl ResponseBatchItem {
             payload,
             message_extension: message_extension.opt(Tag::MESSAGE_EXTENSION, ctx)?,
             extensions,
-        })
+        });
+        Ok(())
     }
 
     fn encode(&self, tag: Tag, ctx: &Ctx) -> Ttlv {

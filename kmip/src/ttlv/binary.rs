@@ -97,13 +97,13 @@ impl<'a> ItemRef<'a> {
     }
 
     /// The owned tree of this item.
-    #[inline]
+    #[inline(always)]
     pub fn to_ttlv(&self) -> Ttlv {
         Ttlv::new(self.tag, self.to_value())
     }
 
     /// The owned value of this item.
-    #[inline]
+    #[inline(always)]
     pub fn to_value(&self) -> Value {
         match self.item_type {
             ItemType::Structure => self.structure_value(),
@@ -125,9 +125,12 @@ impl<'a> ItemRef<'a> {
     }
 
     /// A structure's owned value: its children's trees.
+    #[inline(never)]
     fn structure_value(&self) -> Value {
         let mut children = Vec::with_capacity(self.children().count());
-        children.extend(self.children().map(|c| c.to_ttlv()));
+        for c in self.children() {
+            children.push(Ttlv::new(c.tag, c.to_value()));
+        }
         Value::Structure(children)
     }
 
