@@ -82,9 +82,13 @@ apt_install() {
 }
 
 install_build_tools() {
-    # ring and libFuzzer compile C and C++.
+    # ring and libFuzzer compile C and C++; the openssl crate links the system
+    # OpenSSL (found through pkg-config).
     if ! command -v cc >/dev/null || ! command -v c++ >/dev/null; then
         apt_install build-essential
+    fi
+    if ! command -v pkg-config >/dev/null || ! pkg-config --exists openssl 2>/dev/null; then
+        apt_install pkg-config libssl-dev
     fi
 }
 
