@@ -4,7 +4,11 @@
 //! with the file and line, so a typo fails at start rather than as a puzzling
 //! authorization denial later: unknown keys are rejected (`deny_unknown_fields`),
 //! names must be unique, identities must reference vaults and roles that exist, custom
-//! roles may only name KMIP operations, and every limit must be positive.
+//! roles may only name KMIP operations, every limit must be positive, and every
+//! vault must name a configured key backend (`[[backends]]`, or the built-in
+//! `software` keystore). What only the running system can tell (a PKCS#11 module
+//! that exists, a PIN file readable by the daemon alone, a token that accepts the
+//! PIN) is checked when the daemon starts ([`crate::daemon::start`]), not here.
 //!
 //! Relative paths are resolved against the directory holding the configuration file,
 //! so a setup made by `keygate init` can be moved as a whole. The resolved paths are
@@ -16,6 +20,7 @@
 //! file atomically ([`write_atomic`]): a reader sees the old or the new file, never
 //! half of one.
 
+pub use crate::backend::pkcs11::Placement;
 use kmip::types::Operation;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -65,6 +70,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Resource limits (`[limits]`).
     pub limits: Limits,
+    /// Key backends besides the built-in software keystore (`[[backends]]`).
+    pub backends: Vec<BackendConfig>,
     /// Tenant namespaces (`[[vaults]]`).
     pub vaults: Vec<VaultConfig>,
     /// Who may connect, bound to which vault with which role (`[[identities]]`).
@@ -189,53 +196,88 @@ impl Default for Limits {
 pub struct VaultConfig {
     /// Unique name; also the PKCS#11 token label.
     pub name: String,
-    /// Where the vault's key material lives.
-    pub backend: BackendKind,
+    /// The name of the key backend holding the vault's key material:
+    /// [`SOFTWARE_BACKEND`] (the default) or the name of a `[[backends]]` entry.
+    pub backend: String,
     /// Whether objects created without an explicit Extractable attribute may be
-    /// returned in clear by Get (KMIP 1.x TDE clients cannot say).
+    /// returned in clear by Get (KMIP 1.x TDE clients cannot say). Defaults to the
+    /// backend's [`Config::extractable_by_default`], within the ceiling.
     pub extractable_by_default: bool,
     /// The ceiling: when false, no object of this vault is ever extractable.
     pub allow_extractable: bool,
 }
 
-/// A vault's key backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// Name of the built-in software keystore (`[keystore]`); reserved, so no
+/// `[[backends]]` entry may take it. Vaults that name no backend use it.
+pub const SOFTWARE_BACKEND: &str = "software";
+
+/// Sessions a PKCS#11 backend keeps open when `sessions` is absent.
+pub const DEFAULT_PKCS11_SESSIONS: usize = 4;
+
+/// Most sessions a PKCS#11 backend may be configured with.
+pub const MAX_PKCS11_SESSIONS: usize = 1024;
+
+/// Longest PKCS#11 token label (`CK_TOKEN_INFO.label` is 32 bytes).
+pub const MAX_TOKEN_LABEL_LEN: usize = 32;
+
+/// `[[backends]]`: a named key backend besides the built-in software keystore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendConfig {
+    /// Unique name, referenced by `[[vaults]] backend`; never [`SOFTWARE_BACKEND`].
+    pub name: String,
+    /// What kind of backend and how to reach it (`kind`).
+    pub settings: BackendSettings,
+}
+
+/// The kind-specific part of a `[[backends]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum BackendKind {
-    /// Built-in software keystore, material encrypted under the master key.
-    #[default]
-    Software,
+pub enum BackendSettings {
+    /// `kind = "pkcs11"`: a PKCS#11 token.
+    Pkcs11(Pkcs11Settings),
 }
 
-impl BackendKind {
-    /// The configuration spelling.
-    pub fn as_str(self) -> &'static str {
+impl BackendSettings {
+    /// The configuration spelling of the kind (`kind = ...`).
+    pub fn kind(&self) -> &'static str {
         match self {
-            Self::Software => "software",
+            Self::Pkcs11(_) => "pkcs11",
         }
     }
 
-    /// The spelling parsed back; `None` for a backend this build does not offer.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "software" => Some(Self::Software),
-            _ => None,
-        }
-    }
-
-    /// Default for `extractable_by_default` when the vault does not say: software
-    /// keys are exportable (TDE clients need the key material).
-    pub fn extractable_by_default(self) -> bool {
+    /// Default for `extractable_by_default` of a vault on this backend: false for
+    /// resident PKCS#11 placement (keys stay in the token), true for wrapped placement.
+    pub fn extractable_by_default(&self) -> bool {
         match self {
-            Self::Software => true,
+            Self::Pkcs11(p) => p.placement == Placement::Wrapped,
         }
     }
 }
 
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// A PKCS#11 backend's settings (`kind = "pkcs11"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pkcs11Settings {
+    /// The PKCS#11 module (`module`, resolved). Must exist when the daemon starts.
+    pub module: PathBuf,
+    /// The token's label (`token_label`, at most 32 bytes).
+    pub token_label: String,
+    /// Where the user PIN comes from (`pin_file` or `pin_env`, exactly one).
+    pub pin: PinSource,
+    /// Resident or wrapped keys (`placement`).
+    pub placement: Placement,
+    /// Most sessions open at once (`sessions`, default [`DEFAULT_PKCS11_SESSIONS`]).
+    pub sessions: usize,
+}
+
+/// Where a backend's PIN is read from when the daemon starts. The configuration
+/// never holds the PIN itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinSource {
+    /// `pin_file`: a file (resolved path) holding the PIN, readable by the daemon's
+    /// user alone (mode 0600 or 0400); one trailing newline is ignored.
+    File(PathBuf),
+    /// `pin_env`: an environment variable of the daemon holding the PIN.
+    Env(String),
 }
 
 /// `[[identities]]`: a client, bound to one vault with one role.
@@ -358,13 +400,78 @@ pub enum Problem {
         /// The value given.
         kind: String,
     },
-    /// A vault names a backend this build does not have.
-    #[error("vault {vault:?}: backend {backend:?} is not supported yet (supported: \"software\")")]
+    /// A `[[backends]]` entry has a kind this build does not have.
+    #[error("backend {backend:?}: kind {kind:?} is not supported (supported: \"pkcs11\")")]
     UnsupportedBackend {
+        /// The backend.
+        backend: String,
+        /// The value given.
+        kind: String,
+    },
+    /// A vault names a backend that is not configured.
+    #[error("vault {vault:?} references unknown backend {backend:?} (backends: {known})")]
+    UnknownBackend {
         /// The vault.
         vault: String,
-        /// The value given.
+        /// The backend it names.
         backend: String,
+        /// `software` and the configured backend names, comma-separated.
+        known: String,
+    },
+    /// A `[[backends]]` entry takes the built-in keystore's name.
+    #[error("backend name {SOFTWARE_BACKEND:?} is reserved for the built-in software keystore ([keystore])")]
+    ReservedBackendName,
+    /// A `[[backends]]` entry lacks a setting its kind needs.
+    #[error("backend {backend:?}: {field} is required for kind {kind:?}")]
+    MissingBackendSetting {
+        /// The backend.
+        backend: String,
+        /// Its kind.
+        kind: &'static str,
+        /// The missing key.
+        field: &'static str,
+    },
+    /// A PKCS#11 backend gives both or neither of `pin_file` and `pin_env`.
+    #[error("backend {backend:?}: give exactly one of pin_file and pin_env (found {found})")]
+    PinSource {
+        /// The backend.
+        backend: String,
+        /// What was found: "both" or "neither".
+        found: &'static str,
+    },
+    /// `pin_env` is not a usable environment variable name.
+    #[error("backend {backend:?}: pin_env = {value:?} is not an environment variable name (letters, digits and '_', not starting with a digit)")]
+    BadPinEnv {
+        /// The backend.
+        backend: String,
+        /// The value given.
+        value: String,
+    },
+    /// `token_label` is empty or longer than a PKCS#11 token label.
+    #[error("backend {backend:?}: token_label {value:?} is invalid: {reason}")]
+    BadTokenLabel {
+        /// The backend.
+        backend: String,
+        /// The value given.
+        value: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// `placement` is neither `resident` nor `wrapped`.
+    #[error("backend {backend:?}: placement = {value:?} is not \"resident\" or \"wrapped\"")]
+    BadPlacement {
+        /// The backend.
+        backend: String,
+        /// The value given.
+        value: String,
+    },
+    /// `sessions` is out of range.
+    #[error("backend {backend:?}: sessions = {value} must be between 1 and {MAX_PKCS11_SESSIONS}")]
+    BadSessions {
+        /// The backend.
+        backend: String,
+        /// The value given.
+        value: u64,
     },
     /// `extractable_by_default = true` with `allow_extractable = false`.
     #[error("vault {vault:?}: extractable_by_default = true exceeds its ceiling allow_extractable = false")]
@@ -443,6 +550,8 @@ pub enum NameKind {
     Identity,
     /// A `[[roles]]` name.
     Role,
+    /// A `[[backends]]` name.
+    Backend,
 }
 
 impl fmt::Display for NameKind {
@@ -451,6 +560,7 @@ impl fmt::Display for NameKind {
             Self::Vault => "vault",
             Self::Identity => "identity",
             Self::Role => "role",
+            Self::Backend => "backend",
         })
     }
 }
@@ -529,6 +639,7 @@ impl Config {
                 key_file: rel(&self.audit.key_file),
             },
             limits: OutLimits::from(&self.limits),
+            backends: self.backends.iter().map(|b| OutBackend::new(b, &rel)).collect(),
             vaults: self.vaults.iter().map(OutVault::from).collect(),
             identities: self
                 .identities
@@ -568,6 +679,34 @@ impl Config {
     /// The vault called `name`.
     pub fn vault(&self, name: &str) -> Option<&VaultConfig> {
         self.vaults.iter().find(|v| v.name == name)
+    }
+
+    /// The `[[backends]]` entry called `name` (the built-in [`SOFTWARE_BACKEND`] has
+    /// none).
+    pub fn backend(&self, name: &str) -> Option<&BackendConfig> {
+        self.backends.iter().find(|b| b.name == name)
+    }
+
+    /// True when `name` is [`SOFTWARE_BACKEND`] or a configured backend.
+    pub fn has_backend(&self, name: &str) -> bool {
+        name == SOFTWARE_BACKEND || self.backend(name).is_some()
+    }
+
+    /// The default of `extractable_by_default` for a vault on backend `name` (before
+    /// the vault's `allow_extractable` ceiling): true for the software keystore and
+    /// wrapped PKCS#11 placement, false for resident placement (DESIGN.md, "Export
+    /// policy per vault"). `None` for a backend that is not configured.
+    pub fn extractable_by_default(&self, name: &str) -> Option<bool> {
+        if name == SOFTWARE_BACKEND {
+            return Some(true);
+        }
+        self.backend(name).map(|b| b.settings.extractable_by_default())
+    }
+
+    /// The backend names a vault may use: [`SOFTWARE_BACKEND`], then the configured
+    /// ones, comma-separated (for messages).
+    pub fn backend_names(&self) -> String {
+        backend_names(&self.backends)
     }
 
     /// The identity called `name`.
@@ -675,6 +814,8 @@ struct RawConfig {
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
+    backends: Vec<RawBackend>,
+    #[serde(default)]
     vaults: Vec<RawVault>,
     #[serde(default)]
     identities: Vec<RawIdentity>,
@@ -722,6 +863,19 @@ struct RawLimits {
     handshake_timeout_secs: Option<Spanned<u64>>,
     idle_timeout_secs: Option<Spanned<u64>>,
     frame_timeout_secs: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackend {
+    name: Spanned<String>,
+    kind: Spanned<String>,
+    module: Option<Spanned<String>>,
+    token_label: Option<Spanned<String>>,
+    pin_file: Option<Spanned<String>>,
+    pin_env: Option<Spanned<String>>,
+    placement: Option<Spanned<String>>,
+    sessions: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -798,6 +952,19 @@ impl RawConfig {
         let limits = self.limits.validate()?;
 
         let mut seen = HashSet::new();
+        let mut backends = Vec::with_capacity(self.backends.len());
+        for b in self.backends {
+            let backend = b.validate(&resolve)?;
+            if !seen.insert(backend.name.clone()) {
+                return Err((
+                    Some(b.name.span()),
+                    duplicate(NameKind::Backend, &backend.name),
+                ));
+            }
+            backends.push(backend);
+        }
+
+        let mut seen = HashSet::new();
         let mut vaults = Vec::with_capacity(self.vaults.len());
         for v in self.vaults {
             let name = v.name.get_ref();
@@ -814,20 +981,29 @@ impl RawConfig {
                 return Err((span, duplicate(NameKind::Vault, name)));
             }
             let backend = match &v.backend {
-                None => BackendKind::default(),
-                Some(b) => BackendKind::from_name(b.get_ref()).ok_or_else(|| {
-                    (
-                        Some(b.span()),
-                        Problem::UnsupportedBackend {
-                            vault: name.clone(),
-                            backend: b.get_ref().clone(),
-                        },
-                    )
-                })?,
+                None => SOFTWARE_BACKEND.to_owned(),
+                Some(b) => b.get_ref().clone(),
+            };
+            let backend_default = if backend == SOFTWARE_BACKEND {
+                true
+            } else {
+                match backends.iter().find(|c| c.name == backend) {
+                    Some(c) => c.settings.extractable_by_default(),
+                    None => {
+                        return Err((
+                            v.backend.as_ref().map(Spanned::span),
+                            Problem::UnknownBackend {
+                                vault: name.clone(),
+                                backend,
+                                known: backend_names(&backends),
+                            },
+                        ))
+                    }
+                }
             };
             let allow_extractable = v.allow_extractable.unwrap_or(true);
             let extractable_by_default = match &v.extractable_by_default {
-                None => allow_extractable && backend.extractable_by_default(),
+                None => allow_extractable && backend_default,
                 Some(e) if *e.get_ref() && !allow_extractable => {
                     return Err((
                         Some(e.span()),
@@ -939,11 +1115,164 @@ impl RawConfig {
             keystore,
             audit,
             limits,
+            backends,
             vaults,
             identities,
             roles,
         })
     }
+}
+
+impl RawBackend {
+    fn validate(
+        &self,
+        resolve: &dyn Fn(&Spanned<String>, &'static str) -> Result<PathBuf, Invalid>,
+    ) -> Result<BackendConfig, Invalid> {
+        let name = self.name.get_ref();
+        let span = Some(self.name.span());
+        if name == SOFTWARE_BACKEND {
+            return Err((span, Problem::ReservedBackendName));
+        }
+        check_safe_name(name)
+            .map_err(|reason| (span.clone(), bad_name(NameKind::Backend, name, reason)))?;
+        let settings = match self.kind.get_ref().as_str() {
+            "pkcs11" => BackendSettings::Pkcs11(self.pkcs11(resolve)?),
+            other => {
+                return Err((
+                    Some(self.kind.span()),
+                    Problem::UnsupportedBackend {
+                        backend: name.clone(),
+                        kind: other.to_owned(),
+                    },
+                ))
+            }
+        };
+        Ok(BackendConfig {
+            name: name.clone(),
+            settings,
+        })
+    }
+
+    fn pkcs11(
+        &self,
+        resolve: &dyn Fn(&Spanned<String>, &'static str) -> Result<PathBuf, Invalid>,
+    ) -> Result<Pkcs11Settings, Invalid> {
+        let backend = self.name.get_ref();
+        let required = |v: &Option<Spanned<String>>, field: &'static str| {
+            v.clone().ok_or_else(|| {
+                (
+                    Some(self.name.span()),
+                    Problem::MissingBackendSetting {
+                        backend: backend.clone(),
+                        kind: "pkcs11",
+                        field,
+                    },
+                )
+            })
+        };
+        let module = resolve(&required(&self.module, "module")?, "backends.module")?;
+        let label = required(&self.token_label, "token_label")?;
+        let bad_label = |reason| {
+            (
+                Some(label.span()),
+                Problem::BadTokenLabel {
+                    backend: backend.clone(),
+                    value: label.get_ref().clone(),
+                    reason,
+                },
+            )
+        };
+        if label.get_ref().is_empty() {
+            return Err(bad_label("it is empty"));
+        }
+        if label.get_ref().len() > MAX_TOKEN_LABEL_LEN {
+            return Err(bad_label("it is longer than 32 bytes (CK_TOKEN_INFO.label)"));
+        }
+        if label.get_ref().chars().any(char::is_control) {
+            return Err(bad_label("it contains a control character"));
+        }
+        let pin = match (&self.pin_file, &self.pin_env) {
+            (Some(f), None) => PinSource::File(resolve(f, "backends.pin_file")?),
+            (None, Some(e)) => {
+                let value = e.get_ref();
+                let valid = value
+                    .bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                    && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if !valid {
+                    return Err((
+                        Some(e.span()),
+                        Problem::BadPinEnv {
+                            backend: backend.clone(),
+                            value: value.clone(),
+                        },
+                    ));
+                }
+                PinSource::Env(value.clone())
+            }
+            (Some(f), Some(_)) => {
+                return Err((
+                    Some(f.span()),
+                    Problem::PinSource {
+                        backend: backend.clone(),
+                        found: "both",
+                    },
+                ))
+            }
+            (None, None) => {
+                return Err((
+                    Some(self.name.span()),
+                    Problem::PinSource {
+                        backend: backend.clone(),
+                        found: "neither",
+                    },
+                ))
+            }
+        };
+        let placement = match &self.placement {
+            None => Placement::Resident,
+            Some(p) => Placement::from_name(p.get_ref()).ok_or_else(|| {
+                (
+                    Some(p.span()),
+                    Problem::BadPlacement {
+                        backend: backend.clone(),
+                        value: p.get_ref().clone(),
+                    },
+                )
+            })?,
+        };
+        let sessions = match &self.sessions {
+            None => DEFAULT_PKCS11_SESSIONS,
+            Some(n) => usize::try_from(*n.get_ref())
+                .ok()
+                .filter(|v| (1..=MAX_PKCS11_SESSIONS).contains(v))
+                .ok_or_else(|| {
+                    (
+                        Some(n.span()),
+                        Problem::BadSessions {
+                            backend: backend.clone(),
+                            value: *n.get_ref(),
+                        },
+                    )
+                })?,
+        };
+        Ok(Pkcs11Settings {
+            module,
+            token_label: label.into_inner(),
+            pin,
+            placement,
+            sessions,
+        })
+    }
+}
+
+/// `software` and the names of `backends`, comma-separated.
+fn backend_names(backends: &[BackendConfig]) -> String {
+    std::iter::once(SOFTWARE_BACKEND)
+        .chain(backends.iter().map(|b| b.name.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl RawLimits {
@@ -1088,6 +1417,8 @@ struct OutConfig<'a> {
     audit: OutAudit,
     limits: OutLimits,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    backends: Vec<OutBackend<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     vaults: Vec<OutVault<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     identities: Vec<OutIdentity<'a>>,
@@ -1150,9 +1481,47 @@ impl From<&Limits> for OutLimits {
 }
 
 #[derive(Serialize)]
+struct OutBackend<'a> {
+    name: &'a str,
+    kind: &'static str,
+    module: String,
+    token_label: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pin_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pin_env: Option<&'a str>,
+    placement: &'static str,
+    sessions: u64,
+}
+
+impl<'a> OutBackend<'a> {
+    fn new(b: &'a BackendConfig, rel: &dyn Fn(&Path) -> String) -> Self {
+        match &b.settings {
+            BackendSettings::Pkcs11(p) => Self {
+                name: &b.name,
+                kind: b.settings.kind(),
+                module: rel(&p.module),
+                token_label: &p.token_label,
+                pin_file: match &p.pin {
+                    PinSource::File(f) => Some(rel(f)),
+                    PinSource::Env(_) => None,
+                },
+                pin_env: match &p.pin {
+                    PinSource::Env(v) => Some(v),
+                    PinSource::File(_) => None,
+                },
+                placement: p.placement.as_str(),
+                // usize -> u64 is lossless on every supported target.
+                sessions: u64::try_from(p.sessions).unwrap_or(u64::MAX),
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
 struct OutVault<'a> {
     name: &'a str,
-    backend: &'static str,
+    backend: &'a str,
     extractable_by_default: bool,
     allow_extractable: bool,
 }
@@ -1161,7 +1530,7 @@ impl<'a> From<&'a VaultConfig> for OutVault<'a> {
     fn from(v: &'a VaultConfig) -> Self {
         Self {
             name: &v.name,
-            backend: v.backend.as_str(),
+            backend: &v.backend,
             extractable_by_default: v.extractable_by_default,
             allow_extractable: v.allow_extractable,
         }

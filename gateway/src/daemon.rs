@@ -5,13 +5,25 @@
 //! modification time every [`RELOAD_POLL`], so identities and vaults added with
 //! `keygate client add` / `keygate vault add` work without a restart. A config that
 //! fails validation is logged and ignored (the running policy stays). Listener,
-//! TLS material, store and limits are read once at start; changing them needs a
-//! restart.
+//! TLS material, store, limits and key backends are read once at start; changing
+//! them needs a restart (a reload that would put a vault on a backend that is not
+//! open, or move an existing vault to another backend, is refused).
+//!
+//! Key backends: the built-in software keystore (`software`, `[keystore]`) and every
+//! `[[backends]]` entry are opened at start, before the listener binds; one that
+//! does not open stops the start with an error naming it. A PKCS#11 backend's PIN is
+//! read from its `pin_file` (which must be a regular file that group and others
+//! cannot access) or its `pin_env` variable, held in zeroizing memory, and never
+//! logged.
 
 use crate::audit::AuditLog;
+use crate::backend::pkcs11::{Pkcs11Backend, Pkcs11Config};
 use crate::backend::software::SoftwareBackend;
-use crate::backend::KeyBackend;
-use crate::config::{Config, StoreConfig};
+use crate::backend::{BackendError, KeyBackend};
+use crate::config::{
+    BackendConfig, BackendSettings, Config, PinSource, Pkcs11Settings, StoreConfig,
+    SOFTWARE_BACKEND,
+};
 use crate::handler::{Gateway, Policy};
 use crate::server::{server_tls_config, Server, ServerSettings, ServerStats};
 use crate::store::sqlite::SqliteStore;
@@ -22,6 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
+use zeroize::Zeroizing;
 
 /// How often the config file's modification time is checked.
 pub const RELOAD_POLL: Duration = Duration::from_secs(2);
@@ -48,6 +61,17 @@ pub enum DaemonError {
     /// The key backend could not be opened.
     #[error("backend: {0}")]
     Backend(#[from] crate::backend::BackendError),
+    /// A configured key backend could not be opened (its module, its PIN, its token).
+    #[error("cannot open backend {name:?} ({kind}): {source}")]
+    BackendOpen {
+        /// The backend's configured name.
+        name: String,
+        /// Its kind (`software`, `pkcs11`).
+        kind: &'static str,
+        /// Why.
+        #[source]
+        source: BackendError,
+    },
     /// The audit log could not be opened.
     #[error("audit log: {0}")]
     Audit(#[from] crate::audit::AuditError),
@@ -116,12 +140,13 @@ pub async fn start(
     let store: Arc<dyn Store> = match &cfg.store {
         StoreConfig::Sqlite { path } => Arc::new(SqliteStore::open(path)?),
     };
-    let software: Arc<dyn KeyBackend> = Arc::new(SoftwareBackend::open(
-        "software",
-        &cfg.keystore.master_key_file,
-    )?);
-    let mut backends = HashMap::new();
-    backends.insert("software".to_owned(), software);
+    // Opening a token can block (module load, login): off the async workers.
+    let backends = {
+        let cfg = cfg.clone();
+        tokio::task::spawn_blocking(move || open_backends(&cfg))
+            .await
+            .map_err(|e| DaemonError::Policy(format!("opening the backends failed: {e}")))??
+    };
     let audit = AuditLog::open(&cfg.audit.path, &cfg.audit.key_file)?;
     let limits = cfg.limits.ttlv();
     let gateway = Arc::new(Gateway::new(
@@ -163,7 +188,7 @@ pub async fn start(
             })
             .await
     });
-    let reload_task = tokio::spawn(reload_loop(cfg.path.clone(), gateway.clone()));
+    let reload_task = tokio::spawn(reload_loop(cfg.clone(), gateway.clone()));
     tracing::info!(%addr, config = %cfg.path.display(), "keygate listening");
     Ok(RunningDaemon {
         addr,
@@ -175,8 +200,157 @@ pub async fn start(
     })
 }
 
+/// Opens the key backends `cfg` configures, by name: the built-in software keystore
+/// ([`SOFTWARE_BACKEND`]) and each `[[backends]]` entry. Blocking (a PKCS#11 module
+/// is loaded and logged in to).
+///
+/// # Errors
+/// [`DaemonError::BackendOpen`] naming the first backend that does not open: its
+/// module is missing, its PIN cannot be read (a PIN file that group or others may
+/// access is refused), or the token refuses it.
+pub fn open_backends(cfg: &Config) -> Result<HashMap<String, Arc<dyn KeyBackend>>, DaemonError> {
+    let mut backends: HashMap<String, Arc<dyn KeyBackend>> = HashMap::new();
+    let software = SoftwareBackend::open(SOFTWARE_BACKEND, &cfg.keystore.master_key_file)
+        .map_err(|source| DaemonError::BackendOpen {
+            name: SOFTWARE_BACKEND.to_owned(),
+            kind: "software",
+            source,
+        })?;
+    backends.insert(SOFTWARE_BACKEND.to_owned(), Arc::new(software));
+    for b in &cfg.backends {
+        let opened = open_backend(b).map_err(|source| DaemonError::BackendOpen {
+            name: b.name.clone(),
+            kind: b.settings.kind(),
+            source,
+        })?;
+        if !cfg.vaults.iter().any(|v| v.backend == b.name) {
+            tracing::info!(backend = %b.name, "backend is open but no vault uses it yet");
+        }
+        backends.insert(b.name.clone(), opened);
+    }
+    Ok(backends)
+}
+
+fn open_backend(b: &BackendConfig) -> Result<Arc<dyn KeyBackend>, BackendError> {
+    match &b.settings {
+        BackendSettings::Pkcs11(p) => Ok(Arc::new(open_pkcs11(&b.name, p)?)),
+    }
+}
+
+fn open_pkcs11(name: &str, p: &Pkcs11Settings) -> Result<Pkcs11Backend, BackendError> {
+    if !p.module.is_file() {
+        return Err(BackendError::Unavailable(format!(
+            "PKCS#11 module {} does not exist (is the HSM's library installed? e.g. the \
+             Debian package softhsm2 for /usr/lib/softhsm/libsofthsm2.so)",
+            p.module.display()
+        )));
+    }
+    let pin = read_pin(&p.pin)?;
+    Pkcs11Backend::open(&Pkcs11Config {
+        name: name.to_owned(),
+        module: p.module.clone(),
+        token_label: p.token_label.clone(),
+        pin,
+        placement: p.placement,
+        sessions: p.sessions,
+    })
+}
+
+/// The PIN `source` names. A PIN file must be a regular file that group and others
+/// cannot access (mode 0600 or 0400), checked on the open file; one trailing
+/// newline (`\n` or `\r\n`) is dropped. An empty PIN is refused. Messages never
+/// contain the PIN.
+pub fn read_pin(source: &PinSource) -> Result<Zeroizing<String>, BackendError> {
+    let pin = match source {
+        PinSource::File(path) => {
+            use std::io::Read;
+            let fail = |what: String| {
+                BackendError::Unavailable(format!("PIN file {}: {what}", path.display()))
+            };
+            let mut file =
+                std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
+            let meta = file
+                .metadata()
+                .map_err(|e| fail(format!("cannot stat: {e}")))?;
+            if !meta.is_file() {
+                return Err(fail("not a regular file".into()));
+            }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = meta.permissions().mode();
+                if mode & 0o077 != 0 {
+                    return Err(fail(format!(
+                        "accessible by group or others (mode {:04o}); restrict it with `chmod 600 {}`",
+                        mode & 0o7777,
+                        path.display()
+                    )));
+                }
+            }
+            let mut bytes = Zeroizing::new(Vec::new());
+            file.read_to_end(&mut bytes)
+                .map_err(|e| fail(format!("cannot read: {e}")))?;
+            let mut end = bytes.len();
+            if bytes[..end].ends_with(b"\n") {
+                end -= 1;
+                if bytes[..end].ends_with(b"\r") {
+                    end -= 1;
+                }
+            }
+            let text = std::str::from_utf8(&bytes[..end])
+                .map_err(|_| fail("the PIN is not UTF-8 text".into()))?;
+            if text.is_empty() {
+                return Err(fail("empty".into()));
+            }
+            Zeroizing::new(text.to_owned())
+        }
+        PinSource::Env(var) => {
+            let fail = |what: &str| {
+                BackendError::Unavailable(format!("PIN environment variable {var}: {what}"))
+            };
+            let value = std::env::var_os(var).ok_or_else(|| fail("not set"))?;
+            let text = Zeroizing::new(
+                value
+                    .into_string()
+                    .map_err(|_| fail("the PIN is not UTF-8 text"))?,
+            );
+            if text.is_empty() {
+                return Err(fail("empty"));
+            }
+            text
+        }
+    };
+    Ok(pin)
+}
+
+/// Why a reloaded `new` configuration cannot replace the running `old` one: a vault
+/// on a backend that is not open, or an existing vault moved to another backend
+/// (its keys' references belong to the old one).
+fn reload_refusal(old: &Config, new: &Config, gateway: &Gateway) -> Option<String> {
+    for v in &new.vaults {
+        if !gateway.has_backend(&v.backend) {
+            return Some(format!(
+                "vault {:?} uses backend {:?}, which is not open: backends are opened at start; \
+                 restart the daemon to add one",
+                v.name, v.backend
+            ));
+        }
+        if let Some(before) = old.vault(&v.name) {
+            if before.backend != v.backend {
+                return Some(format!(
+                    "vault {:?} moved from backend {:?} to {:?}: a vault's keys stay in the \
+                     backend that made them",
+                    v.name, before.backend, v.backend
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// Re-reads the config on SIGHUP or when its modification time changes.
-async fn reload_loop(path: PathBuf, gateway: Arc<Gateway>) {
+async fn reload_loop(mut running: Config, gateway: Arc<Gateway>) {
+    let path = running.path.clone();
     let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let mut last: Option<SystemTime> = mtime(&path);
     #[cfg(unix)]
@@ -202,12 +376,22 @@ async fn reload_loop(path: PathBuf, gateway: Arc<Gateway>) {
             continue;
         }
         last = now;
-        match Config::load(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|c| Policy::from_config(&c))
-        {
-            Ok(p) => {
+        let loaded = Config::load(&path).map_err(|e| e.to_string()).and_then(|c| {
+            if let Some(why) = reload_refusal(&running, &c, &gateway) {
+                return Err(why);
+            }
+            Policy::from_config(&c).map(|p| (c, p))
+        });
+        match loaded {
+            Ok((c, p)) => {
+                if c.backends != running.backends {
+                    tracing::warn!(
+                        config = %path.display(),
+                        "[[backends]] changed: backends are opened at start, so the change takes effect at the next restart"
+                    );
+                }
                 gateway.set_policy(p);
+                running = c;
                 tracing::info!(config = %path.display(), "configuration reloaded");
             }
             Err(e) => {

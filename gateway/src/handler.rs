@@ -46,8 +46,7 @@ impl Policy {
                     allow_extractable: v.allow_extractable,
                 },
             );
-            p.vault_backends
-                .insert(v.name.clone(), v.backend.as_str().to_owned());
+            p.vault_backends.insert(v.name.clone(), v.backend.clone());
         }
         for i in &cfg.identities {
             let role = Role::builtin(&i.role)
@@ -66,6 +65,13 @@ impl Policy {
             );
         }
         Ok(p)
+    }
+
+    /// The backend name of each vault: vault name and backend name.
+    pub fn vault_backends(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vault_backends
+            .iter()
+            .map(|(v, b)| (v.as_str(), b.as_str()))
     }
 
     /// The binding of a verified peer: by subject CN first, then by SAN.
@@ -104,7 +110,9 @@ impl std::fmt::Debug for Gateway {
 }
 
 impl Gateway {
-    /// A handler over `store`, `backends` (by backend kind name), `audit`.
+    /// A handler over `store`, `backends` (by configured backend name: `software`
+    /// and each `[[backends]]` entry), `audit`. Each vault uses the backend its
+    /// configuration names ([`Policy::from_config`]).
     pub fn new(
         policy: Policy,
         store: Arc<dyn Store>,
@@ -121,6 +129,11 @@ impl Gateway {
             limits,
             max_batch_items,
         }
+    }
+
+    /// Whether a backend called `name` is open.
+    pub fn has_backend(&self, name: &str) -> bool {
+        self.backends.contains_key(name)
     }
 
     /// Swaps in a new policy (config reload). In-flight requests finish with the old.

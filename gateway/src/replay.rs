@@ -7,11 +7,29 @@
 //! - `$NOW±n` resolves to the time the file is loaded; DateTime values compare within
 //!   [`CLOCK_TOLERANCE`] seconds.
 //! - Server-chosen values are not compared: TimeStamp, correlation values, Nonce,
-//!   Result Message text (the Result Reason is compared), byte strings the vectors
-//!   write as `$NAME` (IVs, signatures, Short Unique Identifiers), the key material
-//!   of objects the server generated (Create, Re-key, …) and the Digest Value
-//!   computed from it, and identifiers. The Digest of a registered object is
-//!   compared: it is determined by what the client registered (1.4 §3.17).
+//!   Result Message text (the Result Reason is compared), the key material of objects
+//!   the server generated (Create, Re-key, …) and the Digest computed from it (its
+//!   value and the Key Format Type it was computed in, which 1.4 §3.17 leaves to the
+//!   server for objects it did not receive), and identifiers. The Digest of a
+//!   registered object is compared: it is determined by what the client registered.
+//! - Byte strings written `$NAME` in an expected response (signatures, MACs, IVs,
+//!   ciphertexts, correlation values, Short Unique Identifiers) are present but not
+//!   compared; each is bound to the bytes the server returned and substituted where
+//!   a later request carries `$NAME`.
+//! - Outputs that depend on the server's randomness are bound, not compared: in the
+//!   answer to RNG Retrieve (Data), and in the answer to Encrypt, Sign or MAC when
+//!   the key is one the server generated, when the key is a public or private key
+//!   (RSA encryption pads with random bytes), or (Encrypt) when the request carried
+//!   no IV and the server chose one. Each such value (Data, IV/Counter/Nonce,
+//!   Authenticated Encryption Tag, Signature Data, MAC Data) that differs from the
+//!   expected one binds expected → actual, and a later request carrying the expected
+//!   bytes in a field of the same tag carries the server's bytes instead: a later
+//!   Decrypt, Signature Verify or MAC Verify then processes the server's own output
+//!   and must give the expected plaintext or validity. A `$NAME` in a request that
+//!   no expected response defined stands for the latest such output of the same tag
+//!   (CS-BC-M-13-14 writes the ciphertext concretely in the Encrypt answer and as
+//!   `$DATA_0` in the following Decrypts). The replay sends only the vector's
+//!   requests: ciphertext that no earlier answer produced is sent as it is.
 //! - Attribute lists (Get Attribute List names) are compared as sets: their order
 //!   is the server's.
 //! - Attribute sets (GetAttributes all attributes) and Locate results: every expected
@@ -32,6 +50,7 @@
 use kmip::client::{Client, ClientConfig};
 use kmip::ttlv::xml::{self, PlaceholderPolicy, XmlOptions};
 use kmip::ttlv::{Tag, Ttlv, Value};
+use kmip::types::{ObjectType, Operation};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -45,6 +64,24 @@ pub enum Outcome {
     Pass,
     /// The first difference.
     Fail(String),
+}
+
+/// What the replay has learnt from the answers so far.
+#[derive(Debug, Default, Clone)]
+struct Bindings {
+    /// `$UNIQUE_IDENTIFIER_n` → the server's identifier.
+    uids: HashMap<String, String>,
+    /// Objects whose key material the server generated.
+    generated: HashSet<String>,
+    /// Public and private keys (RSA encryption and signatures are randomised).
+    asymmetric: HashSet<String>,
+    /// `$NAME` byte strings → the server's bytes.
+    named: HashMap<String, Vec<u8>>,
+    /// (tag, expected bytes) → the server's bytes, for server-chosen outputs that
+    /// differ from the vector's.
+    values: HashMap<(Tag, Vec<u8>), Vec<u8>>,
+    /// The latest server-chosen output of each tag.
+    last_output: HashMap<Tag, Vec<u8>>,
 }
 
 /// Replays one conversation file against the server `cfg` names.
@@ -64,8 +101,7 @@ pub fn replay_file(path: &Path, cfg: &ClientConfig) -> Outcome {
         Ok(c) => c,
         Err(e) => return Outcome::Fail(format!("cannot connect: {e}")),
     };
-    let mut uids: HashMap<String, String> = HashMap::new();
-    let mut generated: HashSet<String> = HashSet::new();
+    let mut b = Bindings::default();
     let mut i = 0;
     while i < msgs.len() {
         let req = &msgs[i];
@@ -79,7 +115,7 @@ pub fn replay_file(path: &Path, cfg: &ClientConfig) -> Outcome {
             return Outcome::Fail(format!("message {i}: request without an expected response"));
         };
         let mut sent = req.clone();
-        if let Err(missing) = substitute(&mut sent, &uids) {
+        if let Err(missing) = substitute(&mut sent, &mut b) {
             return Outcome::Fail(format!(
                 "request {}: {missing} not bound by an earlier response",
                 i / 2
@@ -89,13 +125,19 @@ pub fn replay_file(path: &Path, cfg: &ClientConfig) -> Outcome {
             Ok(a) => a,
             Err(e) => return Outcome::Fail(format!("request {}: {e}", i / 2)),
         };
-        note_generated(&actual, &mut generated);
+        note_objects(&sent, &actual, &mut b);
         let mut path = vec![expected.tag.to_string()];
+        let request_items: Vec<&Ttlv> = sent.children_with(Tag::BATCH_ITEM).collect();
         let mut cx = Cmp {
-            uids: &mut uids,
-            generated: &generated,
+            b: &mut b,
+            request_items: &request_items,
+            item: 0,
+            op: None,
             in_generated: false,
+            server_chosen: false,
             in_query: false,
+            in_digest: false,
+            parent: Tag::RESPONSE_MESSAGE,
         };
         if let Err(diff) = compare(expected, &actual, &mut cx, &mut path) {
             return Outcome::Fail(format!("response {}: {diff}", i / 2));
@@ -116,15 +158,46 @@ fn placeholder_uid(s: &str) -> bool {
     s.starts_with("$UNIQUE_IDENTIFIER_")
 }
 
-/// Replaces bound `$UNIQUE_IDENTIFIER_n` placeholders in a request.
-fn substitute(t: &mut Ttlv, uids: &HashMap<String, String>) -> Result<(), String> {
+/// A byte string the vectors write as `$NAME`: the XML reader keeps the text.
+fn placeholder_bytes(b: &[u8]) -> Option<&str> {
+    if b.first() == Some(&b'$') {
+        std::str::from_utf8(b).ok()
+    } else {
+        None
+    }
+}
+
+/// Replaces, in a request, bound `$UNIQUE_IDENTIFIER_n` placeholders, `$NAME` byte
+/// strings, and expected outputs the server answered differently (see the module
+/// rules). Fails with the name of a placeholder nothing bound.
+fn substitute(t: &mut Ttlv, b: &mut Bindings) -> Result<(), String> {
+    let tag = t.tag;
     match &mut t.value {
         Value::TextString(s) if placeholder_uid(s) => {
-            *s = uids.get(s.as_str()).cloned().ok_or_else(|| s.clone())?;
+            *s = b.uids.get(s.as_str()).cloned().ok_or_else(|| s.clone())?;
+        }
+        Value::ByteString(v) => {
+            if let Some(name) = placeholder_bytes(v).map(str::to_owned) {
+                let bound = match b.named.get(&name) {
+                    Some(x) => x.clone(),
+                    None => {
+                        let x = b
+                            .last_output
+                            .get(&tag)
+                            .cloned()
+                            .ok_or_else(|| name.clone())?;
+                        b.named.insert(name, x.clone());
+                        x
+                    }
+                };
+                *v = bound;
+            } else if let Some(x) = b.values.get(&(tag, v.clone())) {
+                *v = x.clone();
+            }
         }
         Value::Structure(c) => {
             for x in c {
-                substitute(x, uids)?;
+                substitute(x, b)?;
             }
         }
         _ => {}
@@ -137,6 +210,15 @@ const SERVER_CHOSEN: &[Tag] = &[Tag::TIME_STAMP, Tag::NONCE, Tag::RESULT_MESSAGE
 
 /// Tags whose values the server chose when it generated the object's material.
 const GENERATED: &[Tag] = &[Tag::KEY_MATERIAL, Tag::DIGEST_VALUE];
+
+/// Outputs of cryptographic operations that may depend on the server's randomness.
+const OUTPUTS: &[Tag] = &[
+    Tag::DATA,
+    Tag::IV_COUNTER_NONCE,
+    Tag::AUTHENTICATED_ENCRYPTION_TAG,
+    Tag::SIGNATURE_DATA,
+    Tag::MAC_DATA,
+];
 
 /// Optional header fields a server may or may not send (correlation values are
 /// echoed or generated at the server's discretion): skipped on both sides.
@@ -152,43 +234,78 @@ fn set_like(parent: Tag, child: Tag) -> bool {
             ))
 }
 
-/// Operations whose answer names an object whose key material the server generated.
-fn generating(op: u32) -> bool {
-    use kmip::types::Operation as O;
-    [
-        O::Create,
-        O::CreateKeyPair,
-        O::ReKey,
-        O::DeriveKey,
-        O::ReKeyKeyPair,
-    ]
-    .iter()
-    .any(|o| o.value() == op)
+fn is_op(op: u32, ops: &[Operation]) -> bool {
+    ops.iter().any(|o| o.value() == op)
 }
 
-/// Records the UIDs of objects the server generated (Create, Create Key Pair,
-/// Re-key, Derive Key, Re-key Key Pair): their key material is the server's choice.
-fn note_generated(resp: &Ttlv, generated: &mut HashSet<String>) {
-    for item in resp.children_with(Tag::BATCH_ITEM) {
-        let op = match item.child(Tag::OPERATION).map(|o| &o.value) {
-            Some(Value::Enumeration(v)) => *v,
-            _ => continue,
-        };
-        if !generating(op) {
+/// Operations whose answer names an object whose key material the server generated.
+fn generating(op: u32) -> bool {
+    use Operation as O;
+    is_op(
+        op,
+        &[
+            O::Create,
+            O::CreateKeyPair,
+            O::ReKey,
+            O::DeriveKey,
+            O::ReKeyKeyPair,
+        ],
+    )
+}
+
+fn operation(item: &Ttlv) -> Option<u32> {
+    match item.child(Tag::OPERATION).map(|o| &o.value) {
+        Some(Value::Enumeration(v)) => Some(*v),
+        _ => None,
+    }
+}
+
+fn text_of(t: Option<&Ttlv>) -> Option<&str> {
+    match t.map(|t| &t.value) {
+        Some(Value::TextString(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// Records what the answers say about objects: the UIDs of objects the server
+/// generated (Create, Create Key Pair, Re-key, Derive Key, Re-key Key Pair), whose
+/// key material is the server's choice, and of public and private keys (from the
+/// Object Type a Register request named, and Create Key Pair).
+fn note_objects(req: &Ttlv, resp: &Ttlv, b: &mut Bindings) {
+    let requests: Vec<&Ttlv> = req.children_with(Tag::BATCH_ITEM).collect();
+    for (k, item) in resp.children_with(Tag::BATCH_ITEM).enumerate() {
+        let Some(op) = operation(item) else { continue };
+        let Some(p) = item.child(Tag::RESPONSE_PAYLOAD) else {
             continue;
-        }
-        if let Some(p) = item.child(Tag::RESPONSE_PAYLOAD) {
-            for c in p.children() {
-                if let Value::TextString(s) = &c.value {
-                    if matches!(
-                        c.tag,
-                        Tag::UNIQUE_IDENTIFIER
-                            | Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER
-                            | Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER
-                    ) {
-                        generated.insert(s.clone());
-                    }
+        };
+        for c in p.children() {
+            let Value::TextString(s) = &c.value else {
+                continue;
+            };
+            match c.tag {
+                Tag::UNIQUE_IDENTIFIER if generating(op) => {
+                    b.generated.insert(s.clone());
                 }
+                Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER | Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER => {
+                    b.generated.insert(s.clone());
+                    b.asymmetric.insert(s.clone());
+                }
+                _ => {}
+            }
+        }
+        if op == Operation::Register.value() {
+            let object_type = requests
+                .get(k)
+                .and_then(|r| r.child(Tag::REQUEST_PAYLOAD))
+                .and_then(|r| r.child(Tag::OBJECT_TYPE))
+                .map(|t| &t.value);
+            let asymmetric = matches!(
+                object_type,
+                Some(Value::Enumeration(v))
+                    if *v == ObjectType::PublicKey.value() || *v == ObjectType::PrivateKey.value()
+            );
+            if let (true, Some(u)) = (asymmetric, text_of(p.child(Tag::UNIQUE_IDENTIFIER))) {
+                b.asymmetric.insert(u.to_owned());
             }
         }
     }
@@ -196,12 +313,63 @@ fn note_generated(resp: &Ttlv, generated: &mut HashSet<String>) {
 
 /// Comparison state.
 struct Cmp<'a> {
-    uids: &'a mut HashMap<String, String>,
-    generated: &'a HashSet<String>,
+    b: &'a mut Bindings,
+    /// The batch items of the request, to pair with the answer's.
+    request_items: &'a [&'a Ttlv],
+    /// Index of the next answer batch item.
+    item: usize,
+    /// Operation of the batch item being compared.
+    op: Option<u32>,
     /// Inside the payload of an answer about a server-generated object.
     in_generated: bool,
+    /// Inside the payload of an answer whose outputs are server-chosen.
+    server_chosen: bool,
     /// Inside the answer to a Query.
     in_query: bool,
+    /// Inside a Digest attribute value.
+    in_digest: bool,
+    /// The structure holding the item being compared.
+    parent: Tag,
+}
+
+impl Cmp<'_> {
+    /// True inside the answer of an operation that produces outputs (Encrypt, Sign,
+    /// MAC, RNG Retrieve): a `$NAME` in a later request may stand for them.
+    fn producing(&self) -> bool {
+        use Operation as O;
+        self.op
+            .is_some_and(|op| is_op(op, &[O::Encrypt, O::Sign, O::Mac, O::RngRetrieve]))
+    }
+
+    /// True when the outputs of this answer payload depend on the server's
+    /// randomness (module rules).
+    fn outputs_server_chosen(&self, payload: &Ttlv) -> bool {
+        use Operation as O;
+        let Some(op) = self.op else { return false };
+        if op == O::RngRetrieve.value() {
+            return true;
+        }
+        if !is_op(op, &[O::Encrypt, O::Sign, O::Mac]) {
+            return false;
+        }
+        let key = text_of(payload.child(Tag::UNIQUE_IDENTIFIER));
+        if key.is_some_and(|k| self.b.generated.contains(k)) {
+            return true;
+        }
+        if op != O::Encrypt.value() {
+            return false;
+        }
+        if key.is_some_and(|k| self.b.asymmetric.contains(k)) {
+            return true;
+        }
+        let request_iv = self
+            .item
+            .checked_sub(1)
+            .and_then(|k| self.request_items.get(k))
+            .and_then(|r| r.child(Tag::REQUEST_PAYLOAD))
+            .is_some_and(|p| p.child(Tag::IV_COUNTER_NONCE).is_some());
+        !request_iv && payload.child(Tag::IV_COUNTER_NONCE).is_some()
+    }
 }
 
 fn compare(e: &Ttlv, a: &Ttlv, cx: &mut Cmp<'_>, path: &mut Vec<String>) -> Result<(), String> {
@@ -216,46 +384,88 @@ fn compare(e: &Ttlv, a: &Ttlv, cx: &mut Cmp<'_>, path: &mut Vec<String>) -> Resu
     if SERVER_CHOSEN.contains(&e.tag) || (cx.in_generated && GENERATED.contains(&e.tag)) {
         return Ok(());
     }
+    // For material the server generated, the format it keeps the key in is its
+    // choice: the Key Format Type the Digest was computed in (1.4 §3.17: "the server
+    // MAY use any Key Format Type ... provided it is able to serve the object to
+    // clients in that same format") and the 2.x Key Format Type attribute.
+    if cx.in_generated
+        && e.tag == Tag::KEY_FORMAT_TYPE
+        && (cx.in_digest || cx.parent == Tag::ATTRIBUTES)
+    {
+        return Ok(());
+    }
     if e.tag == Tag::RANDOM_NUMBER_GENERATOR || is_v1_attribute(e, SERVER_DESCRIBED) {
         return server_described(e, a, path);
     }
     if cx.in_query && e.tag == Tag::RESPONSE_PAYLOAD {
         return same_kinds(e, a, path);
     }
+    if let (Value::ByteString(eb), Value::ByteString(ab)) = (&e.value, &a.value) {
+        if let Some(name) = placeholder_bytes(eb) {
+            cx.b.named.insert(name.to_owned(), ab.clone());
+            if cx.producing() && OUTPUTS.contains(&e.tag) {
+                cx.b.last_output.insert(e.tag, ab.clone());
+            }
+            return Ok(());
+        }
+        if cx.server_chosen && OUTPUTS.contains(&e.tag) {
+            if eb != ab {
+                cx.b.values.insert((e.tag, eb.clone()), ab.clone());
+            }
+            cx.b.last_output.insert(e.tag, ab.clone());
+            return Ok(());
+        }
+        if cx.producing() && OUTPUTS.contains(&e.tag) && eb == ab {
+            cx.b.last_output.insert(e.tag, ab.clone());
+        }
+    }
     match (&e.value, &a.value) {
         (Value::Structure(ec), Value::Structure(ac)) => {
-            let (saved, saved_query) = (cx.in_generated, cx.in_query);
+            let saved = (
+                cx.in_generated,
+                cx.in_query,
+                cx.server_chosen,
+                cx.in_digest,
+                cx.op,
+            );
             if e.tag == Tag::RESPONSE_PAYLOAD {
                 cx.in_generated = a.children().iter().any(|c| {
                     c.tag == Tag::UNIQUE_IDENTIFIER
-                        && matches!(&c.value, Value::TextString(s) if cx.generated.contains(s))
+                        && matches!(&c.value, Value::TextString(s) if cx.b.generated.contains(s))
                 });
+                cx.server_chosen = cx.outputs_server_chosen(a);
             }
             if e.tag == Tag::BATCH_ITEM {
-                cx.in_query = matches!(
-                    e.child(Tag::OPERATION).map(|o| &o.value),
-                    Some(Value::Enumeration(op)) if *op == kmip::types::Operation::Query.value()
-                );
+                cx.item += 1;
+                cx.op = operation(e);
+                cx.in_query = cx.op == Some(Operation::Query.value());
+            }
+            if e.tag == Tag::DIGEST || is_v1_attribute(e, &["Digest"]) {
+                cx.in_digest = true;
             }
             let r = compare_children(e.tag, ec, ac, cx, path);
-            cx.in_generated = saved;
-            cx.in_query = saved_query;
+            (
+                cx.in_generated,
+                cx.in_query,
+                cx.server_chosen,
+                cx.in_digest,
+                cx.op,
+            ) = saved;
             r
         }
         (Value::TextString(es), Value::TextString(as_)) if placeholder_uid(es) => {
-            match cx.uids.get(es) {
+            match cx.b.uids.get(es) {
                 Some(bound) if bound == as_ => Ok(()),
                 Some(bound) => Err(format!(
                     "{}: expected {es} = {bound}, got {as_}",
                     path.join("/")
                 )),
                 None => {
-                    cx.uids.insert(es.clone(), as_.clone());
+                    cx.b.uids.insert(es.clone(), as_.clone());
                     Ok(())
                 }
             }
         }
-        (Value::ByteString(eb), Value::ByteString(_)) if eb.first() == Some(&b'$') => Ok(()),
         (Value::DateTime(x), Value::DateTime(y)) if (x - y).abs() <= CLOCK_TOLERANCE => Ok(()),
         (x, y) if x == y => Ok(()),
         (x, y) => Err(format!(
@@ -293,18 +503,23 @@ fn compare_children(
             if used[j] || have.tag != want.tag {
                 continue;
             }
-            let mut trial = cx.uids.clone();
+            let mut trial = cx.b.clone();
             path.push(want.tag.to_string());
             let mut tcx = Cmp {
-                uids: &mut trial,
-                generated: cx.generated,
+                b: &mut trial,
+                request_items: cx.request_items,
+                item: cx.item,
+                op: cx.op,
                 in_generated: cx.in_generated,
+                server_chosen: cx.server_chosen,
                 in_query: cx.in_query,
+                in_digest: cx.in_digest,
+                parent,
             };
             let ok = compare(want, have, &mut tcx, path).is_ok();
             path.pop();
             if ok {
-                *cx.uids = trial;
+                *cx.b = trial;
                 used[j] = true;
                 hit = true;
                 break;
@@ -334,7 +549,9 @@ fn compare_children(
                 continue;
             }
             path.push(want.tag.to_string());
+            let saved_parent = std::mem::replace(&mut cx.parent, parent);
             let r = compare(want, have, cx, path);
+            cx.parent = saved_parent;
             path.pop();
             match r {
                 Ok(()) => {

@@ -8,8 +8,8 @@
 //! ([`crate::config::write_atomic`]), so the daemon never reads half a file.
 
 use crate::config::{
-    self, check_safe_name, BackendKind, Config, ConfigError, IdentityConfig, NameKind, VaultConfig,
-    BUILTIN_ROLES, CONFIG_FILE_NAME,
+    self, check_safe_name, Config, ConfigError, IdentityConfig, NameKind, PinSource, Placement,
+    VaultConfig, BUILTIN_ROLES, CONFIG_FILE_NAME, SOFTWARE_BACKEND,
 };
 use crate::pki::{self, Ca, PkiError};
 use std::fs;
@@ -25,6 +25,9 @@ pub const INIT_IDENTITIES: &[(&str, &str)] = &[("admin", "admin"), ("app", "app"
 /// The vault `init` creates.
 pub const DEFAULT_VAULT: &str = "default";
 
+/// The name `init` gives the PKCS#11 backend it configures ([`InitOptions::pkcs11`]).
+pub const INIT_HSM_BACKEND: &str = "hsm";
+
 /// Options of [`init`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InitOptions {
@@ -33,6 +36,27 @@ pub struct InitOptions {
     pub hostnames: Vec<String>,
     /// Listener address; [`config::DEFAULT_LISTEN`] when `None`.
     pub listen: Option<SocketAddr>,
+    /// A PKCS#11 token to keep the `default` vault's keys in: configured as backend
+    /// [`INIT_HSM_BACKEND`]. `None`: the vault uses the built-in software keystore.
+    pub pkcs11: Option<Pkcs11Init>,
+}
+
+/// The PKCS#11 backend `init` writes (`keygate init --pkcs11-module ...`).
+///
+/// Nothing is checked against the system here: the daemon checks at start that the
+/// module exists, that the PIN file is readable by its user alone, and that the
+/// token accepts the PIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pkcs11Init {
+    /// The PKCS#11 module (a relative path is taken from the current directory).
+    pub module: PathBuf,
+    /// The token's label.
+    pub token_label: String,
+    /// Where the daemon reads the user PIN (a relative `pin_file` is taken from the
+    /// current directory).
+    pub pin: PinSource,
+    /// Resident or wrapped keys.
+    pub placement: Placement,
 }
 
 /// What [`init`] created, for printing.
@@ -58,6 +82,9 @@ pub struct InitReport {
     pub clients: Vec<ClientFiles>,
     /// The listener address written to the configuration.
     pub listen: SocketAddr,
+    /// The backend of the `default` vault: [`SOFTWARE_BACKEND`], or
+    /// [`INIT_HSM_BACKEND`] when a PKCS#11 token was given.
+    pub backend: String,
 }
 
 /// One client's certificate and key.
@@ -78,8 +105,9 @@ pub struct ClientFiles {
 /// Options of [`vault_add`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaultOptions {
-    /// Key backend.
-    pub backend: BackendKind,
+    /// Name of the key backend: [`SOFTWARE_BACKEND`] (the default) or a configured
+    /// `[[backends]]` entry.
+    pub backend: String,
     /// Whether new objects are extractable when the request does not say; `None`
     /// takes the backend's default (within the ceiling).
     pub extractable_by_default: Option<bool>,
@@ -90,7 +118,7 @@ pub struct VaultOptions {
 impl Default for VaultOptions {
     fn default() -> Self {
         Self {
-            backend: BackendKind::Software,
+            backend: SOFTWARE_BACKEND.to_owned(),
             extractable_by_default: None,
             allow_extractable: true,
         }
@@ -157,6 +185,14 @@ pub enum SetupError {
         /// The name.
         name: String,
     },
+    /// The backend named for a new vault is not configured.
+    #[error("unknown backend {backend:?} (backends: {known})")]
+    UnknownBackend {
+        /// The name given.
+        backend: String,
+        /// `software` and the configured backend names, comma-separated.
+        known: String,
+    },
     /// The vault named for a new identity is not configured.
     #[error("unknown vault {vault:?} (configured vaults: {known})")]
     UnknownVault {
@@ -188,7 +224,8 @@ pub enum SetupError {
 /// existing directory must be empty):
 ///
 /// - `keygate.toml` (vault `default`, identities `admin` with role admin and `app`
-///   with role app),
+///   with role app; with [`InitOptions::pkcs11`], a `[[backends]]` entry named
+///   [`INIT_HSM_BACKEND`] that the `default` vault uses),
 /// - `ca.pem`, `ca-key.pem` (CA, ten years),
 /// - `server/cert.pem`, `server/key.pem` (two years, SANs localhost, 127.0.0.1, ::1
 ///   and `opts.hostnames`),
@@ -207,6 +244,11 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, SetupError> {
         source,
     })?;
     let listen = opts.listen.unwrap_or(config::DEFAULT_LISTEN);
+    let hsm = opts
+        .pkcs11
+        .as_ref()
+        .map(|p| absolute_pkcs11(p, &dir))
+        .transpose()?;
     let report = InitReport {
         config: dir.join(CONFIG_FILE_NAME),
         ca_cert: dir.join("ca.pem"),
@@ -220,11 +262,16 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, SetupError> {
             .map(|(name, role)| client_files(&dir, name, role))
             .collect(),
         listen,
+        backend: match hsm {
+            Some(_) => INIT_HSM_BACKEND,
+            None => SOFTWARE_BACKEND,
+        }
+        .to_owned(),
         dir: dir.clone(),
     };
 
     // Everything that can fail without touching the disk, first.
-    let config_text = init_config_text(listen);
+    let config_text = init_config_text(listen, hsm.as_ref());
     Config::from_toml_str(&config_text, &report.config)?;
     let ca = Ca::generate()?;
     let server = ca.issue_server(&opts.hostnames)?;
@@ -376,8 +423,10 @@ pub fn client_add(
 }
 
 /// Adds a vault. The name must be new and 1-32 of `[A-Za-z0-9._-]` (it is also the
-/// PKCS#11 token label), not starting with `.`; `extractable_by_default` may not
-/// exceed `allow_extractable`. The configuration is replaced atomically and the
+/// PKCS#11 token label), not starting with `.`; the backend must be
+/// [`SOFTWARE_BACKEND`] or a configured one; `extractable_by_default` may not exceed
+/// `allow_extractable` (when `None` it takes the backend's default: true for the
+/// software keystore and wrapped PKCS#11 placement, false for resident placement). The configuration is replaced atomically and the
 /// running daemon picks the vault up on its next reload (SIGHUP, or within 2
 /// seconds by its mtime poll).
 pub fn vault_add(config_path: &Path, name: &str, opts: &VaultOptions) -> Result<(), SetupError> {
@@ -398,20 +447,26 @@ pub fn vault_add(config_path: &Path, name: &str, opts: &VaultOptions) -> Result<
             name: name.to_owned(),
         });
     }
+    let Some(backend_default) = config.extractable_by_default(&opts.backend) else {
+        return Err(SetupError::UnknownBackend {
+            backend: opts.backend.clone(),
+            known: config.backend_names(),
+        });
+    };
     let extractable_by_default = opts
         .extractable_by_default
-        .unwrap_or(opts.allow_extractable && opts.backend.extractable_by_default());
+        .unwrap_or(opts.allow_extractable && backend_default);
     let mut updated = config.clone();
     updated.vaults.push(VaultConfig {
         name: name.to_owned(),
-        backend: opts.backend,
+        backend: opts.backend.clone(),
         extractable_by_default,
         allow_extractable: opts.allow_extractable,
     });
     let block = format!(
         "[[vaults]]\nname = {}\nbackend = {}\nextractable_by_default = {}\nallow_extractable = {}\n",
         toml_string(name),
-        toml_string(opts.backend.as_str()),
+        toml_string(&opts.backend),
         extractable_by_default,
         opts.allow_extractable
     );
@@ -529,9 +584,74 @@ fn random_key() -> Result<Zeroizing<[u8; 32]>, SetupError> {
     Ok(key)
 }
 
+/// [`Pkcs11Init`] with absolute paths, written relative to `dir` when inside it (as
+/// the configuration resolves them).
+fn absolute_pkcs11(p: &Pkcs11Init, dir: &Path) -> Result<Pkcs11Init, SetupError> {
+    let abs = |path: &Path| -> Result<PathBuf, SetupError> {
+        let a = std::path::absolute(path).map_err(|source| SetupError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(a.strip_prefix(dir).map(Path::to_path_buf).unwrap_or(a))
+    };
+    Ok(Pkcs11Init {
+        module: abs(&p.module)?,
+        token_label: p.token_label.clone(),
+        pin: match &p.pin {
+            PinSource::File(f) => PinSource::File(abs(f)?),
+            PinSource::Env(v) => PinSource::Env(v.clone()),
+        },
+        placement: p.placement,
+    })
+}
+
+/// The `[[backends]]` entry `init` writes for a PKCS#11 token, with comments.
+fn pkcs11_block(p: &Pkcs11Init) -> String {
+    let pin = match &p.pin {
+        PinSource::File(f) => format!(
+            "# The user PIN, read at start from a file readable by the daemon's user alone\n\
+             # (chmod 600; one trailing newline is ignored); or pin_env = \"VARIABLE\".\n\
+             pin_file = {}",
+            toml_string(&f.to_string_lossy())
+        ),
+        PinSource::Env(v) => format!(
+            "# The user PIN, read at start from this environment variable of the daemon.\n\
+             pin_env = {}",
+            toml_string(v)
+        ),
+    };
+    format!(
+        "# A PKCS#11 token. placement = \"resident\": every key is a token object, used in\n\
+         # the token (not extractable unless asked); \"wrapped\": keys are stored wrapped under\n\
+         # a key-encryption key that never leaves the token. Opened when the daemon starts.\n\
+         [[backends]]\n\
+         name = {name}\n\
+         kind = \"pkcs11\"\n\
+         module = {module}\n\
+         token_label = {label}\n\
+         {pin}\n\
+         placement = {placement}\n\
+         # Sessions kept open with the token (SoftHSM needs few; network HSMs want more).\n\
+         sessions = {sessions}\n\n",
+        name = toml_string(INIT_HSM_BACKEND),
+        module = toml_string(&p.module.to_string_lossy()),
+        label = toml_string(&p.token_label),
+        placement = toml_string(p.placement.as_str()),
+        sessions = config::DEFAULT_PKCS11_SESSIONS,
+    )
+}
+
 /// The configuration `init` writes: the values plus comments for the operator.
-fn init_config_text(listen: SocketAddr) -> String {
+fn init_config_text(listen: SocketAddr, hsm: Option<&Pkcs11Init>) -> String {
     let d = config::Limits::DEFAULT;
+    let (backends, backend, extractable) = match hsm {
+        Some(p) => (
+            pkcs11_block(p),
+            INIT_HSM_BACKEND,
+            p.placement == Placement::Wrapped,
+        ),
+        None => (String::new(), SOFTWARE_BACKEND, true),
+    };
     let mut identities = String::new();
     for (name, role) in INIT_IDENTITIES {
         identities.push_str(&format!(
@@ -580,10 +700,13 @@ key_file = "audit.key"
 # idle_timeout_secs = {idle}
 # frame_timeout_secs = {frame}
 
+{backends}# A vault's keys live in its backend: "software" (the keystore above) or a
+# [[backends]] entry. extractable_by_default: whether Get may return a key in clear
+# when its creator did not say; allow_extractable: the ceiling for the whole vault.
 [[vaults]]
 name = {vault}
-backend = "software"
-extractable_by_default = true
+backend = {backend}
+extractable_by_default = {extractable}
 allow_extractable = true
 
 # An identity is matched against the client certificate's CN (or a SAN).
@@ -603,6 +726,9 @@ allow_extractable = true
         idle = d.idle_timeout_secs,
         frame = d.frame_timeout_secs,
         vault = toml_string(DEFAULT_VAULT),
+        backend = toml_string(backend),
+        extractable = extractable,
+        backends = backends,
         roles = BUILTIN_ROLES.join(", "),
         identities = identities,
     )
@@ -718,11 +844,12 @@ mod tests {
                 .map(|(name, role)| client_files(&dir, name, role))
                 .collect(),
             listen: config::DEFAULT_LISTEN,
+            backend: SOFTWARE_BACKEND.to_owned(),
             dir: dir.clone(),
         };
         let ca = Ca::generate().unwrap();
         let material = Material {
-            config_text: init_config_text(config::DEFAULT_LISTEN),
+            config_text: init_config_text(config::DEFAULT_LISTEN, None),
             server: ca.issue_server(&[]).unwrap(),
             clients: report
                 .clients
@@ -749,7 +876,36 @@ mod tests {
     #[test]
     fn init_config_text_is_valid() {
         let addr: SocketAddr = "[::1]:7000".parse().unwrap();
-        let c = Config::from_toml_str(&init_config_text(addr), "/x/keygate.toml").unwrap();
+        let c = Config::from_toml_str(&init_config_text(addr, None), "/x/keygate.toml").unwrap();
         assert_eq!(c.listen, addr);
+        assert!(c.backends.is_empty());
+        assert_eq!(c.vault(DEFAULT_VAULT).unwrap().backend, SOFTWARE_BACKEND);
+
+        for (placement, pin) in [
+            (
+                Placement::Resident,
+                PinSource::File(PathBuf::from("/etc/keygate/hsm \"pin\"")),
+            ),
+            (Placement::Wrapped, PinSource::Env("KEYGATE_HSM_PIN".into())),
+        ] {
+            let p = Pkcs11Init {
+                module: PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"),
+                token_label: "keygate token".into(),
+                pin: pin.clone(),
+                placement,
+            };
+            let c = Config::from_toml_str(&init_config_text(addr, Some(&p)), "/x/keygate.toml")
+                .unwrap();
+            let b = c.backend(INIT_HSM_BACKEND).unwrap();
+            let config::BackendSettings::Pkcs11(s) = &b.settings;
+            assert_eq!(s.module, p.module);
+            assert_eq!(s.token_label, p.token_label);
+            assert_eq!(s.pin, pin);
+            assert_eq!(s.placement, placement);
+            assert_eq!(s.sessions, config::DEFAULT_PKCS11_SESSIONS);
+            let v = c.vault(DEFAULT_VAULT).unwrap();
+            assert_eq!(v.backend, INIT_HSM_BACKEND);
+            assert_eq!(v.extractable_by_default, placement == Placement::Wrapped);
+        }
     }
 }

@@ -1,8 +1,12 @@
 //! `keygate init`, `client add`, `vault add` and the configuration loader.
 
-use keygate::config::{Config, ConfigError, NameKind, Problem, StoreConfig, BUILTIN_ROLES};
+use keygate::config::{
+    BackendSettings, Config, ConfigError, NameKind, PinSource, Placement, Problem, StoreConfig,
+    BUILTIN_ROLES, DEFAULT_PKCS11_SESSIONS, SOFTWARE_BACKEND,
+};
 use keygate::setup::{
-    client_add, init, vault_add, InitOptions, InitReport, SetupError, VaultOptions,
+    client_add, init, vault_add, InitOptions, InitReport, Pkcs11Init, SetupError, VaultOptions,
+    INIT_HSM_BACKEND,
 };
 use kmip::types::Operation;
 use rustls::client::danger::ServerCertVerifier;
@@ -76,6 +80,7 @@ fn init_in(tmp: &TempDir, hostnames: &[&str]) -> InitReport {
         &InitOptions {
             hostnames: hostnames.iter().map(|s| (*s).to_owned()).collect(),
             listen: None,
+            pkcs11: None,
         },
     )
     .unwrap()
@@ -203,6 +208,9 @@ fn init_config_loads_with_the_default_vault_and_identities() {
     assert_eq!(c.vaults.len(), 1);
     let v = c.vault("default").unwrap();
     assert!(v.extractable_by_default && v.allow_extractable);
+    assert_eq!(v.backend, SOFTWARE_BACKEND);
+    assert!(c.backends.is_empty());
+    assert_eq!(r.backend, SOFTWARE_BACKEND);
     assert_eq!(c.identity("admin").unwrap().role, "admin");
     assert_eq!(c.identity("app").unwrap().role, "app");
     assert_eq!(c.identity("app").unwrap().vault, "default");
@@ -219,6 +227,7 @@ fn init_honours_the_listen_address() {
         &InitOptions {
             hostnames: vec![],
             listen: Some(addr),
+            pkcs11: None,
         },
     )
     .unwrap();
@@ -403,6 +412,7 @@ fn init_with_a_bad_hostname_writes_nothing() {
         &InitOptions {
             hostnames: vec!["not a host!".into()],
             listen: None,
+            pkcs11: None,
         },
     )
     .unwrap_err();
@@ -669,8 +679,9 @@ fn load_err(text: &str) -> (ConfigError, String) {
 fn base_config_loads_with_defaults() {
     let c = load_text(&base_config()).unwrap();
     let v = c.vault("default").unwrap();
-    assert_eq!(v.backend, keygate::config::BackendKind::Software);
+    assert_eq!(v.backend, SOFTWARE_BACKEND);
     assert!(v.extractable_by_default && v.allow_extractable);
+    assert!(c.backends.is_empty());
     assert_eq!(c.limits, keygate::config::Limits::DEFAULT);
     assert_eq!(c.limits.max_batch_items, 64);
     assert_eq!(c.limits.idle_timeout().as_secs(), 300);
@@ -865,8 +876,13 @@ fn bad_references_are_rejected_with_clear_messages() {
         "name = \"default\"",
         "name = \"default\"\nbackend = \"pkcs11\"",
     );
-    let (p, _, msg) = problem(&text);
-    assert!(matches!(p, Problem::UnsupportedBackend { .. }), "{msg}");
+    let (p, line, msg) = problem(&text);
+    assert!(
+        matches!(&p, Problem::UnknownBackend { vault, backend, known }
+            if vault == "default" && backend == "pkcs11" && known == "software"),
+        "{msg}"
+    );
+    assert_eq!(line, Some(line_of(&text, "backend = \"pkcs11\"")));
 
     let text = base_config().replace(
         "name = \"default\"",
@@ -928,4 +944,603 @@ fn missing_file_is_a_read_error() {
     let e = Config::load(tmp.path().join("nope.toml")).unwrap_err();
     assert!(matches!(e, ConfigError::Read { .. }), "{e}");
     assert!(e.to_string().contains("nope.toml"));
+}
+
+// ---------------------------------------------------------------------------------
+// Key backends: [[backends]], init --pkcs11-module, vault add --backend, start-up
+
+/// A PKCS#11 init option set; the module and PIN file need not exist for setup.
+fn pkcs11_init(pin: PinSource, placement: Placement) -> Pkcs11Init {
+    Pkcs11Init {
+        module: PathBuf::from("/usr/lib/softhsm/libsofthsm2.so"),
+        token_label: "keygate".into(),
+        pin,
+        placement,
+    }
+}
+
+fn init_with(tmp: &TempDir, pkcs11: Option<Pkcs11Init>) -> Result<InitReport, SetupError> {
+    init(
+        &tmp.path().join("kg"),
+        &InitOptions {
+            hostnames: vec![],
+            listen: None,
+            pkcs11,
+        },
+    )
+}
+
+fn pkcs11_of(c: &Config, name: &str) -> keygate::config::Pkcs11Settings {
+    match &c.backend(name).unwrap().settings {
+        BackendSettings::Pkcs11(p) => p.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn init_with_a_pkcs11_token_puts_the_default_vault_on_it() {
+    let tmp = TempDir::new();
+    let pin = tmp.path().join("secrets/hsm.pin");
+    let r = init_with(
+        &tmp,
+        Some(pkcs11_init(PinSource::File(pin.clone()), Placement::Resident)),
+    )
+    .unwrap();
+    assert_eq!(r.backend, INIT_HSM_BACKEND);
+    let text = fs::read_to_string(&r.config).unwrap();
+    assert!(text.contains("[[backends]]\nname = \"hsm\"\nkind = \"pkcs11\""), "{text}");
+    let c = Config::load(&r.config).unwrap();
+    assert_eq!(c.backends.len(), 1);
+    let p = pkcs11_of(&c, "hsm");
+    assert_eq!(p.module, Path::new("/usr/lib/softhsm/libsofthsm2.so"));
+    assert_eq!(p.token_label, "keygate");
+    assert_eq!(p.pin, PinSource::File(pin));
+    assert_eq!(p.placement, Placement::Resident);
+    assert_eq!(p.sessions, DEFAULT_PKCS11_SESSIONS);
+    let v = c.vault("default").unwrap();
+    assert_eq!(v.backend, "hsm");
+    // Resident keys stay in the token unless a request asks otherwise.
+    assert!(!v.extractable_by_default && v.allow_extractable);
+    // The rest of the deployment is as without a token.
+    assert!(r.master_key.exists() && r.audit_key.exists());
+    assert_eq!(c.identity("app").unwrap().vault, "default");
+
+    // Wrapped placement: extractable by default, like the software keystore; a PIN
+    // from the environment; a PIN file given relative to the current directory.
+    let tmp = TempDir::new();
+    let r = init_with(
+        &tmp,
+        Some(pkcs11_init(
+            PinSource::Env("KEYGATE_HSM_PIN".into()),
+            Placement::Wrapped,
+        )),
+    )
+    .unwrap();
+    let c = Config::load(&r.config).unwrap();
+    assert_eq!(
+        pkcs11_of(&c, "hsm").pin,
+        PinSource::Env("KEYGATE_HSM_PIN".into())
+    );
+    assert_eq!(pkcs11_of(&c, "hsm").placement, Placement::Wrapped);
+    assert!(c.vault("default").unwrap().extractable_by_default);
+
+    let tmp = TempDir::new();
+    let r = init_with(
+        &tmp,
+        Some(pkcs11_init(
+            PinSource::File(PathBuf::from("relative.pin")),
+            Placement::Resident,
+        )),
+    )
+    .unwrap();
+    let c = Config::load(&r.config).unwrap();
+    assert_eq!(
+        pkcs11_of(&c, "hsm").pin,
+        PinSource::File(std::env::current_dir().unwrap().join("relative.pin"))
+    );
+}
+
+#[test]
+fn init_with_a_bad_token_label_writes_nothing() {
+    let tmp = TempDir::new();
+    let mut opts = pkcs11_init(PinSource::File("/x/pin".into()), Placement::Resident);
+    opts.token_label = "t".repeat(33);
+    let err = init_with(&tmp, Some(opts)).unwrap_err();
+    match &err {
+        SetupError::Config(e) => assert!(
+            matches!(e.problem(), Some(Problem::BadTokenLabel { .. })),
+            "{err}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(!tmp.path().join("kg").exists());
+}
+
+#[test]
+fn vault_add_puts_a_vault_on_a_named_backend() {
+    let tmp = TempDir::new();
+    let r = init_with(
+        &tmp,
+        Some(pkcs11_init(
+            PinSource::File("/x/pin".into()),
+            Placement::Resident,
+        )),
+    )
+    .unwrap();
+    vault_add(
+        &r.config,
+        "signing",
+        &VaultOptions {
+            backend: "hsm".into(),
+            ..VaultOptions::default()
+        },
+    )
+    .unwrap();
+    vault_add(&r.config, "tde", &VaultOptions::default()).unwrap();
+    vault_add(
+        &r.config,
+        "hsm-tde",
+        &VaultOptions {
+            backend: "hsm".into(),
+            extractable_by_default: Some(true),
+            ..VaultOptions::default()
+        },
+    )
+    .unwrap();
+    let c = Config::load(&r.config).unwrap();
+    let v = c.vault("signing").unwrap();
+    assert_eq!(v.backend, "hsm");
+    assert!(!v.extractable_by_default && v.allow_extractable);
+    let v = c.vault("tde").unwrap();
+    assert_eq!(v.backend, SOFTWARE_BACKEND);
+    assert!(v.extractable_by_default);
+    assert!(c.vault("hsm-tde").unwrap().extractable_by_default);
+    // The operator's comments survive (the block was appended).
+    assert!(fs::read_to_string(&r.config)
+        .unwrap()
+        .contains("# A PKCS#11 token."));
+
+    let before = snapshot(&r.dir);
+    let err = vault_add(
+        &r.config,
+        "x",
+        &VaultOptions {
+            backend: "hsm2".into(),
+            ..VaultOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, SetupError::UnknownBackend { backend, known }
+            if backend == "hsm2" && known == "software, hsm"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("software, hsm"), "{err}");
+    assert_eq!(snapshot(&r.dir), before);
+}
+
+/// `keygate init --pkcs11-module ...` and `keygate vault add --backend` through the
+/// binary: the flags reach the configuration, and incomplete flags are refused.
+#[test]
+fn cli_init_and_vault_add_take_the_backend_flags() {
+    let bin = env!("CARGO_BIN_EXE_keygate");
+    let tmp = TempDir::new();
+    let dir = tmp.path().join("kg");
+    let pin = tmp.path().join("hsm.pin");
+    let out = std::process::Command::new(bin)
+        .args(["init", "--dir"])
+        .arg(&dir)
+        .args([
+            "--pkcs11-module",
+            "/usr/lib/softhsm/libsofthsm2.so",
+            "--token-label",
+            "kg-token",
+            "--pin-file",
+        ])
+        .arg(&pin)
+        .args(["--placement", "wrapped"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let config = dir.join("keygate.toml");
+    let c = Config::load(&config).unwrap();
+    let p = pkcs11_of(&c, "hsm");
+    assert_eq!(p.token_label, "kg-token");
+    assert_eq!(p.pin, PinSource::File(pin.clone()));
+    assert_eq!(p.placement, Placement::Wrapped);
+    assert_eq!(c.vault("default").unwrap().backend, "hsm");
+
+    let out = std::process::Command::new(bin)
+        .args(["vault", "add", "--config"])
+        .arg(&config)
+        .args(["--name", "keys", "--backend", "hsm"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        Config::load(&config).unwrap().vault("keys").unwrap().backend,
+        "hsm"
+    );
+    let out = std::process::Command::new(bin)
+        .args(["vault", "add", "--config"])
+        .arg(&config)
+        .args(["--name", "soft"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        Config::load(&config).unwrap().vault("soft").unwrap().backend,
+        SOFTWARE_BACKEND
+    );
+
+    // Incomplete or contradictory flags: refused, nothing written.
+    for args in [
+        &["--token-label", "t", "--pin-file", "/p"][..],
+        &["--pkcs11-module", "/m.so", "--pin-file", "/p"][..],
+        &["--pkcs11-module", "/m.so", "--token-label", "t"][..],
+        &[
+            "--pkcs11-module",
+            "/m.so",
+            "--token-label",
+            "t",
+            "--pin-file",
+            "/p",
+            "--pin-env",
+            "PIN",
+        ][..],
+        &[
+            "--pkcs11-module",
+            "/m.so",
+            "--token-label",
+            "t",
+            "--pin-file",
+            "/p",
+            "--placement",
+            "inside",
+        ][..],
+    ] {
+        let dir = tmp.path().join("refused");
+        let out = std::process::Command::new(bin)
+            .args(["init", "--dir"])
+            .arg(&dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} accepted");
+        assert!(!dir.exists(), "{args:?} wrote {}", dir.display());
+    }
+}
+
+/// A configuration with one PKCS#11 backend entry `entry` (the lines after
+/// `[[backends]]`) and the default vault on it.
+fn backend_config(entry: &str) -> String {
+    base_config().replace(
+        "[[vaults]]\nname = \"default\"\n",
+        &format!("[[backends]]\n{entry}\n[[vaults]]\nname = \"default\"\nbackend = \"hsm\"\n"),
+    )
+}
+
+const HSM: &str = "name = \"hsm\"\nkind = \"pkcs11\"\nmodule = \"lib/softhsm2.so\"\ntoken_label = \"keygate\"\npin_file = \"hsm.pin\"\n";
+
+#[test]
+fn backends_load_with_their_defaults_and_round_trip() {
+    let c = load_text(&backend_config(HSM)).unwrap();
+    let p = pkcs11_of(&c, "hsm");
+    assert_eq!(p.module, c.dir.join("lib/softhsm2.so"), "relative to the config");
+    assert_eq!(p.pin, PinSource::File(c.dir.join("hsm.pin")));
+    assert_eq!(p.placement, Placement::Resident, "the default placement");
+    assert_eq!(p.sessions, DEFAULT_PKCS11_SESSIONS);
+    let v = c.vault("default").unwrap();
+    assert_eq!(v.backend, "hsm");
+    assert!(!v.extractable_by_default, "resident: keys stay in the token");
+    assert!(c.has_backend("hsm") && c.has_backend("software") && !c.has_backend("x"));
+    assert_eq!(c.extractable_by_default("hsm"), Some(false));
+    assert_eq!(c.extractable_by_default("software"), Some(true));
+    assert_eq!(c.extractable_by_default("x"), None);
+    assert_eq!(c.backend_names(), "software, hsm");
+    let again = Config::from_toml_str(&c.to_toml(), &c.path).unwrap();
+    assert_eq!(again, c);
+
+    // Several backends, every key given, vaults on each.
+    let mut text = backend_config(&format!(
+        "{}placement = \"resident\"\nsessions = 16\n",
+        HSM
+    ));
+    text.push_str(
+        "\n[[backends]]\nname = \"vault-hsm\"\nkind = \"pkcs11\"\nmodule = \"/opt/hsm/lib.so\"\n\
+         token_label = \"wrapped keys\"\npin_env = \"KEYGATE_HSM_PIN\"\nplacement = \"wrapped\"\n\
+         \n[[vaults]]\nname = \"bulk\"\nbackend = \"vault-hsm\"\n\
+         \n[[vaults]]\nname = \"signing\"\nbackend = \"hsm\"\nextractable_by_default = true\n\
+         \n[[vaults]]\nname = \"closed\"\nbackend = \"vault-hsm\"\nallow_extractable = false\n",
+    );
+    let c = load_text(&text).unwrap();
+    assert_eq!(c.backends.len(), 2);
+    assert_eq!(pkcs11_of(&c, "hsm").sessions, 16);
+    let w = pkcs11_of(&c, "vault-hsm");
+    assert_eq!(w.module, Path::new("/opt/hsm/lib.so"));
+    assert_eq!(w.pin, PinSource::Env("KEYGATE_HSM_PIN".into()));
+    assert_eq!(w.placement, Placement::Wrapped);
+    assert!(c.vault("bulk").unwrap().extractable_by_default, "wrapped");
+    assert!(c.vault("signing").unwrap().extractable_by_default, "as asked");
+    assert!(!c.vault("closed").unwrap().extractable_by_default, "the ceiling");
+    let again = Config::from_toml_str(&c.to_toml(), &c.path).unwrap();
+    assert_eq!(again, c);
+    assert!(c.to_toml().contains("pin_env = \"KEYGATE_HSM_PIN\""));
+    assert!(!c.to_toml().contains("KEYGATE_HSM_PIN\"\npin_file"));
+}
+
+#[test]
+fn bad_backends_are_rejected_with_the_line() {
+    fn problem(text: &str) -> (Problem, Option<usize>, String) {
+        let (e, msg) = load_err(text);
+        (
+            e.problem().cloned().unwrap_or_else(|| panic!("{msg}")),
+            e.line(),
+            msg,
+        )
+    }
+    let line_of =
+        |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let with = |from: &str, to: &str| backend_config(&HSM.replace(from, to));
+
+    let text = with("name = \"hsm\"", "name = \"software\"");
+    let (p, line, msg) = problem(&text);
+    assert!(matches!(p, Problem::ReservedBackendName), "{msg}");
+    assert_eq!(line, Some(line_of(&text, "\"software\"")));
+    assert!(msg.contains("reserved"), "{msg}");
+
+    let text = with("name = \"hsm\"", "name = \"h s m\"");
+    let (p, _, msg) = problem(&text);
+    assert!(
+        matches!(
+            p,
+            Problem::BadName {
+                kind: NameKind::Backend,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+
+    let text = format!("{}\n[[backends]]\n{HSM}", backend_config(HSM));
+    let (p, line, msg) = problem(&text);
+    assert!(
+        matches!(&p, Problem::Duplicate { kind: NameKind::Backend, name } if name == "hsm"),
+        "{msg}"
+    );
+    let last = text.lines().collect::<Vec<_>>();
+    assert_eq!(
+        line,
+        Some(last.iter().rposition(|l| *l == "name = \"hsm\"").unwrap() + 1)
+    );
+
+    let text = with("kind = \"pkcs11\"", "kind = \"kms\"");
+    let (p, line, msg) = problem(&text);
+    assert!(
+        matches!(&p, Problem::UnsupportedBackend { backend, kind } if backend == "hsm" && kind == "kms"),
+        "{msg}"
+    );
+    assert_eq!(line, Some(line_of(&text, "\"kms\"")));
+
+    for field in ["module", "token_label"] {
+        let text = backend_config(
+            &HSM.lines()
+                .filter(|l| !l.starts_with(field))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>(),
+        );
+        let (p, _, msg) = problem(&text);
+        assert!(
+            matches!(&p, Problem::MissingBackendSetting { field: f, .. } if *f == field),
+            "{msg}"
+        );
+        assert!(msg.contains(field) && msg.contains("hsm"), "{msg}");
+    }
+
+    let text = with("pin_file = \"hsm.pin\"\n", "pin_file = \"hsm.pin\"\npin_env = \"PIN\"\n");
+    let (p, _, msg) = problem(&text);
+    assert!(
+        matches!(p, Problem::PinSource { found: "both", .. }),
+        "{msg}"
+    );
+    let text = with("pin_file = \"hsm.pin\"\n", "");
+    let (p, _, msg) = problem(&text);
+    assert!(
+        matches!(p, Problem::PinSource { found: "neither", .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("pin_file") && msg.contains("pin_env"), "{msg}");
+
+    for bad in ["1PIN", "MY-PIN", ""] {
+        let text = with("pin_file = \"hsm.pin\"", &format!("pin_env = \"{bad}\""));
+        let (p, _, msg) = problem(&text);
+        assert!(matches!(p, Problem::BadPinEnv { .. }), "{bad:?}: {msg}");
+    }
+
+    let text = with("pin_file = \"hsm.pin\"", "pin_file = \"\"");
+    let (p, _, msg) = problem(&text);
+    assert!(
+        matches!(
+            p,
+            Problem::EmptyPath {
+                field: "backends.pin_file"
+            }
+        ),
+        "{msg}"
+    );
+
+    for bad in ["", &"l".repeat(33)] {
+        let text = with("token_label = \"keygate\"", &format!("token_label = \"{bad}\""));
+        let (p, _, msg) = problem(&text);
+        assert!(matches!(p, Problem::BadTokenLabel { .. }), "{bad:?}: {msg}");
+    }
+
+    let text = backend_config(&format!("{HSM}placement = \"inside\"\n"));
+    let (p, line, msg) = problem(&text);
+    assert!(
+        matches!(&p, Problem::BadPlacement { value, .. } if value == "inside"),
+        "{msg}"
+    );
+    assert_eq!(line, Some(line_of(&text, "\"inside\"")));
+
+    for bad in [0, 5000] {
+        let text = backend_config(&format!("{HSM}sessions = {bad}\n"));
+        let (p, line, msg) = problem(&text);
+        assert!(
+            matches!(p, Problem::BadSessions { value, .. } if value == bad),
+            "{msg}"
+        );
+        assert_eq!(line, Some(line_of(&text, "sessions")));
+    }
+
+    // A typo in a backend's keys is a syntax error naming it, with its line.
+    let text = with("pin_file =", "pin_fil =");
+    let (e, msg) = load_err(&text);
+    assert!(matches!(e, ConfigError::Syntax { .. }), "{msg}");
+    assert!(msg.contains("pin_fil"), "{msg}");
+    assert_eq!(e.line(), Some(line_of(&text, "pin_fil")));
+
+    // A vault on a backend that is not configured lists those that are.
+    let text = backend_config(HSM).replace("backend = \"hsm\"", "backend = \"hsm2\"");
+    let (p, line, msg) = problem(&text);
+    assert!(
+        matches!(&p, Problem::UnknownBackend { backend, known, .. }
+            if backend == "hsm2" && known == "software, hsm"),
+        "{msg}"
+    );
+    assert_eq!(line, Some(line_of(&text, "\"hsm2\"")));
+
+    // What the system decides is not checked here: a missing module or PIN file
+    // loads (the daemon refuses them at start).
+    let c = load_text(&with("lib/softhsm2.so", "/nonexistent/lib.so")).unwrap();
+    assert_eq!(
+        pkcs11_of(&c, "hsm").module,
+        Path::new("/nonexistent/lib.so")
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Opening backends at start (no token needed: these fail before the module loads)
+
+/// A deployment whose default vault is on a PKCS#11 backend with `module` and `pin`.
+fn hsm_deployment(tmp: &TempDir, module: &Path, pin: PinSource) -> InitReport {
+    init_with(
+        tmp,
+        Some(Pkcs11Init {
+            module: module.to_path_buf(),
+            token_label: "keygate".into(),
+            pin,
+            placement: Placement::Resident,
+        }),
+    )
+    .unwrap()
+}
+
+fn open_error(config: &Path) -> String {
+    let cfg = Config::load(config).unwrap();
+    match keygate::daemon::open_backends(&cfg) {
+        Ok(b) => panic!("opened {:?}", b.keys().collect::<Vec<_>>()),
+        Err(e) => {
+            assert!(
+                matches!(&e, keygate::daemon::DaemonError::BackendOpen { name, kind: "pkcs11", .. } if name == "hsm"),
+                "{e:?}"
+            );
+            e.to_string()
+        }
+    }
+}
+
+#[test]
+fn backends_that_cannot_open_stop_the_start_naming_them() {
+    let tmp = TempDir::new();
+    let fake_module = tmp.path().join("fake-module.so");
+    let pin = tmp.path().join("hsm.pin");
+
+    // Missing module.
+    let r = hsm_deployment(&tmp, &fake_module, PinSource::File(pin.clone()));
+    let msg = open_error(&r.config);
+    assert!(
+        msg.contains("\"hsm\"") && msg.contains("fake-module.so") && msg.contains("does not exist"),
+        "{msg}"
+    );
+
+    // The module exists (a dummy: the PIN is read first): PIN file problems.
+    fs::write(&fake_module, b"not a library").unwrap();
+    let msg = open_error(&r.config);
+    assert!(
+        msg.contains("hsm.pin") && msg.contains("cannot open"),
+        "{msg}"
+    );
+    fs::write(&pin, b"4711-secret\n").unwrap();
+    fs::set_permissions(&pin, fs::Permissions::from_mode(0o644)).unwrap();
+    let msg = open_error(&r.config);
+    assert!(
+        msg.contains("accessible by group or others") && msg.contains("chmod 600"),
+        "{msg}"
+    );
+    assert!(!msg.contains("4711"), "the PIN leaked into {msg}");
+    fs::write(&pin, b"\n").unwrap();
+    fs::set_permissions(&pin, fs::Permissions::from_mode(0o600)).unwrap();
+    let msg = open_error(&r.config);
+    assert!(msg.contains("empty"), "{msg}");
+
+    // Through daemon::start too: nothing listens, the error names the backend.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(keygate::daemon::start(
+            &r.config,
+            Some("127.0.0.1:0".parse().unwrap()),
+        ))
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot open backend \"hsm\""), "{err}");
+
+    // A PIN from an unset environment variable.
+    let tmp = TempDir::new();
+    let r = hsm_deployment(
+        &tmp,
+        &fake_module,
+        PinSource::Env("KEYGATE_TEST_PIN_NEVER_SET".into()),
+    );
+    let msg = open_error(&r.config);
+    assert!(
+        msg.contains("KEYGATE_TEST_PIN_NEVER_SET") && msg.contains("not set"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn pins_are_read_from_files_and_the_environment() {
+    let tmp = TempDir::new();
+    let pin = tmp.path().join("pin");
+    for (written, read) in [
+        (&b"1234"[..], "1234"),
+        (b"1234\n", "1234"),
+        (b"1234\r\n", "1234"),
+        (b"12 34\n\n", "12 34\n"),
+    ] {
+        let _ = fs::remove_file(&pin);
+        fs::write(&pin, written).unwrap();
+        fs::set_permissions(&pin, fs::Permissions::from_mode(0o600)).unwrap();
+        let got = keygate::daemon::read_pin(&PinSource::File(pin.clone())).unwrap();
+        assert_eq!(got.as_str(), read, "{written:?}");
+    }
+    fs::set_permissions(&pin, fs::Permissions::from_mode(0o400)).unwrap();
+    assert!(keygate::daemon::read_pin(&PinSource::File(pin.clone())).is_ok());
+    for mode in [0o640, 0o604, 0o660] {
+        fs::set_permissions(&pin, fs::Permissions::from_mode(mode)).unwrap();
+        assert!(
+            keygate::daemon::read_pin(&PinSource::File(pin.clone())).is_err(),
+            "{mode:o}"
+        );
+    }
+    assert!(keygate::daemon::read_pin(&PinSource::File(tmp.path().to_path_buf())).is_err());
+
+    std::env::set_var("KEYGATE_TEST_PIN_SET", "9876");
+    let got = keygate::daemon::read_pin(&PinSource::Env("KEYGATE_TEST_PIN_SET".into())).unwrap();
+    assert_eq!(got.as_str(), "9876");
+    std::env::set_var("KEYGATE_TEST_PIN_EMPTY", "");
+    assert!(keygate::daemon::read_pin(&PinSource::Env("KEYGATE_TEST_PIN_EMPTY".into())).is_err());
 }

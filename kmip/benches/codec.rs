@@ -363,6 +363,15 @@ fn codec(crit: &mut Criterion) {
     // Keygate alone, over every vector message.
     let mut g = crit.benchmark_group("keygate");
     bench_keygate_decode(&mut g, "decode_ttlv", &all);
+    // The checking pass alone: the first half of `decode_typed`.
+    g.bench_function("validate_ttlv", |b| {
+        let limits = Limits::DEFAULT;
+        b.iter(|| {
+            for m in &all.messages {
+                black_box(binary::validate(black_box(m), &limits).expect("valid"));
+            }
+        })
+    });
     bench_keygate_typed(&mut g, "decode_typed", &all);
 
     let requests: Vec<RequestMessage> = all

@@ -87,18 +87,27 @@ impl fmt::Display for ProtocolVersion {
 /// on a `Fresh` attribute sent to a 1.0 client by another server).
 pub fn gate(item: &mut crate::ttlv::Ttlv, version: ProtocolVersion) {
     use crate::ttlv::Value;
+    let parent = item.tag;
     if let Value::Structure(children) = &mut item.value {
-        children.retain(|c| allowed(c, version));
+        children.retain(|c| allowed(c, parent, version));
         for c in children {
             gate(c, version);
         }
     }
 }
 
-fn allowed(item: &crate::ttlv::Ttlv, version: ProtocolVersion) -> bool {
-    use crate::ttlv::Value;
+fn allowed(item: &crate::ttlv::Ttlv, parent: crate::ttlv::Tag, version: ProtocolVersion) -> bool {
+    use crate::ttlv::{Tag, Value};
     if item.tag.is_known() && !item.tag.defined_in(version) {
         return false;
+    }
+    // A batch item's Operation is kept whatever its value: it says what the item
+    // is, and a batch item without one is malformed (the client could not match the
+    // answer to its request). A server answers a request for an operation the
+    // client's version lacks, so the value goes back as the client sent it. Elsewhere
+    // (the operations a Query response lists) the value gate still applies.
+    if parent == Tag::BATCH_ITEM && item.tag == Tag::OPERATION {
+        return true;
     }
     if let Value::Enumeration(v) = item.value {
         if let Some(table) = crate::types::enum_table(item.tag) {
@@ -106,4 +115,60 @@ fn allowed(item: &crate::ttlv::Ttlv, version: ProtocolVersion) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ttlv::{Tag, Ttlv, Value};
+    use crate::types::Operation;
+
+    #[test]
+    fn gate_keeps_a_batch_items_operation_whatever_its_value() {
+        // An operation KMIP 1.0 lacks, as a 1.0 client may still send it.
+        let newer = Operation::TABLE
+            .entries
+            .iter()
+            .find(|e| e.since > ProtocolVersion::V1_0 && e.until.is_none())
+            .expect("an operation newer than 1.0")
+            .value;
+        let op = Ttlv::new(Tag::OPERATION, Value::Enumeration(newer));
+        let mut message = Ttlv::structure(
+            Tag::RESPONSE_MESSAGE,
+            vec![Ttlv::structure(
+                Tag::BATCH_ITEM,
+                vec![
+                    op.clone(),
+                    Ttlv::new(Tag::RESULT_STATUS, Value::Enumeration(1)),
+                    // A Query response's list of operations is still gated.
+                    Ttlv::structure(
+                        Tag::RESPONSE_PAYLOAD,
+                        vec![
+                            op.clone(),
+                            Ttlv::new(
+                                Tag::OPERATION,
+                                Value::Enumeration(Operation::Create.value()),
+                            ),
+                        ],
+                    ),
+                ],
+            )],
+        );
+        gate(&mut message, ProtocolVersion::V1_0);
+        let item = message.child(Tag::BATCH_ITEM).expect("batch item kept");
+        assert_eq!(item.child(Tag::OPERATION), Some(&op), "operation kept");
+        let listed: Vec<_> = item
+            .child(Tag::RESPONSE_PAYLOAD)
+            .expect("payload kept")
+            .children_with(Tag::OPERATION)
+            .collect();
+        assert_eq!(
+            listed,
+            [&Ttlv::new(
+                Tag::OPERATION,
+                Value::Enumeration(Operation::Create.value())
+            )],
+            "a listed operation 1.0 lacks is still removed"
+        );
+    }
 }

@@ -6,9 +6,12 @@
 //!   inside a multi-thread tokio runtime the fixture owns (so tests stay plain
 //!   `#[test]` functions and can block on subprocesses);
 //! - [`python`] and [`run_with_timeout`]: find the project's Python venv (made by
-//!   `./test.sh`) and run an outside client under a deadline, capturing its output.
+//!   `./test.sh`) and run an outside client under a deadline, capturing its output;
+//! - [`kmip_client`]: a KMIP client over mutual TLS and request builders, for tests
+//!   that talk to the daemon themselves.
 #![forbid(unsafe_code)]
 
+pub mod kmip_client;
 pub mod softhsm;
 
 use keygate::daemon::RunningDaemon;
@@ -168,8 +171,17 @@ impl Daemon {
     /// # Panics
     /// On any setup or start failure.
     pub fn start(label: &str) -> Self {
+        Self::start_with(label, &InitOptions::default())
+    }
+
+    /// As [`Daemon::start`], with `keygate init` given `opts` (e.g. a PKCS#11 token
+    /// for the `default` vault).
+    ///
+    /// # Panics
+    /// On any setup or start failure.
+    pub fn start_with(label: &str, opts: &InitOptions) -> Self {
         let dir = TempDir::new(label);
-        let report = keygate::setup::init(dir.path(), &InitOptions::default())
+        let report = keygate::setup::init(dir.path(), opts)
             .unwrap_or_else(|e| panic!("keygate init {}: {e}", dir.path().display()));
         let cfg = keygate::config::Config::load(&report.config)
             .unwrap_or_else(|e| panic!("loading {}: {e}", report.config.display()));
@@ -196,6 +208,15 @@ impl Daemon {
     /// The listener address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// A connected KMIP client for identity `name` (`admin` or `app`).
+    ///
+    /// # Panics
+    /// If the connection or the TLS handshake fails.
+    pub fn connect(&self, name: &str) -> kmip_client::Kmip {
+        let c = self.client(name);
+        kmip_client::Kmip::connect(self.addr, &self.report.ca_cert, &c.cert, &c.key)
     }
 
     /// What `keygate init` created (CA, config, client identities).

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use keygate::backend::pkcs11::{Pkcs11Backend, Pkcs11Config, Placement, KEK_LABEL, KEK_MAC_LABEL};
@@ -267,10 +267,13 @@ fn resident_key_never_leaves_the_token() {
             .any(|a| matches!(a, Attribute::Value(_))),
         "CKA_VALUE of a sensitive key is unavailable"
     );
-    match b.export_secret(&key, AAD) {
-        Err(BackendError::Unsupported(m)) => assert!(m.contains("not extractable"), "{m}"),
-        other => panic!("export of a non-extractable key: {other:?}"),
-    }
+    assert!(
+        matches!(
+            b.export_secret(&key, AAD),
+            Err(BackendError::NotExtractable)
+        ),
+        "export of a non-extractable key"
+    );
 
     // The trait's own calls make non-extractable keys too, and they work.
     let k2 = b.generate_secret(32, AAD).expect("generate_secret");
@@ -315,6 +318,57 @@ fn resident_key_never_leaves_the_token() {
     let imported = b.import_secret(&[0x5a; 24], AAD).expect("import");
     assert!(matches!(
         b.export_secret(&imported, AAD),
+        Err(BackendError::NotExtractable)
+    ));
+
+    // The trait's kind-aware calls: the key type and the export flags asked for.
+    for (kind, key_type, extractable) in [
+        (KeyKind::Aes(256), KeyType::AES, false),
+        (KeyKind::Aes(128), KeyType::AES, true),
+        (KeyKind::Hmac(256), KeyType::GENERIC_SECRET, false),
+    ] {
+        let k = b.generate_key(kind, extractable, AAD).expect("generate_key");
+        let [h] = insp.by_id(
+            ObjectClass::SECRET_KEY,
+            &Pkcs11Backend::object_id(&k).unwrap(),
+        )[..] else {
+            panic!("token object of generate_key({kind:?})")
+        };
+        assert!(insp
+            .attrs(h, &[AttributeType::KeyType])
+            .contains(&Attribute::KeyType(key_type)));
+        assert_eq!(insp.bool(h, AttributeType::Extractable), extractable);
+        assert_eq!(insp.bool(h, AttributeType::Sensitive), !extractable);
+        assert!(insp.bool(h, AttributeType::Local), "generated in the token");
+        assert_eq!(b.export_secret(&k, AAD).is_ok(), extractable, "{kind:?}");
+        b.destroy(&k).expect("destroy");
+    }
+    let k = b
+        .import_key(KeyKind::Aes(192), &[0x33; 24], true, AAD)
+        .expect("import_key");
+    assert_eq!(&b.export_secret(&k, AAD).expect("export")[..], &[0x33; 24]);
+    let k = b
+        .import_key(KeyKind::Hmac(256), &[0x44; 32], false, AAD)
+        .expect("import_key");
+    assert!(matches!(
+        b.export_secret(&k, AAD),
+        Err(BackendError::NotExtractable)
+    ));
+    for (kind, len) in [
+        (KeyKind::Aes(256), 16),
+        (KeyKind::Des3(168), 24),
+        (KeyKind::RsaPrivate(2048), 1200),
+    ] {
+        assert!(
+            matches!(
+                b.import_key(kind, &vec![1; len], true, AAD),
+                Err(BackendError::Unsupported(_))
+            ),
+            "{kind:?}"
+        );
+    }
+    assert!(matches!(
+        b.generate_key(KeyKind::Des3(168), false, AAD),
         Err(BackendError::Unsupported(_))
     ));
 
@@ -400,14 +454,35 @@ fn wrapped_keys_live_outside_the_token() {
     assert_eq!(&closed.0[5..9], &0x210Au32.to_be_bytes());
     assert_eq!(Pkcs11Backend::object_id(&closed), None);
 
-    match b.export_secret(&closed, AAD) {
-        Err(BackendError::Unsupported(m)) => assert!(m.contains("not extractable"), "{m}"),
-        other => panic!("export of a non-extractable wrapped key: {other:?}"),
-    }
+    assert!(
+        matches!(
+            b.export_secret(&closed, AAD),
+            Err(BackendError::NotExtractable)
+        ),
+        "export of a non-extractable wrapped key"
+    );
     assert!(matches!(
         b.export_secret(&imported, AAD),
-        Err(BackendError::Unsupported(_))
+        Err(BackendError::NotExtractable)
     ));
+    // The trait's kind-aware calls set the reference's export flag as asked, and
+    // make no token object either.
+    let asked = b
+        .generate_key(KeyKind::Aes(256), true, AAD)
+        .expect("generate_key");
+    assert_eq!(b.export_secret(&asked, AAD).expect("export").len(), 32);
+    let kept = b
+        .generate_key(KeyKind::Hmac(384), false, AAD)
+        .expect("generate_key");
+    assert!(matches!(
+        b.export_secret(&kept, AAD),
+        Err(BackendError::NotExtractable)
+    ));
+    let given = b
+        .import_key(KeyKind::Aes(128), &[0x21; 16], true, AAD)
+        .expect("import_key");
+    assert_eq!(&b.export_secret(&given, AAD).expect("export")[..], &[0x21; 16]);
+    assert_eq!(insp.token_objects(), before);
     let value = b.export_secret(&open_key, AAD).expect("export");
     assert_eq!(value.len(), 32);
     assert_eq!(

@@ -2,9 +2,8 @@
 //!
 //! The request path never holds key material longer than one operation. A backend
 //! returns an opaque [`KeyRef`] that the store keeps: for the software backend a blob
-//! sealed under the master key, for a PKCS#11 backend (next issue) a token object id
-//! (resident placement) or a blob wrapped under an HSM-resident KEK (wrapped
-//! placement). `aad` binds a reference to its object (vault and UID), so a blob
+//! sealed under the master key, for a PKCS#11 backend a token object id (resident
+//! placement) or a blob wrapped under an HSM-resident KEK (wrapped placement). `aad` binds a reference to its object (vault and UID), so a blob
 //! copied onto another row does not open.
 
 pub mod pkcs11;
@@ -40,6 +39,12 @@ pub enum BackendError {
     /// The backend is unavailable (device error, missing master key file).
     #[error("backend unavailable: {0}")]
     Unavailable(String),
+    /// The key was made non-extractable in the backend (a PKCS#11 key without
+    /// `CKA_EXTRACTABLE`, or sensitive; a wrapped reference without its export flag):
+    /// its material never leaves the backend, whatever the caller is allowed. KMIP:
+    /// Not Extractable (2.x), Permission Denied (1.x).
+    #[error("the key is not extractable: its material never leaves the backend")]
+    NotExtractable,
 }
 
 /// Where key material lives.
@@ -50,7 +55,45 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
     fn generate_secret(&self, len: usize, aad: &[u8]) -> Result<KeyRef, BackendError>;
     /// Takes custody of caller-supplied secret bytes (Register, Import).
     fn import_secret(&self, secret: &[u8], aad: &[u8]) -> Result<KeyRef, BackendError>;
+
+    /// Generates a symmetric key of `kind` inside the backend (Create). `extractable`
+    /// is what the object's export policy decided: a backend that can enforce it
+    /// (PKCS#11: `CKA_EXTRACTABLE`, `CKA_SENSITIVE`) makes the key so, and then
+    /// [`KeyBackend::export_secret`] of a non-extractable key fails with
+    /// [`BackendError::NotExtractable`]; the software keystore leaves the policy to
+    /// the object's attributes.
+    ///
+    /// The default generates [`symmetric_key_len`] bytes with
+    /// [`KeyBackend::generate_secret`] and ignores `extractable`.
+    fn generate_key(
+        &self,
+        kind: KeyKind,
+        extractable: bool,
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
+        let _ = extractable;
+        self.generate_secret(symmetric_key_len(kind)?, aad)
+    }
+
+    /// Takes custody of caller-supplied key bytes as a symmetric key of `kind`
+    /// (Register), extractable or not as [`KeyBackend::generate_key`].
+    ///
+    /// The default is [`KeyBackend::import_secret`], ignoring `kind` and
+    /// `extractable`.
+    fn import_key(
+        &self,
+        kind: KeyKind,
+        secret: &[u8],
+        extractable: bool,
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
+        let _ = (kind, extractable);
+        self.import_secret(secret, aad)
+    }
+
     /// The clear secret, for an export the caller has already authorised.
+    /// [`BackendError::NotExtractable`] when the backend made the key
+    /// non-extractable.
     fn export_secret(&self, key: &KeyRef, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, BackendError>;
     /// Erases the material where the backend holds it (a token object); for sealed
     /// blobs the caller's dropping of the reference is the erasure.
@@ -155,6 +198,27 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
             self.name()
         )))
     }
+}
+
+/// The length in bytes of a symmetric key of `kind`: AES 128/192/256 bits, an HMAC
+/// key of a positive multiple of 8 bits, Triple-DES 112 (two keys, 16 bytes with
+/// parity) or 168 bits (three keys, 24 bytes). Anything else is
+/// [`BackendError::Unsupported`].
+pub fn symmetric_key_len(kind: KeyKind) -> Result<usize, BackendError> {
+    let bytes = match kind {
+        KeyKind::Aes(bits @ (128 | 192 | 256)) => bits / 8,
+        KeyKind::Hmac(bits) if bits > 0 && bits % 8 == 0 => bits / 8,
+        KeyKind::Des3(112) => 16,
+        KeyKind::Des3(168) => 24,
+        other => {
+            return Err(BackendError::Unsupported(format!(
+                "{other:?} is not a symmetric key this backend makes (AES 128/192/256, HMAC of \
+                 a positive multiple of 8 bits, 3DES 112/168)"
+            )))
+        }
+    };
+    usize::try_from(bytes)
+        .map_err(|_| BackendError::Unsupported(format!("{kind:?}: key too long")))
 }
 
 /// The references of a generated key pair.

@@ -116,6 +116,31 @@ pub enum Placement {
     Wrapped,
 }
 
+impl Placement {
+    /// The configuration spelling: `resident` or `wrapped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Resident => "resident",
+            Self::Wrapped => "wrapped",
+        }
+    }
+
+    /// The spelling parsed back.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "resident" => Some(Self::Resident),
+            "wrapped" => Some(Self::Wrapped),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How to reach the token.
 pub struct Pkcs11Config {
     /// The backend's configured name.
@@ -248,6 +273,13 @@ impl Pkcs11Backend {
             Ok(Parsed::Resident { id, .. }) => Some(id),
             _ => None,
         }
+    }
+
+    /// The `CKA_LABEL` of a resident key's token object made for `aad` (the caller's
+    /// binding: vault and UID): `keygate:` and 24 hex digits of its SHA-256. Lets an
+    /// operator (or a test) find the token object of a KMIP object.
+    pub fn object_label(aad: &[u8]) -> Vec<u8> {
+        binding_label(aad)
     }
 
     /// Generates an AES key of `bits` (128, 192, 256) in the token; exportable later
@@ -729,10 +761,39 @@ impl KeyBackend for Pkcs11Backend {
         self.import_symmetric(kind_for_len(secret.len())?, secret, false, aad)
     }
 
+    /// [`Pkcs11Backend::generate_symmetric`]: an AES key (`CKK_AES`,
+    /// `CKM_AES_KEY_GEN`) or an HMAC key (`CKK_GENERIC_SECRET`,
+    /// `CKM_GENERIC_SECRET_KEY_GEN`). Resident: a token object with
+    /// `CKA_EXTRACTABLE = extractable` and `CKA_SENSITIVE = !extractable`; wrapped: a
+    /// session object wrapped at once, the reference's export flag set to
+    /// `extractable`. Triple-DES is not offered here ([`BackendError::Unsupported`]).
+    fn generate_key(
+        &self,
+        kind: KeyKind,
+        extractable: bool,
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
+        self.generate_symmetric(kind, extractable, aad)
+    }
+
+    /// [`Pkcs11Backend::import_symmetric`] (`C_CreateObject`) for AES and HMAC keys,
+    /// with the same attributes as [`KeyBackend::generate_key`] (but not
+    /// `CKA_LOCAL`). Other kinds (Triple-DES, private or public keys) are
+    /// [`BackendError::Unsupported`]: they are not taken into a token.
+    fn import_key(
+        &self,
+        kind: KeyKind,
+        secret: &[u8],
+        extractable: bool,
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
+        self.import_symmetric(kind, secret, extractable, aad)
+    }
+
     /// Resident: `CKA_VALUE` of an extractable, non-sensitive token object bound to
     /// `aad`. Wrapped: checks the reference's tag over `aad` and its export flag, then
     /// unwraps a one-call extractable copy, reads it and destroys it. A non-extractable
-    /// key is refused with [`BackendError::Unsupported`] saying so.
+    /// key is refused with [`BackendError::NotExtractable`].
     fn export_secret(&self, key: &KeyRef, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, BackendError> {
         self.export(key, aad).map_err(BackendError::from)
     }
@@ -869,7 +930,8 @@ fn symmetric_type(kind: KeyKind) -> Result<Type, BackendError> {
         KeyKind::Aes(_) => Ok(Type::Aes),
         KeyKind::Hmac(_) => Ok(Type::Generic),
         other => Err(BackendError::Unsupported(format!(
-            "{other:?} is not a symmetric key kind this backend generates or imports"
+            "{other:?} keys are not generated or imported by a PKCS#11 backend (AES and HMAC \
+             keys are; key pairs come from generate_pair)"
         ))),
     }
 }
@@ -1033,7 +1095,7 @@ fn read_value(session: &Session, handle: ObjectHandle) -> Result<Zeroizing<Vec<u
 }
 
 fn not_extractable(token: &str) -> Fault {
-    Fault::Unsupported(format!(
+    Fault::NotExtractable(format!(
         "the key is not extractable: it was made in token '{token}' without CKA_EXTRACTABLE \
          (or as sensitive) and never leaves it; it can only be used there"
     ))

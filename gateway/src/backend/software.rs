@@ -26,7 +26,7 @@ use rand::rngs::OsRng;
 use rand::TryRngCore;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{BackendError, GeneratedRefs, KeyBackend, KeyRef};
+use super::{symmetric_key_len, BackendError, GeneratedRefs, KeyBackend, KeyRef};
 use crate::crypto::software as engine;
 use crate::crypto::{
     Cipher, CryptoError, Encrypted, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme,
@@ -127,6 +127,51 @@ impl KeyBackend for SoftwareBackend {
             buf.copy_from_slice(secret);
             Ok(())
         })
+    }
+
+    /// [`symmetric_key_len`] bytes from the operating system's CSPRNG, sealed; a
+    /// Triple-DES key gets odd parity in every byte and distinct DES keys.
+    /// `extractable` is not recorded: the software keystore can always read its
+    /// keys, so the export policy is the object's Extractable attribute, enforced by
+    /// the request path.
+    fn generate_key(
+        &self,
+        kind: KeyKind,
+        extractable: bool,
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
+        let _ = extractable;
+        let len = symmetric_key_len(kind)?;
+        match kind {
+            KeyKind::Des3(_) => self.seal(len, aad, des3_key),
+            _ => self.generate_secret(len, aad),
+        }
+    }
+
+    /// Seals the bytes; an AES or HMAC key must have its kind's length, a
+    /// Triple-DES key 16 or 24 bytes; any other kind's bytes (an encoded private or
+    /// public key) are sealed as given. `extractable` is not recorded (see
+    /// [`KeyBackend::generate_key`]).
+    fn import_key(
+        &self,
+        kind: KeyKind,
+        secret: &[u8],
+        extractable: bool,
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
+        let _ = extractable;
+        let fits = match kind {
+            KeyKind::Aes(_) | KeyKind::Hmac(_) => symmetric_key_len(kind)? == secret.len(),
+            KeyKind::Des3(_) => matches!(secret.len(), 16 | 24),
+            _ => true,
+        };
+        if !fits {
+            return Err(BackendError::Unsupported(format!(
+                "{kind:?} key given {} bytes",
+                secret.len()
+            )));
+        }
+        self.import_secret(secret, aad)
     }
 
     /// Fails with [`BackendError::Integrity`] for a blob that is short, of another
@@ -366,6 +411,29 @@ fn read_master_key(path: &Path) -> Result<Zeroizing<[u8; MASTER_KEY_LEN]>, Backe
     Ok(key)
 }
 
+/// Fills `buf` (16 or 24 bytes) with a Triple-DES key: random, odd parity in every
+/// byte, and no two adjacent DES keys equal (K1 = K2 or K2 = K3 would reduce it to
+/// single DES).
+fn des3_key(buf: &mut [u8]) -> Result<(), BackendError> {
+    for _ in 0..4 {
+        os_random(buf)?;
+        for b in buf.iter_mut() {
+            let high = *b & 0xFE;
+            *b = if high.count_ones() % 2 == 0 { high | 1 } else { high };
+        }
+        let distinct = buf
+            .chunks(8)
+            .zip(buf.chunks(8).skip(1))
+            .all(|(a, b)| a != b);
+        if distinct {
+            return Ok(());
+        }
+    }
+    Err(BackendError::Unavailable(
+        "the operating system random generator repeats itself".into(),
+    ))
+}
+
 fn check_secret_len(len: usize) -> Result<(), BackendError> {
     if len > MAX_SECRET_LEN {
         return Err(BackendError::Unsupported(format!(
@@ -447,6 +515,71 @@ mod tests {
             assert_eq!(r.0.len(), HEADER_LEN + len + TAG_LEN);
             assert_eq!(r.0[0], BLOB_VERSION);
             assert_eq!(b.export_secret(&r, AAD).unwrap().len(), len);
+        }
+    }
+
+    #[test]
+    fn generate_key_makes_keys_of_their_kind() {
+        let dir = TempDir::new("generate-key");
+        let b = backend(&dir, "mk");
+        for (kind, len) in [
+            (KeyKind::Aes(128), 16),
+            (KeyKind::Aes(256), 32),
+            (KeyKind::Hmac(512), 64),
+            (KeyKind::Des3(112), 16),
+            (KeyKind::Des3(168), 24),
+        ] {
+            // The export policy is the object's: the keystore can read either way.
+            for extractable in [false, true] {
+                let r = b.generate_key(kind, extractable, AAD).unwrap();
+                let k = b.export_secret(&r, AAD).unwrap();
+                assert_eq!(k.len(), len, "{kind:?}");
+                if let KeyKind::Des3(_) = kind {
+                    assert!(k.iter().all(|b| b.count_ones() % 2 == 1), "odd parity");
+                    assert!(k.chunks(8).zip(k.chunks(8).skip(1)).all(|(x, y)| x != y));
+                }
+            }
+        }
+        for bad in [
+            KeyKind::Aes(100),
+            KeyKind::Hmac(0),
+            KeyKind::Hmac(12),
+            KeyKind::Des3(56),
+            KeyKind::RsaPrivate(2048),
+        ] {
+            assert!(
+                matches!(
+                    b.generate_key(bad, true, AAD),
+                    Err(BackendError::Unsupported(_))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn import_key_checks_symmetric_lengths() {
+        let dir = TempDir::new("import-key");
+        let b = backend(&dir, "mk");
+        let r = b.import_key(KeyKind::Aes(256), &[9; 32], false, AAD).unwrap();
+        assert_eq!(&b.export_secret(&r, AAD).unwrap()[..], &[9; 32]);
+        let r = b
+            .import_key(KeyKind::RsaPrivate(2048), b"pkcs8 bytes", false, AAD)
+            .unwrap();
+        assert_eq!(&b.export_secret(&r, AAD).unwrap()[..], b"pkcs8 bytes");
+        assert!(b.import_key(KeyKind::Des3(168), &[1; 24], true, AAD).is_ok());
+        for (kind, len) in [
+            (KeyKind::Aes(256), 16),
+            (KeyKind::Hmac(256), 31),
+            (KeyKind::Des3(168), 8),
+        ] {
+            assert!(
+                matches!(
+                    b.import_key(kind, &vec![1; len], true, AAD),
+                    Err(BackendError::Unsupported(_))
+                ),
+                "{kind:?} of {len} bytes"
+            );
         }
     }
 

@@ -3,7 +3,8 @@
 
 use super::CliError;
 use clap::{Args, Subcommand};
-use keygate::setup::{self, InitOptions, VaultOptions};
+use keygate::config::{PinSource, Placement};
+use keygate::setup::{self, InitOptions, Pkcs11Init, VaultOptions};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,34 @@ pub struct InitArgs {
     /// Listener address written to the config (default 127.0.0.1:5696).
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// PKCS#11 module of an HSM token to keep the `default` vault's keys in (backend
+    /// "hsm"); without it the vault uses the built-in software keystore.
+    #[arg(long, value_name = "PATH", requires = "token_label")]
+    pub pkcs11_module: Option<PathBuf>,
+    /// Label of the token (with --pkcs11-module).
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+    pub token_label: Option<String>,
+    /// File holding the token's user PIN, readable by the daemon's user alone
+    /// (chmod 600); read when the daemon starts.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "pkcs11_module",
+        conflicts_with = "pin_env"
+    )]
+    pub pin_file: Option<PathBuf>,
+    /// Environment variable of the daemon holding the user PIN (instead of --pin-file).
+    #[arg(long, value_name = "VARIABLE", requires = "pkcs11_module")]
+    pub pin_env: Option<String>,
+    /// Where the token keeps keys: `resident` (token objects, used in the token;
+    /// not extractable by default) or `wrapped` (stored wrapped under a key that
+    /// never leaves the token).
+    #[arg(long, value_name = "PLACEMENT", requires = "pkcs11_module", value_parser = parse_placement)]
+    pub placement: Option<Placement>,
+}
+
+fn parse_placement(s: &str) -> Result<Placement, String> {
+    Placement::from_name(s).ok_or_else(|| format!("{s:?} is not \"resident\" or \"wrapped\""))
 }
 
 /// `keygate serve`.
@@ -66,6 +95,10 @@ pub enum VaultCommand {
         /// Vault name.
         #[arg(long)]
         name: String,
+        /// Key backend: "software" (the built-in keystore, default) or the name of
+        /// a [[backends]] entry of the config (e.g. "hsm").
+        #[arg(long, default_value = keygate::config::SOFTWARE_BACKEND)]
+        backend: String,
     },
 }
 
@@ -108,15 +141,34 @@ fn fail(e: impl std::fmt::Display) -> CliError {
 
 /// `keygate init`.
 pub fn init(args: &InitArgs) -> Result<(), CliError> {
+    let pkcs11 = match (&args.pkcs11_module, &args.token_label) {
+        (Some(module), Some(token_label)) => Some(Pkcs11Init {
+            module: module.clone(),
+            token_label: token_label.clone(),
+            pin: match (&args.pin_file, &args.pin_env) {
+                (Some(f), None) => PinSource::File(f.clone()),
+                (None, Some(v)) => PinSource::Env(v.clone()),
+                _ => {
+                    return Err(CliError::Failed(
+                        "give exactly one of --pin-file and --pin-env with --pkcs11-module".into(),
+                    ))
+                }
+            },
+            placement: args.placement.unwrap_or(Placement::Resident),
+        }),
+        _ => None,
+    };
     let r = setup::init(
         &args.dir,
         &InitOptions {
             hostnames: args.hostnames.clone(),
             listen: args.listen,
+            pkcs11,
         },
     )
     .map_err(fail)?;
     println!("created {}", r.config.display());
+    println!("vault default: backend {}", r.backend);
     print_clients(&r);
     Ok(())
 }
@@ -191,9 +243,17 @@ pub fn client(cmd: &ClientCommand) -> Result<(), CliError> {
 /// `keygate vault add`.
 pub fn vault(cmd: &VaultCommand) -> Result<(), CliError> {
     match cmd {
-        VaultCommand::Add { config, name } => {
-            setup::vault_add(config, name, &VaultOptions::default()).map_err(fail)?;
-            println!("vault {name} added");
+        VaultCommand::Add {
+            config,
+            name,
+            backend,
+        } => {
+            let opts = VaultOptions {
+                backend: backend.clone(),
+                ..VaultOptions::default()
+            };
+            setup::vault_add(config, name, &opts).map_err(fail)?;
+            println!("vault {name} added (backend {backend})");
             Ok(())
         }
     }

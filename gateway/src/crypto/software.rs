@@ -796,7 +796,13 @@ pub fn decrypt(
 // Signatures
 
 /// Checks the scheme against the key kind and returns its hash (None for Ed25519).
-fn scheme_hash(kind: KeyKind, scheme: SignatureScheme) -> Result<Option<HashAlg>, CryptoError> {
+/// SHA-1 is refused for signing and accepted for verification (NIST SP 800-131A
+/// rev. 2: "legacy use" of signatures made before SHA-1 was retired).
+fn scheme_hash(
+    kind: KeyKind,
+    scheme: SignatureScheme,
+    verifying: bool,
+) -> Result<Option<HashAlg>, CryptoError> {
     let ok = match scheme {
         SignatureScheme::RsaPkcs1v15(_) | SignatureScheme::RsaPss(_) => {
             matches!(kind, KeyKind::RsaPrivate(_) | KeyKind::RsaPublic(_))
@@ -813,7 +819,7 @@ fn scheme_hash(kind: KeyKind, scheme: SignatureScheme) -> Result<Option<HashAlg>
         SignatureScheme::RsaPkcs1v15(h)
         | SignatureScheme::RsaPss(h)
         | SignatureScheme::Ecdsa(h) => {
-            if h == HashAlg::Sha1 {
+            if h == HashAlg::Sha1 && !verifying {
                 return Err(bad("SHA-1 is not accepted for signatures"));
             }
             Ok(Some(h))
@@ -840,8 +846,24 @@ fn check_input(input: &SignInput<'_>, hash: Option<HashAlg>) -> Result<(), Crypt
     }
 }
 
+/// PSS salt length: signatures use a salt as long as the hash; verification
+/// recovers the salt length from the signature (OpenSSL's `RSA_PSS_SALTLEN_AUTO`,
+/// -2, which the crate names `MAXIMUM_LENGTH` after its meaning when signing), so
+/// PSS signatures made with another salt length (e.g. the maximum) verify too.
+fn pss_saltlen(verifying: bool) -> RsaPssSaltlen {
+    if verifying {
+        RsaPssSaltlen::MAXIMUM_LENGTH
+    } else {
+        RsaPssSaltlen::DIGEST_LENGTH
+    }
+}
+
 /// RSA padding settings on a digest-signing context.
-fn pkey_ctx_scheme<T>(ctx: &mut PkeyCtx<T>, scheme: SignatureScheme) -> Result<(), ErrorStack> {
+fn pkey_ctx_scheme<T>(
+    ctx: &mut PkeyCtx<T>,
+    scheme: SignatureScheme,
+    verifying: bool,
+) -> Result<(), ErrorStack> {
     match scheme {
         SignatureScheme::RsaPkcs1v15(h) => {
             ctx.set_signature_md(md(h))?;
@@ -850,7 +872,7 @@ fn pkey_ctx_scheme<T>(ctx: &mut PkeyCtx<T>, scheme: SignatureScheme) -> Result<(
         SignatureScheme::RsaPss(h) => {
             ctx.set_signature_md(md(h))?;
             ctx.set_rsa_padding(Padding::PKCS1_PSS)?;
-            ctx.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)?;
+            ctx.set_rsa_pss_saltlen(pss_saltlen(verifying))?;
             ctx.set_rsa_mgf1_md(md(h))?;
         }
         SignatureScheme::Ecdsa(h) => ctx.set_signature_md(md(h))?,
@@ -868,7 +890,7 @@ pub fn sign(
     scheme: SignatureScheme,
     input: SignInput<'_>,
 ) -> Result<Vec<u8>, CryptoError> {
-    let hash = scheme_hash(kind, scheme)?;
+    let hash = scheme_hash(kind, scheme, false)?;
     check_input(&input, hash)?;
     if !is_private(kind) {
         return Err(bad(format!("signing needs a private key, not {kind:?}")));
@@ -898,7 +920,7 @@ pub fn sign(
             let mut ctx = PkeyCtx::new(&pkey).map_err(failed("signing"))?;
             let mut sig = Vec::with_capacity(pkey.size());
             ctx.sign_init()
-                .and_then(|()| pkey_ctx_scheme(&mut ctx, scheme))
+                .and_then(|()| pkey_ctx_scheme(&mut ctx, scheme, false))
                 .and_then(|()| ctx.sign_to_vec(d, &mut sig))
                 .map_err(failed("signing"))?;
             Ok(sig)
@@ -916,7 +938,7 @@ pub fn verify(
     input: SignInput<'_>,
     signature: &[u8],
 ) -> Result<bool, CryptoError> {
-    let hash = scheme_hash(kind, scheme)?;
+    let hash = scheme_hash(kind, scheme, true)?;
     check_input(&input, hash)?;
     check_data_len(signature)?;
     let pkey = parse_public(kind, key)?;
@@ -929,7 +951,7 @@ pub fn verify(
             let mut v = Verifier::new(message_digest(h), &pkey).map_err(failed("verification"))?;
             if let SignatureScheme::RsaPss(_) = scheme {
                 v.set_rsa_padding(Padding::PKCS1_PSS)
-                    .and_then(|()| v.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH))
+                    .and_then(|()| v.set_rsa_pss_saltlen(pss_saltlen(true)))
                     .and_then(|()| v.set_rsa_mgf1_md(message_digest(h)))
                     .map_err(failed("verification"))?;
             } else if let SignatureScheme::RsaPkcs1v15(_) = scheme {
@@ -950,7 +972,7 @@ fn verify_digest<T: HasPublic>(
 ) -> Result<bool, CryptoError> {
     let mut ctx = PkeyCtx::new(pkey).map_err(failed("verification"))?;
     ctx.verify_init()
-        .and_then(|()| pkey_ctx_scheme(&mut ctx, scheme))
+        .and_then(|()| pkey_ctx_scheme(&mut ctx, scheme, true))
         .map_err(failed("verification"))?;
     Ok(verify_outcome(ctx.verify(digest, signature)))
 }
@@ -1113,16 +1135,28 @@ mod tests {
     fn scheme_kind_mismatch_is_rejected() {
         assert!(scheme_hash(
             KeyKind::EcPrivate(Curve::P256),
-            SignatureScheme::RsaPss(HashAlg::Sha256)
+            SignatureScheme::RsaPss(HashAlg::Sha256),
+            false
         )
         .is_err());
         assert!(scheme_hash(
             KeyKind::RsaPrivate(2048),
-            SignatureScheme::RsaPss(HashAlg::Sha1)
+            SignatureScheme::RsaPss(HashAlg::Sha1),
+            false
         )
         .is_err());
+        // SHA-1 signatures verify (legacy use), never sign.
         assert_eq!(
-            scheme_hash(KeyKind::Ed25519Public, SignatureScheme::Ed25519).unwrap(),
+            scheme_hash(
+                KeyKind::RsaPublic(2048),
+                SignatureScheme::RsaPss(HashAlg::Sha1),
+                true
+            )
+            .unwrap(),
+            Some(HashAlg::Sha1)
+        );
+        assert_eq!(
+            scheme_hash(KeyKind::Ed25519Public, SignatureScheme::Ed25519, true).unwrap(),
             None
         );
     }

@@ -1,6 +1,7 @@
 //! Create (KMIP 1.4 §4.1), Register (§4.3) and Re-key (§4.4).
 
 use super::certificate;
+use super::keyformat;
 use super::object::{self, aad, new_attributes, new_uid, Material, Obj};
 use super::{OpCtx, OpError};
 use crate::backend::{BackendError, KeyRef};
@@ -140,6 +141,18 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
         client.cryptographic_algorithm(),
         client.cryptographic_length(),
     )?;
+    // Asymmetric keys go to the backend in its encoding (PKCS#8 / SPKI); the
+    // template keeps the registered format, which Get serves (ops::keyformat).
+    let secret = match (req.object_type, format) {
+        (ObjectType::PrivateKey | ObjectType::PublicKey, Some(f)) => keyformat::to_stored(
+            req.object_type,
+            f,
+            client.cryptographic_algorithm(),
+            client.cryptographic_length(),
+            &secret,
+        )?,
+        _ => secret,
+    };
     let mut attrs = new_attributes(ctx, &uid, req.object_type, &client)?;
     for (tag, value) in derived.into_iter().skip(1) {
         attrs.set(tag, value);

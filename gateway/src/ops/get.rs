@@ -2,9 +2,10 @@
 
 use super::attributes::reason;
 use super::create::fill_secret;
+use super::keyformat;
 use super::object::{self, aad};
 use super::{OpCtx, OpError};
-use crate::backend::KeyRef;
+use crate::backend::{BackendError, KeyRef};
 use kmip::messages::objects::{KeyMaterial, KeyValue, ManagedObject, TransparentKey};
 use kmip::messages::payloads::{CheckRequest, CheckResponse, GetRequest, GetResponse};
 use kmip::ttlv::{Tag, Value};
@@ -70,11 +71,39 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
     }
     let secret = ctx
         .backend
-        .export_secret(&KeyRef(key_ref), &aad(&ctx.vault.name, &obj.rec.uid))?;
-    let mut out = fill_secret(template, &secret)?;
-    if let Some(want) = req.key_format_type {
-        convert_format(&mut out, want)?;
-    }
+        .export_secret(&KeyRef(key_ref), &aad(&ctx.vault.name, &obj.rec.uid))
+        .map_err(|e| match e {
+            BackendError::NotExtractable => OpError::new(
+                reason(
+                    ctx.version,
+                    ResultReason::NotExtractable,
+                    ResultReason::PermissionDenied,
+                ),
+                "the key is not extractable: its material never leaves the backend",
+            ),
+            other => other.into(),
+        })?;
+    let stored_format = template.key_block().map(|kb| kb.key_format_type);
+    let out = match stored_format {
+        // Asymmetric keys are stored as PKCS#8 / SPKI and served in the registered
+        // (or generated) format, or the one asked for (ops::keyformat).
+        Some(f) if keyformat::canonical_format(object_type, f) => {
+            let want = req.key_format_type.unwrap_or(f);
+            let bytes = keyformat::from_stored(object_type, f, want, &secret)?;
+            let mut out = fill_secret(template, &bytes)?;
+            if let Some(kb) = out.key_block_mut() {
+                kb.key_format_type = want;
+            }
+            out
+        }
+        _ => {
+            let mut out = fill_secret(template, &secret)?;
+            if let Some(want) = req.key_format_type {
+                convert_format(&mut out, want)?;
+            }
+            out
+        }
+    };
     // Fresh (KMIP 1.4 §3.34) says whether the object was ever served to a client;
     // this Get serves it.
     if object::flag(&obj.attrs, Tag::FRESH) == Some(true) {

@@ -10,6 +10,7 @@
 use super::create::{apply_export_policy, key_block, new_obj};
 use super::object::{self, aad, new_attributes, new_uid, Material};
 use super::{OpCtx, OpError};
+use crate::backend::BackendError;
 use crate::crypto::{Curve, KeyPairSpec};
 use kmip::messages::objects::{ManagedObject, PrivateKey, PublicKey};
 use kmip::messages::payloads::{CreateKeyPairRequest, CreateKeyPairResponse};
@@ -71,12 +72,26 @@ pub fn create_key_pair(
         Tag::LINK,
         object::link(LinkType::PrivateKeyLink, &priv_uid),
     ));
+    // Digest (1.4 §3.17): SHA-256 of the private key's PKCS#8 when the backend
+    // lets the server read it (a key that stays in an HSM has none), of the public
+    // key's SubjectPublicKeyInfo always.
+    let private_pkcs8 = match ctx
+        .backend
+        .export_secret(&refs.private, &aad(&ctx.vault.name, &priv_uid))
+    {
+        Ok(k) => Some(k),
+        Err(BackendError::Unsupported(_) | BackendError::NotExtractable) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "generated private key not readable: no Digest");
+            None
+        }
+    };
     object::server_attributes(
         ctx,
         &mut priv_attrs,
         &priv_uid,
         Material {
-            digest_input: None,
+            digest_input: private_pkcs8.as_deref().map(Vec::as_slice),
             format: Some(KeyFormatType::Pkcs8),
             generated: true,
         },

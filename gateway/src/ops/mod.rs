@@ -8,6 +8,7 @@ mod create;
 pub(crate) mod crypto;
 mod discover;
 mod get;
+mod keyformat;
 mod keypair;
 mod lifecycle;
 mod locate;
@@ -98,6 +99,12 @@ impl From<BackendError> for OpError {
     fn from(e: BackendError) -> Self {
         match e {
             BackendError::Unsupported(m) => OpError::new(ResultReason::FeatureNotSupported, m),
+            // Permission Denied exists in every version; Get answers the precise
+            // Not Extractable where the version has it.
+            BackendError::NotExtractable => OpError::new(
+                ResultReason::PermissionDenied,
+                "the key is not extractable: its material never leaves the backend",
+            ),
             other => {
                 tracing::error!(error = %other, "backend failure");
                 OpError::new(ResultReason::CryptographicFailure, "key backend failure")

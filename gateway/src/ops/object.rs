@@ -321,6 +321,25 @@ pub fn new_attributes(
     for item in &client.items {
         a.push(item.clone());
     }
+    // Usage Limits (1.4 §3.21): the count starts at the total; a count the client
+    // sent is ignored.
+    if let Some(limits) = a.get(Tag::USAGE_LIMITS).cloned() {
+        let total = limits.child(Tag::USAGE_LIMITS_TOTAL).cloned();
+        let mut children: Vec<Ttlv> = limits
+            .children()
+            .iter()
+            .filter(|c| c.tag != Tag::USAGE_LIMITS_COUNT)
+            .cloned()
+            .collect();
+        if let Some(total) = total {
+            let at = children
+                .iter()
+                .position(|c| c.tag == Tag::USAGE_LIMITS_TOTAL)
+                .map_or(0, |i| i + 1);
+            children.insert(at, Ttlv::new(Tag::USAGE_LIMITS_COUNT, total.value));
+        }
+        a.set(Tag::USAGE_LIMITS, Value::Structure(children));
+    }
     let activation = date(&a, Tag::ACTIVATION_DATE);
     let state = match activation {
         Some(d) if d <= ctx.now => State::Active,

@@ -472,11 +472,15 @@ macro_rules! kmip_struct {
         };
 
         impl $name {
+            /// Decodes the structure from a tree or a binary item and hands it to
+            /// `wrap`, so that a caller wrapping it (in a payload enum) gets it built
+            /// in place rather than copied out of a `Result`.
             #[allow(unused_variables, unused_mut, clippy::redundant_clone)]
-            fn decode_node<'a, N: $crate::messages::codec::Node<'a>>(
+            pub(crate) fn decode_node_with<'a, N: $crate::messages::codec::Node<'a>, R>(
                 item: N,
                 ctx: &$crate::messages::codec::Ctx,
-            ) -> Result<Self, $crate::error::DecodeError> {
+                wrap: impl FnOnce(Self) -> R,
+            ) -> Result<R, $crate::error::DecodeError> {
                 #[allow(unused_imports)]
                 use $crate::messages::codec::*;
                 let children = item.structure()?;
@@ -489,10 +493,10 @@ macro_rules! kmip_struct {
                         _ => extensions.push(c.to_ttlv()),
                     }
                 }
-                Ok(Self {
+                Ok(wrap(Self {
                     $( $field: $crate::messages::codec::kmip_struct!(@decode $kind item children $field ctx $($tag),*)?, )*
                     extensions,
-                })
+                }))
             }
         }
 
@@ -500,13 +504,13 @@ macro_rules! kmip_struct {
             fn decode(item: &$crate::ttlv::Ttlv, ctx: &$crate::messages::codec::Ctx)
                 -> Result<Self, $crate::error::DecodeError>
             {
-                Self::decode_node(item, ctx)
+                Self::decode_node_with(item, ctx, |s| s)
             }
 
             fn decode_ref(item: $crate::ttlv::binary::ItemRef<'_>, ctx: &$crate::messages::codec::Ctx)
                 -> Result<Self, $crate::error::DecodeError>
             {
-                Self::decode_node(item, ctx)
+                Self::decode_node_with(item, ctx, |s| s)
             }
 
             fn encode(&self, tag: $crate::ttlv::Tag, ctx: &$crate::messages::codec::Ctx) -> $crate::ttlv::Ttlv {

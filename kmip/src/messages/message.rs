@@ -73,11 +73,11 @@ pub struct ResponseBatchItem {
 /// Reads the protocol version from a message's header first: everything else is
 /// decoded in its light.
 fn message_version<'a, N: Node<'a>>(
-    children: impl Iterator<Item = N>,
+    header: Option<N>,
     header_tag: Tag,
 ) -> Result<ProtocolVersion, DecodeError> {
-    let header = first_child(children, header_tag)
-        .ok_or_else(|| DecodeError::new(DecodeErrorKind::MissingField(header_tag)))?;
+    let header =
+        header.ok_or_else(|| DecodeError::new(DecodeErrorKind::MissingField(header_tag)))?;
     // A header that is not a structure has no Protocol Version child.
     let header_children = match header.item_type() {
         ItemType::Structure => header.structure().ok(),
@@ -126,7 +126,8 @@ fn expect_root<'a, N: Node<'a>>(root: N, tag: Tag) -> Result<N::Children, Decode
     root.structure()
 }
 
-/// The header and the batch items of a message, found in one pass.
+/// The header (its first occurrence, and how many) and the number of batch items
+/// of a message, found in one pass.
 fn message_parts<'a, N: Node<'a>>(
     children: impl Iterator<Item = N>,
     header_tag: Tag,
@@ -158,8 +159,8 @@ impl RequestMessage {
 
     fn from_node<'a, N: Node<'a>>(root: N) -> Result<Self, DecodeError> {
         let children = expect_root(root, Tag::REQUEST_MESSAGE)?;
-        let ctx = Ctx::new(message_version(children.clone(), Tag::REQUEST_HEADER)?);
         let (header, count) = message_parts(children.clone(), Tag::REQUEST_HEADER);
+        let ctx = Ctx::new(message_version(header.first(), Tag::REQUEST_HEADER)?);
         let header = header.one(Tag::REQUEST_HEADER, &ctx)?;
         let mut batch_items = Vec::with_capacity(count);
         for c in children.filter(|c| c.tag() == Tag::BATCH_ITEM) {
@@ -221,8 +222,9 @@ impl RequestBatchItem {
             }
         }
         let operation: Operation = operation.one(Tag::OPERATION, ctx)?;
-        // The first Request Payload is the payload (a second one is ignored). When it
-        // does not decode, it is kept raw and the error answers this item alone.
+        // The first Request Payload is the payload (a second one is ignored); an
+        // absent one decodes as empty. One that does not decode is kept raw, and the
+        // error answers this item alone.
         let mut payload_error = None;
         let payload = match payload.first() {
             Some(p) => RequestPayload::decode_node(operation, p, ctx).unwrap_or_else(|e| {
@@ -280,8 +282,8 @@ impl ResponseMessage {
 
     fn from_node<'a, N: Node<'a>>(root: N) -> Result<Self, DecodeError> {
         let children = expect_root(root, Tag::RESPONSE_MESSAGE)?;
-        let ctx = Ctx::new(message_version(children.clone(), Tag::RESPONSE_HEADER)?);
         let (header, count) = message_parts(children.clone(), Tag::RESPONSE_HEADER);
+        let ctx = Ctx::new(message_version(header.first(), Tag::RESPONSE_HEADER)?);
         let header = header.one(Tag::RESPONSE_HEADER, &ctx)?;
         let mut batch_items = Vec::with_capacity(count);
         for c in children.filter(|c| c.tag() == Tag::BATCH_ITEM) {
@@ -512,7 +514,7 @@ mod tests {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
-            (self.0 % n.max(1) as u64) as usize
+            usize::try_from(self.0 % n.max(1) as u64).unwrap_or(0)
         }
     }
 

@@ -1237,6 +1237,20 @@ mod tests {
     }
 
     #[test]
+    fn object_tag_pattern_is_the_object_tag_list() {
+        let mut tags: Vec<Tag> = ManagedObject::OBJECT_TAGS.to_vec();
+        tags.extend((0x42_0000..0x42_0200).map(Tag));
+        tags.push(Tag(0x54_0001));
+        for t in tags {
+            assert_eq!(
+                matches!(t, object_tag!()),
+                ManagedObject::OBJECT_TAGS.contains(&t),
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
     fn missing_key_block_is_an_error() {
         let item = Ttlv::structure(Tag::SYMMETRIC_KEY, vec![]);
         let err = ManagedObject::from_ttlv(&item, &V14).unwrap_err();

@@ -41,6 +41,8 @@ pub(crate) enum Fault {
     BadParameters(String),
     /// The backend or token cannot do this.
     Unsupported(String),
+    /// The key is not extractable (export refused; the message says why).
+    NotExtractable(String),
     /// A key reference does not authenticate (tampered, other aad, other KEK).
     Integrity(String),
     /// The referenced object is not (or no longer) in the token.
@@ -155,6 +157,7 @@ impl fmt::Display for Fault {
             Fault::Unavailable(m)
             | Fault::BadParameters(m)
             | Fault::Unsupported(m)
+            | Fault::NotExtractable(m)
             | Fault::Integrity(m)
             | Fault::NotFound(m)
             | Fault::Library(m) => f.write_str(m),
@@ -167,6 +170,10 @@ impl From<Fault> for BackendError {
         let message = fault.to_string();
         match &fault {
             Fault::Integrity(_) => BackendError::Integrity,
+            Fault::NotExtractable(_) => {
+                tracing::debug!(reason = %message, "export refused");
+                BackendError::NotExtractable
+            }
             Fault::Unsupported(_) | Fault::BadParameters(_) => BackendError::Unsupported(message),
             Fault::Ck { rv, .. } => match classify(*rv) {
                 RvClass::Unsupported | RvClass::BadInput => BackendError::Unsupported(message),
@@ -191,7 +198,7 @@ impl From<Fault> for CryptoError {
         let message = fault.to_string();
         match &fault {
             Fault::BadParameters(_) => CryptoError::BadParameters(message),
-            Fault::Unsupported(_) => CryptoError::Unsupported(message),
+            Fault::Unsupported(_) | Fault::NotExtractable(_) => CryptoError::Unsupported(message),
             Fault::Integrity(_) | Fault::OpFailed { .. } => CryptoError::Failed(message),
             Fault::Ck { rv, function, .. } => match classify(*rv) {
                 RvClass::Unsupported => CryptoError::Unsupported(message),

@@ -49,7 +49,7 @@ macro_rules! operations {
             /// [`Self::decode`] from a tree or a binary item.
             pub(crate) fn decode_node<'a, N: Node<'a>>(operation: Operation, item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
                 match operation {
-                    $( Operation::$op => item.decode::<$req>(ctx).map(Self::$op), )*
+                    $( Operation::$op => <$req>::decode_node_with(item, ctx, Self::$op), )*
                     _ => Ok(Self::Raw(item.to_ttlv())),
                 }
             }
@@ -80,7 +80,7 @@ macro_rules! operations {
             /// [`Self::decode`] from a tree or a binary item.
             pub(crate) fn decode_node<'a, N: Node<'a>>(operation: Operation, item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
                 match operation {
-                    $( Operation::$op => item.decode::<$resp>(ctx).map(Self::$op), )*
+                    $( Operation::$op => <$resp>::decode_node_with(item, ctx, Self::$op), )*
                     _ => Ok(Self::Raw(item.to_ttlv())),
                 }
             }

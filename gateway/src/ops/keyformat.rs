@@ -1,0 +1,198 @@
+//! Encodings of asymmetric keys: what the backend keeps and what Get serves.
+//!
+//! A backend holds every private key as PKCS#8 and every public key as
+//! SubjectPublicKeyInfo (KMIP Key Format Type "X.509") — the encodings the
+//! software engine takes and a PKCS#11 token imports — whatever format the client
+//! registered. The object's template keeps the registered (or generated) Key Format
+//! Type, and Get converts the stored encoding to it, or to the format the request
+//! asks for: RSA keys to and from PKCS#1, EC private keys to and from
+//! `ECPrivateKey` (RFC 5915). DER produced by OpenSSL round-trips byte for byte, so
+//! a key registered in canonical DER comes back exactly as registered.
+//!
+//! Keys in other formats (Raw, Opaque, the Transparent structures) are stored as
+//! registered and served only in their own format; they cannot be used for
+//! cryptographic operations.
+
+use super::OpError;
+use crate::crypto::software::{
+    pkcs1_rsa_to_pkcs8, pkcs1_rsa_to_spki, pkcs8_to_pkcs1_rsa, spki_to_pkcs1_rsa,
+};
+use crate::crypto::CryptoError;
+use kmip::types::{CryptographicAlgorithm, KeyFormatType, ObjectType, ResultReason};
+use openssl::ec::EcKey;
+use openssl::pkey::{Id, PKey};
+use zeroize::Zeroizing;
+
+/// True when a key of `object_type` registered in `format` is stored in the
+/// canonical encoding (PKCS#8 / SPKI) and can be used and converted.
+pub fn canonical_format(object_type: ObjectType, format: KeyFormatType) -> bool {
+    match object_type {
+        ObjectType::PrivateKey => matches!(
+            format,
+            KeyFormatType::Pkcs8 | KeyFormatType::Pkcs1 | KeyFormatType::EcPrivateKey
+        ),
+        ObjectType::PublicKey => matches!(format, KeyFormatType::X509 | KeyFormatType::Pkcs1),
+        _ => false,
+    }
+}
+
+fn invalid(what: &str, e: impl std::fmt::Display) -> OpError {
+    OpError::new(ResultReason::InvalidField, format!("{what}: {e}"))
+}
+
+fn reasons(e: &openssl::error::ErrorStack) -> String {
+    let list: Vec<&str> = e.errors().iter().filter_map(|e| e.reason()).collect();
+    if list.is_empty() {
+        "unspecified OpenSSL error".to_owned()
+    } else {
+        list.join("; ")
+    }
+}
+
+fn crypto_msg(e: CryptoError) -> String {
+    match e {
+        CryptoError::BadParameters(m)
+        | CryptoError::Unsupported(m)
+        | CryptoError::Failed(m)
+        | CryptoError::Device(m) => m,
+    }
+}
+
+/// The algorithm family an OpenSSL key belongs to.
+fn family(id: Id) -> Option<CryptographicAlgorithm> {
+    match id {
+        Id::RSA => Some(CryptographicAlgorithm::Rsa),
+        Id::EC => Some(CryptographicAlgorithm::Ec),
+        Id::ED25519 => Some(CryptographicAlgorithm::Ed25519),
+        _ => None,
+    }
+}
+
+/// Checks that the key's algorithm is the one the object's attributes state (EC and
+/// ECDSA name the same keys) and, for RSA, that the modulus has the stated length.
+fn check_claims(
+    id: Id,
+    bits: u32,
+    alg: Option<CryptographicAlgorithm>,
+    length: Option<i32>,
+) -> Result<(), OpError> {
+    let Some(alg) = alg else { return Ok(()) };
+    let claimed = match alg {
+        CryptographicAlgorithm::Ecdsa => CryptographicAlgorithm::Ec,
+        other => other,
+    };
+    if family(id) != Some(claimed) {
+        return Err(OpError::new(
+            ResultReason::InvalidField,
+            format!("the key material is not an {alg:?} key"),
+        ));
+    }
+    if claimed == CryptographicAlgorithm::Rsa {
+        if let Some(l) = length {
+            if i64::from(l) != i64::from(bits) {
+                return Err(OpError::new(
+                    ResultReason::InvalidField,
+                    format!("Cryptographic Length {l} but the RSA modulus has {bits} bits"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The encoding the backend stores for a key registered as `bytes` in `format`:
+/// PKCS#8 for a private key, SPKI for a public key. Checks that the material parses
+/// and agrees with the stated algorithm and length. Keys in non-canonical formats
+/// are returned unchanged.
+pub fn to_stored(
+    object_type: ObjectType,
+    format: KeyFormatType,
+    alg: Option<CryptographicAlgorithm>,
+    length: Option<i32>,
+    bytes: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, OpError> {
+    if !canonical_format(object_type, format) {
+        return Ok(Zeroizing::new(bytes.to_vec()));
+    }
+    let stored = match (object_type, format) {
+        (ObjectType::PrivateKey, KeyFormatType::Pkcs8) => Zeroizing::new(bytes.to_vec()),
+        (ObjectType::PrivateKey, KeyFormatType::Pkcs1) => pkcs1_rsa_to_pkcs8(bytes)
+            .map_err(|e| invalid("not a PKCS#1 RSA private key", crypto_msg(e)))?,
+        (ObjectType::PrivateKey, _) => {
+            let ec = EcKey::private_key_from_der(bytes)
+                .map_err(|e| invalid("not an EC private key (RFC 5915)", reasons(&e)))?;
+            let pkey = PKey::from_ec_key(ec).map_err(|e| invalid("EC key", reasons(&e)))?;
+            Zeroizing::new(
+                pkey.private_key_to_pkcs8()
+                    .map_err(|e| invalid("EC key", reasons(&e)))?,
+            )
+        }
+        (_, KeyFormatType::X509) => bytes.to_vec().into(),
+        _ => pkcs1_rsa_to_spki(bytes)
+            .map_err(|e| invalid("not a PKCS#1 RSA public key", crypto_msg(e)))?
+            .into(),
+    };
+    if object_type == ObjectType::PrivateKey {
+        let pkey = PKey::private_key_from_pkcs8(&stored)
+            .map_err(|e| invalid("not a PKCS#8 private key", reasons(&e)))?;
+        check_claims(pkey.id(), pkey.bits(), alg, length)?;
+    } else {
+        let pkey = PKey::public_key_from_der(&stored)
+            .map_err(|e| invalid("not an X.509 SubjectPublicKeyInfo", reasons(&e)))?;
+        check_claims(pkey.id(), pkey.bits(), alg, length)?;
+    }
+    Ok(stored)
+}
+
+/// Converts the stored encoding of a key (see [`to_stored`]) to `want`. A key in a
+/// non-canonical format (`stored_format`) is served only in that format.
+pub fn from_stored(
+    object_type: ObjectType,
+    stored_format: KeyFormatType,
+    want: KeyFormatType,
+    stored: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, OpError> {
+    let unsupported = || {
+        OpError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            format!("cannot convert a {object_type:?} in {stored_format:?} to {want:?}"),
+        )
+    };
+    if !canonical_format(object_type, stored_format) {
+        return if want == stored_format {
+            Ok(Zeroizing::new(stored.to_vec()))
+        } else {
+            Err(unsupported())
+        };
+    }
+    let corrupt = |_| {
+        tracing::error!("stored key material does not decode");
+        OpError::new(ResultReason::GeneralFailure, "stored object is corrupt")
+    };
+    match (object_type, want) {
+        (ObjectType::PrivateKey, KeyFormatType::Pkcs8)
+        | (ObjectType::PublicKey, KeyFormatType::X509) => Ok(Zeroizing::new(stored.to_vec())),
+        (ObjectType::PrivateKey, KeyFormatType::Pkcs1) => {
+            let pkey = PKey::private_key_from_pkcs8(stored).map_err(corrupt)?;
+            if pkey.id() != Id::RSA {
+                return Err(unsupported());
+            }
+            pkcs8_to_pkcs1_rsa(stored).map_err(|_| unsupported())
+        }
+        (ObjectType::PrivateKey, KeyFormatType::EcPrivateKey) => {
+            let pkey = PKey::private_key_from_pkcs8(stored).map_err(corrupt)?;
+            let ec = pkey.ec_key().map_err(|_| unsupported())?;
+            Ok(Zeroizing::new(ec.private_key_to_der().map_err(corrupt)?))
+        }
+        (ObjectType::PublicKey, KeyFormatType::Pkcs1) => {
+            let pkey = PKey::public_key_from_der(stored).map_err(corrupt)?;
+            if pkey.id() != Id::RSA {
+                return Err(unsupported());
+            }
+            spki_to_pkcs1_rsa(stored)
+                .map(Zeroizing::new)
+                .map_err(|_| unsupported())
+        }
+        _ => Err(unsupported()),
+    }
+}
