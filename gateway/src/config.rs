@@ -433,7 +433,7 @@ pub enum Problem {
     },
     /// A PKCS#11 backend gives both or neither of `pin_file` and `pin_env`.
     #[error("backend {backend:?}: give exactly one of pin_file and pin_env (found {found})")]
-    PinSource {
+    BadPinSource {
         /// The backend.
         backend: String,
         /// What was found: "both" or "neither".
@@ -639,7 +639,11 @@ impl Config {
                 key_file: rel(&self.audit.key_file),
             },
             limits: OutLimits::from(&self.limits),
-            backends: self.backends.iter().map(|b| OutBackend::new(b, &rel)).collect(),
+            backends: self
+                .backends
+                .iter()
+                .map(|b| OutBackend::new(b, &rel))
+                .collect(),
             vaults: self.vaults.iter().map(OutVault::from).collect(),
             identities: self
                 .identities
@@ -700,7 +704,8 @@ impl Config {
         if name == SOFTWARE_BACKEND {
             return Some(true);
         }
-        self.backend(name).map(|b| b.settings.extractable_by_default())
+        self.backend(name)
+            .map(|b| b.settings.extractable_by_default())
     }
 
     /// The backend names a vault may use: [`SOFTWARE_BACKEND`], then the configured
@@ -903,6 +908,10 @@ struct RawRole {
 }
 
 type Invalid = (Span, Problem);
+
+/// Resolves a configured path against the configuration's directory (`field` names
+/// the key in errors).
+type Resolve<'a> = dyn Fn(&Spanned<String>, &'static str) -> Result<PathBuf, Invalid> + 'a;
 
 impl RawConfig {
     fn validate(self, dir: PathBuf, path: &Path) -> Result<Config, Invalid> {
@@ -1124,10 +1133,7 @@ impl RawConfig {
 }
 
 impl RawBackend {
-    fn validate(
-        &self,
-        resolve: &dyn Fn(&Spanned<String>, &'static str) -> Result<PathBuf, Invalid>,
-    ) -> Result<BackendConfig, Invalid> {
+    fn validate(&self, resolve: &Resolve<'_>) -> Result<BackendConfig, Invalid> {
         let name = self.name.get_ref();
         let span = Some(self.name.span());
         if name == SOFTWARE_BACKEND {
@@ -1153,10 +1159,7 @@ impl RawBackend {
         })
     }
 
-    fn pkcs11(
-        &self,
-        resolve: &dyn Fn(&Spanned<String>, &'static str) -> Result<PathBuf, Invalid>,
-    ) -> Result<Pkcs11Settings, Invalid> {
+    fn pkcs11(&self, resolve: &Resolve<'_>) -> Result<Pkcs11Settings, Invalid> {
         let backend = self.name.get_ref();
         let required = |v: &Option<Spanned<String>>, field: &'static str| {
             v.clone().ok_or_else(|| {
@@ -1186,7 +1189,9 @@ impl RawBackend {
             return Err(bad_label("it is empty"));
         }
         if label.get_ref().len() > MAX_TOKEN_LABEL_LEN {
-            return Err(bad_label("it is longer than 32 bytes (CK_TOKEN_INFO.label)"));
+            return Err(bad_label(
+                "it is longer than 32 bytes (CK_TOKEN_INFO.label)",
+            ));
         }
         if label.get_ref().chars().any(char::is_control) {
             return Err(bad_label("it contains a control character"));
@@ -1199,7 +1204,9 @@ impl RawBackend {
                     .bytes()
                     .next()
                     .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-                    && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_');
                 if !valid {
                     return Err((
                         Some(e.span()),
@@ -1214,7 +1221,7 @@ impl RawBackend {
             (Some(f), Some(_)) => {
                 return Err((
                     Some(f.span()),
-                    Problem::PinSource {
+                    Problem::BadPinSource {
                         backend: backend.clone(),
                         found: "both",
                     },
@@ -1223,7 +1230,7 @@ impl RawBackend {
             (None, None) => {
                 return Err((
                     Some(self.name.span()),
-                    Problem::PinSource {
+                    Problem::BadPinSource {
                         backend: backend.clone(),
                         found: "neither",
                     },

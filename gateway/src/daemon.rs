@@ -210,12 +210,13 @@ pub async fn start(
 /// access is refused), or the token refuses it.
 pub fn open_backends(cfg: &Config) -> Result<HashMap<String, Arc<dyn KeyBackend>>, DaemonError> {
     let mut backends: HashMap<String, Arc<dyn KeyBackend>> = HashMap::new();
-    let software = SoftwareBackend::open(SOFTWARE_BACKEND, &cfg.keystore.master_key_file)
-        .map_err(|source| DaemonError::BackendOpen {
+    let software = SoftwareBackend::open(SOFTWARE_BACKEND, &cfg.keystore.master_key_file).map_err(
+        |source| DaemonError::BackendOpen {
             name: SOFTWARE_BACKEND.to_owned(),
             kind: "software",
             source,
-        })?;
+        },
+    )?;
     backends.insert(SOFTWARE_BACKEND.to_owned(), Arc::new(software));
     for b in &cfg.backends {
         let opened = open_backend(b).map_err(|source| DaemonError::BackendOpen {
@@ -326,9 +327,9 @@ pub fn read_pin(source: &PinSource) -> Result<Zeroizing<String>, BackendError> {
 /// Why a reloaded `new` configuration cannot replace the running `old` one: a vault
 /// on a backend that is not open, or an existing vault moved to another backend
 /// (its keys' references belong to the old one).
-fn reload_refusal(old: &Config, new: &Config, gateway: &Gateway) -> Option<String> {
+fn reload_refusal(old: &Config, new: &Config, is_open: impl Fn(&str) -> bool) -> Option<String> {
     for v in &new.vaults {
-        if !gateway.has_backend(&v.backend) {
+        if !is_open(&v.backend) {
             return Some(format!(
                 "vault {:?} uses backend {:?}, which is not open: backends are opened at start; \
                  restart the daemon to add one",
@@ -376,12 +377,14 @@ async fn reload_loop(mut running: Config, gateway: Arc<Gateway>) {
             continue;
         }
         last = now;
-        let loaded = Config::load(&path).map_err(|e| e.to_string()).and_then(|c| {
-            if let Some(why) = reload_refusal(&running, &c, &gateway) {
-                return Err(why);
-            }
-            Policy::from_config(&c).map(|p| (c, p))
-        });
+        let loaded = Config::load(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|c| {
+                if let Some(why) = reload_refusal(&running, &c, |b| gateway.has_backend(b)) {
+                    return Err(why);
+                }
+                Policy::from_config(&c).map(|p| (c, p))
+            });
         match loaded {
             Ok((c, p)) => {
                 if c.backends != running.backends {
@@ -432,5 +435,46 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        let text = format!(
+            "[tls]\nca_cert = \"ca.pem\"\nca_key = \"ca-key.pem\"\n\
+             server_cert = \"s.pem\"\nserver_key = \"s-key.pem\"\n\
+             [store]\nkind = \"sqlite\"\npath = \"kg.db\"\n\
+             [keystore]\nmaster_key_file = \"master.key\"\n\
+             [audit]\npath = \"audit.log\"\nkey_file = \"audit.key\"\n\
+             [[backends]]\nname = \"hsm\"\nkind = \"pkcs11\"\nmodule = \"/m.so\"\n\
+             token_label = \"t\"\npin_env = \"PIN\"\n{extra}"
+        );
+        Config::from_toml_str(&text, "/kg/keygate.toml").unwrap()
+    }
+
+    #[test]
+    fn reload_keeps_vaults_on_the_backends_that_hold_their_keys() {
+        let open = |b: &str| b == "software" || b == "hsm";
+        let old = config("[[vaults]]\nname = \"a\"\nbackend = \"hsm\"\n");
+        // A new vault on an open backend, and the same vaults again: fine.
+        let new = config("[[vaults]]\nname = \"a\"\nbackend = \"hsm\"\n[[vaults]]\nname = \"b\"\n");
+        assert_eq!(reload_refusal(&old, &new, open), None);
+        assert_eq!(reload_refusal(&old, &old, open), None);
+        // An existing vault moved to another backend.
+        let moved = config("[[vaults]]\nname = \"a\"\nbackend = \"software\"\n");
+        let why = reload_refusal(&old, &moved, open).unwrap();
+        assert!(why.contains("\"a\"") && why.contains("moved"), "{why}");
+        // A vault on a backend configured since the start, so not open.
+        let added = config(
+            "[[backends]]\nname = \"hsm2\"\nkind = \"pkcs11\"\nmodule = \"/m.so\"\n\
+             token_label = \"t2\"\npin_env = \"PIN\"\n\
+             [[vaults]]\nname = \"a\"\nbackend = \"hsm\"\n\
+             [[vaults]]\nname = \"c\"\nbackend = \"hsm2\"\n",
+        );
+        let why = reload_refusal(&old, &added, open).unwrap();
+        assert!(why.contains("\"hsm2\"") && why.contains("restart"), "{why}");
     }
 }

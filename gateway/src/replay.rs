@@ -654,3 +654,53 @@ fn show(v: &Value) -> String {
         other => format!("{other:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(tag: Tag, b: &[u8]) -> Ttlv {
+        Ttlv::new(tag, Value::ByteString(b.to_vec()))
+    }
+
+    #[test]
+    fn requests_carry_the_servers_outputs() {
+        let mut b = Bindings::default();
+        b.named.insert("$SIGNATURE_DATA".into(), vec![1, 2, 3]);
+        b.last_output.insert(Tag::DATA, vec![9, 9]);
+        b.values
+            .insert((Tag::DATA, vec![0xfd, 0x91]), vec![0xaa, 0xbb]);
+        b.uids.insert("$UNIQUE_IDENTIFIER_0".into(), "uid-0".into());
+        let mut req = Ttlv::structure(
+            Tag::REQUEST_PAYLOAD,
+            vec![
+                Ttlv::new(
+                    Tag::UNIQUE_IDENTIFIER,
+                    Value::TextString("$UNIQUE_IDENTIFIER_0".into()),
+                ),
+                bytes(Tag::SIGNATURE_DATA, b"$SIGNATURE_DATA"),
+                bytes(Tag::DATA, &[0xfd, 0x91]),
+                // Same bytes under another tag: not substituted.
+                bytes(Tag::MAC_DATA, &[0xfd, 0x91]),
+            ],
+        );
+        substitute(&mut req, &mut b).unwrap();
+        let v: Vec<&Value> = req.children().iter().map(|c| &c.value).collect();
+        assert_eq!(v[0], &Value::TextString("uid-0".into()));
+        assert_eq!(v[1], &Value::ByteString(vec![1, 2, 3]));
+        assert_eq!(v[2], &Value::ByteString(vec![0xaa, 0xbb]));
+        assert_eq!(v[3], &Value::ByteString(vec![0xfd, 0x91]));
+
+        // An unbound `$NAME` takes the latest output of its tag, and keeps it.
+        let mut req = bytes(Tag::DATA, b"$DATA_0");
+        substitute(&mut req, &mut b).unwrap();
+        assert_eq!(req.value, Value::ByteString(vec![9, 9]));
+        assert_eq!(b.named.get("$DATA_0"), Some(&vec![9, 9]));
+        // Nothing to take: the placeholder is reported.
+        let mut req = bytes(Tag::IV_COUNTER_NONCE, b"$IV_COUNTER_NONCE");
+        assert_eq!(
+            substitute(&mut req, &mut b),
+            Err("$IV_COUNTER_NONCE".to_owned())
+        );
+    }
+}

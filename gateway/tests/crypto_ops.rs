@@ -496,10 +496,44 @@ fn aes_gcm_with_aad_tag_lengths_and_server_generated_iv() {
                 "tag length {bad}"
             );
         }
-        // No IV and no Random IV: the request is incomplete.
+        // No IV and no Random IV: the server makes one and returns it; a
+        // decryption without the IV is incomplete.
         let p = params(&[("BlockCipherMode", "GCM")], "");
         let r = c.send(v, &encrypt_xml(&kk, &p, &pt, None, None));
+        let e = enc(&r).clone();
+        let iv = e.iv_counter_nonce.clone().expect("IV returned");
+        assert_eq!(iv.len(), 12);
+        let r = c.send(
+            v,
+            &decrypt_xml(
+                &kk,
+                &p,
+                e.data.as_deref().unwrap(),
+                Some(&iv),
+                None,
+                e.authenticated_encryption_tag.as_deref(),
+            ),
+        );
+        assert_eq!(dec(&r).data.as_deref(), Some(&pt[..]));
+        let r = c.send(
+            v,
+            &decrypt_xml(
+                &kk,
+                &p,
+                e.data.as_deref().unwrap(),
+                None,
+                None,
+                e.authenticated_encryption_tag.as_deref(),
+            ),
+        );
         assert_eq!(r.failed(0), ResultReason::InvalidMessage);
+        // Random IV with IV Length: a 128-bit nonce.
+        let p = params(
+            &[("BlockCipherMode", "GCM")],
+            &format!("{}{}", bool_xml("RandomIV", true), int_xml("IVLength", 128)),
+        );
+        let r = c.send(v, &encrypt_xml(&kk, &p, &pt, None, None));
+        assert_eq!(enc(&r).iv_counter_nonce.as_ref().map(Vec::len), Some(16));
     }
 }
 

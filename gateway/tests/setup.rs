@@ -983,12 +983,18 @@ fn init_with_a_pkcs11_token_puts_the_default_vault_on_it() {
     let pin = tmp.path().join("secrets/hsm.pin");
     let r = init_with(
         &tmp,
-        Some(pkcs11_init(PinSource::File(pin.clone()), Placement::Resident)),
+        Some(pkcs11_init(
+            PinSource::File(pin.clone()),
+            Placement::Resident,
+        )),
     )
     .unwrap();
     assert_eq!(r.backend, INIT_HSM_BACKEND);
     let text = fs::read_to_string(&r.config).unwrap();
-    assert!(text.contains("[[backends]]\nname = \"hsm\"\nkind = \"pkcs11\""), "{text}");
+    assert!(
+        text.contains("[[backends]]\nname = \"hsm\"\nkind = \"pkcs11\""),
+        "{text}"
+    );
     let c = Config::load(&r.config).unwrap();
     assert_eq!(c.backends.len(), 1);
     let p = pkcs11_of(&c, "hsm");
@@ -1158,7 +1164,11 @@ fn cli_init_and_vault_add_take_the_backend_flags() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
-        Config::load(&config).unwrap().vault("keys").unwrap().backend,
+        Config::load(&config)
+            .unwrap()
+            .vault("keys")
+            .unwrap()
+            .backend,
         "hsm"
     );
     let out = std::process::Command::new(bin)
@@ -1169,7 +1179,11 @@ fn cli_init_and_vault_add_take_the_backend_flags() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
-        Config::load(&config).unwrap().vault("soft").unwrap().backend,
+        Config::load(&config)
+            .unwrap()
+            .vault("soft")
+            .unwrap()
+            .backend,
         SOFTWARE_BACKEND
     );
 
@@ -1226,13 +1240,20 @@ const HSM: &str = "name = \"hsm\"\nkind = \"pkcs11\"\nmodule = \"lib/softhsm2.so
 fn backends_load_with_their_defaults_and_round_trip() {
     let c = load_text(&backend_config(HSM)).unwrap();
     let p = pkcs11_of(&c, "hsm");
-    assert_eq!(p.module, c.dir.join("lib/softhsm2.so"), "relative to the config");
+    assert_eq!(
+        p.module,
+        c.dir.join("lib/softhsm2.so"),
+        "relative to the config"
+    );
     assert_eq!(p.pin, PinSource::File(c.dir.join("hsm.pin")));
     assert_eq!(p.placement, Placement::Resident, "the default placement");
     assert_eq!(p.sessions, DEFAULT_PKCS11_SESSIONS);
     let v = c.vault("default").unwrap();
     assert_eq!(v.backend, "hsm");
-    assert!(!v.extractable_by_default, "resident: keys stay in the token");
+    assert!(
+        !v.extractable_by_default,
+        "resident: keys stay in the token"
+    );
     assert!(c.has_backend("hsm") && c.has_backend("software") && !c.has_backend("x"));
     assert_eq!(c.extractable_by_default("hsm"), Some(false));
     assert_eq!(c.extractable_by_default("software"), Some(true));
@@ -1242,10 +1263,7 @@ fn backends_load_with_their_defaults_and_round_trip() {
     assert_eq!(again, c);
 
     // Several backends, every key given, vaults on each.
-    let mut text = backend_config(&format!(
-        "{}placement = \"resident\"\nsessions = 16\n",
-        HSM
-    ));
+    let mut text = backend_config(&format!("{}placement = \"resident\"\nsessions = 16\n", HSM));
     text.push_str(
         "\n[[backends]]\nname = \"vault-hsm\"\nkind = \"pkcs11\"\nmodule = \"/opt/hsm/lib.so\"\n\
          token_label = \"wrapped keys\"\npin_env = \"KEYGATE_HSM_PIN\"\nplacement = \"wrapped\"\n\
@@ -1261,8 +1279,14 @@ fn backends_load_with_their_defaults_and_round_trip() {
     assert_eq!(w.pin, PinSource::Env("KEYGATE_HSM_PIN".into()));
     assert_eq!(w.placement, Placement::Wrapped);
     assert!(c.vault("bulk").unwrap().extractable_by_default, "wrapped");
-    assert!(c.vault("signing").unwrap().extractable_by_default, "as asked");
-    assert!(!c.vault("closed").unwrap().extractable_by_default, "the ceiling");
+    assert!(
+        c.vault("signing").unwrap().extractable_by_default,
+        "as asked"
+    );
+    assert!(
+        !c.vault("closed").unwrap().extractable_by_default,
+        "the ceiling"
+    );
     let again = Config::from_toml_str(&c.to_toml(), &c.path).unwrap();
     assert_eq!(again, c);
     assert!(c.to_toml().contains("pin_env = \"KEYGATE_HSM_PIN\""));
@@ -1337,16 +1361,25 @@ fn bad_backends_are_rejected_with_the_line() {
         assert!(msg.contains(field) && msg.contains("hsm"), "{msg}");
     }
 
-    let text = with("pin_file = \"hsm.pin\"\n", "pin_file = \"hsm.pin\"\npin_env = \"PIN\"\n");
+    let text = with(
+        "pin_file = \"hsm.pin\"\n",
+        "pin_file = \"hsm.pin\"\npin_env = \"PIN\"\n",
+    );
     let (p, _, msg) = problem(&text);
     assert!(
-        matches!(p, Problem::PinSource { found: "both", .. }),
+        matches!(p, Problem::BadPinSource { found: "both", .. }),
         "{msg}"
     );
     let text = with("pin_file = \"hsm.pin\"\n", "");
     let (p, _, msg) = problem(&text);
     assert!(
-        matches!(p, Problem::PinSource { found: "neither", .. }),
+        matches!(
+            p,
+            Problem::BadPinSource {
+                found: "neither",
+                ..
+            }
+        ),
         "{msg}"
     );
     assert!(msg.contains("pin_file") && msg.contains("pin_env"), "{msg}");
@@ -1370,7 +1403,10 @@ fn bad_backends_are_rejected_with_the_line() {
     );
 
     for bad in ["", &"l".repeat(33)] {
-        let text = with("token_label = \"keygate\"", &format!("token_label = \"{bad}\""));
+        let text = with(
+            "token_label = \"keygate\"",
+            &format!("token_label = \"{bad}\""),
+        );
         let (p, _, msg) = problem(&text);
         assert!(matches!(p, Problem::BadTokenLabel { .. }), "{bad:?}: {msg}");
     }
@@ -1495,7 +1531,10 @@ fn backends_that_cannot_open_stop_the_start_naming_them() {
             Some("127.0.0.1:0".parse().unwrap()),
         ))
         .unwrap_err();
-    assert!(err.to_string().contains("cannot open backend \"hsm\""), "{err}");
+    assert!(
+        err.to_string().contains("cannot open backend \"hsm\""),
+        "{err}"
+    );
 
     // A PIN from an unset environment variable.
     let tmp = TempDir::new();

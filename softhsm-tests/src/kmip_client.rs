@@ -237,24 +237,30 @@ pub fn revoke(u: &str) -> String {
     )
 }
 
-/// AES-GCM Cryptographic Parameters with a 16-byte tag.
-fn gcm_params() -> String {
+/// AES-GCM Cryptographic Parameters with a 16-byte tag; `random_iv` asks the
+/// server for the nonce (Random IV).
+fn gcm_params(random_iv: bool) -> String {
+    let random = if random_iv {
+        "<RandomIV type=\"Boolean\" value=\"true\"/>"
+    } else {
+        ""
+    };
     format!(
-        "<CryptographicParameters>{}{}</CryptographicParameters>",
+        "<CryptographicParameters>{}{}{random}</CryptographicParameters>",
         enumeration("BlockCipherMode", "GCM"),
         integer("TagLength", "16")
     )
 }
 
 /// Encrypt `data` with AES-GCM under key `u`, additional data `aad`, the nonce left
-/// to the server.
+/// to the server (Random IV).
 pub fn encrypt_gcm(u: &str, data: &[u8], aad: &[u8]) -> String {
     item(
         "Encrypt",
         &format!(
             "{}{}{}{}",
             uid(u),
-            gcm_params(),
+            gcm_params(true),
             bytes("Data", data),
             bytes("AuthenticatedEncryptionAdditionalData", aad)
         ),
@@ -268,7 +274,7 @@ pub fn decrypt_gcm(u: &str, data: &[u8], nonce: &[u8], aad: &[u8], tag: &[u8]) -
         &format!(
             "{}{}{}{}{}{}",
             uid(u),
-            gcm_params(),
+            gcm_params(false),
             bytes("Data", data),
             bytes("IVCounterNonce", nonce),
             bytes("AuthenticatedEncryptionAdditionalData", aad),

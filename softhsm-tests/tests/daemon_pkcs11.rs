@@ -23,7 +23,7 @@ use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use keygate::backend::pkcs11::Pkcs11Backend;
 use keygate::config::{Config, PinSource, Placement};
-use keygate::setup::{InitOptions, Pkcs11Init, INIT_HSM_BACKEND};
+use keygate::setup::{InitOptions, Pkcs11Init, VaultOptions, INIT_HSM_BACKEND};
 use kmip::messages::payloads::ResponsePayload;
 use kmip::types::{ResultReason, ValidityIndicator};
 use kmip::version::ProtocolVersion;
@@ -88,8 +88,8 @@ fn init_options(label: &str, pin: PinSource, placement: Placement) -> InitOption
 
 /// The binding the request path gives an object's backend reference (vault, NUL,
 /// UID; ARCHITECTURE.md "Objects at rest").
-fn aad(uid: &str) -> Vec<u8> {
-    let mut v = VAULT.as_bytes().to_vec();
+fn aad(vault: &str, uid: &str) -> Vec<u8> {
+    let mut v = vault.as_bytes().to_vec();
     v.push(0);
     v.extend_from_slice(uid.as_bytes());
     v
@@ -130,11 +130,17 @@ impl Inspector {
         self.find(&[Attribute::Token(true)]).len()
     }
 
-    /// The token objects of class `class` made for the KMIP object `uid`.
+    /// The token objects of class `class` made for the KMIP object `uid` of the
+    /// `default` vault.
     fn of(&self, class: ObjectClass, uid: &str) -> Vec<ObjectHandle> {
+        self.of_in(class, VAULT, uid)
+    }
+
+    /// The token objects of class `class` made for the KMIP object `uid` of `vault`.
+    fn of_in(&self, class: ObjectClass, vault: &str, uid: &str) -> Vec<ObjectHandle> {
         self.find(&[
             Attribute::Class(class),
-            Attribute::Label(Pkcs11Backend::object_label(&aad(uid))),
+            Attribute::Label(Pkcs11Backend::object_label(&aad(vault, uid))),
         ])
     }
 
@@ -202,7 +208,10 @@ fn aes_round_trip(c: &mut Kmip) -> String {
         panic!("not an Encrypt answer: {:?}", r.ok(0))
     };
     let data = e.data.clone().expect("ciphertext");
-    let nonce = e.iv_counter_nonce.clone().expect("the nonce the token drew");
+    let nonce = e
+        .iv_counter_nonce
+        .clone()
+        .expect("the nonce the token drew");
     let tag = e.authenticated_encryption_tag.clone().expect("GCM tag");
     assert_eq!((data.len(), nonce.len(), tag.len()), (plain.len(), 12, 16));
     assert_ne!(&data[..], &plain[..]);
@@ -267,7 +276,10 @@ fn destroy(c: &mut Kmip, uid: &str) {
 
 #[test]
 fn resident_vault_keys_live_and_die_in_the_token() {
-    let _t = Timer("resident_vault_keys_live_and_die_in_the_token", Instant::now());
+    let _t = Timer(
+        "resident_vault_keys_live_and_die_in_the_token",
+        Instant::now(),
+    );
     let label = "kg-daemon-resident";
     let (_pins, pin) = pin_file(USER_PIN);
     let d = Daemon::start_with(
@@ -296,7 +308,10 @@ fn resident_vault_keys_live_and_die_in_the_token() {
     // Get of it is refused: the vault's default keeps resident keys in the token.
     let (reason, msg) = c.send(V, &k::by_uid("Get", &id)).failed(0);
     assert_eq!(reason, ResultReason::NotExtractable, "{msg}");
-    assert!(!insp.bool(h, AttributeType::Extractable), "still in the token");
+    assert!(
+        !insp.bool(h, AttributeType::Extractable),
+        "still in the token"
+    );
 
     // A key pair: two token objects, the private one never extractable; the
     // signature verifies in the token and, independently, with OpenSSL.
@@ -316,16 +331,71 @@ fn resident_vault_keys_live_and_die_in_the_token() {
     assert!(insp.of(ObjectClass::SECRET_KEY, &id).is_empty());
     destroy(&mut c, &private);
     assert!(insp.of(ObjectClass::PRIVATE_KEY, &private).is_empty());
-    let (reason, _) = c
-        .send(V, &k::encrypt_gcm(&id, b"x", b""))
-        .failed(0);
+    let (reason, _) = c.send(V, &k::encrypt_gcm(&id, b"x", b"")).failed(0);
     assert_ne!(reason, ResultReason::GeneralFailure);
+
+    // Several vaults, each on the backend it names, added while the daemon runs
+    // (`keygate vault add [--backend hsm]`, `keygate client add`; picked up by the
+    // reload).
+    let config = &d.report().config;
+    for (vault, backend) in [("soft", "software"), ("signing", "hsm")] {
+        let opts = VaultOptions {
+            backend: backend.into(),
+            ..VaultOptions::default()
+        };
+        keygate::setup::vault_add(config, vault, &opts).expect("vault add");
+        keygate::setup::client_add(config, &format!("{vault}-app"), vault, "app")
+            .expect("client add");
+    }
+    let mut soft = connect_new(&d, "soft-app");
+    let id = created_after_reload(&mut soft);
+    assert!(insp.of_in(ObjectClass::SECRET_KEY, "soft", &id).is_empty());
+    let r = soft.send(V, &k::by_uid("Get", &id));
+    assert!(
+        matches!(r.ok(0), ResponsePayload::Get(_)),
+        "software keys export"
+    );
+    let mut signing = connect_new(&d, "signing-app");
+    let id = created_after_reload(&mut signing);
+    let h = insp.of_in(ObjectClass::SECRET_KEY, "signing", &id);
+    assert_eq!(h.len(), 1, "a token object in the HSM vault");
+    assert!(!insp.bool(h[0], AttributeType::Extractable));
     d.stop();
+}
+
+/// A client for an identity `keygate client add` made (`clients/NAME`).
+fn connect_new(d: &Daemon, name: &str) -> Kmip {
+    let dir = d.report().dir.join("clients").join(name);
+    Kmip::connect(
+        d.addr(),
+        &d.report().ca_cert,
+        &dir.join("cert.pem"),
+        &dir.join("key.pem"),
+    )
+}
+
+/// Creates an AES key once the daemon has reloaded the identity (the config is
+/// polled every 2 seconds); returns its UID.
+fn created_after_reload(c: &mut Kmip) -> String {
+    let deadline = Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let r = c.send(V, &k::create_aes(256, ""));
+        if r.item(0).result_status == kmip::types::ResultStatus::Success {
+            return r.uid(0);
+        }
+        let (reason, msg) = r.failed(0);
+        assert_eq!(reason, ResultReason::PermissionDenied, "{msg}");
+        assert!(Instant::now() < deadline, "the identity was never reloaded");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 #[test]
 fn wrapped_vault_keeps_no_token_object_per_key() {
-    let _t = Timer("wrapped_vault_keeps_no_token_object_per_key", Instant::now());
+    let _t = Timer(
+        "wrapped_vault_keeps_no_token_object_per_key",
+        Instant::now(),
+    );
     let label = "kg-daemon-wrapped";
     // The PIN from the daemon's environment this time.
     let var = "KEYGATE_TEST_DAEMON_WRAPPED_PIN";
@@ -358,11 +428,8 @@ fn wrapped_vault_keeps_no_token_object_per_key() {
 /// What an init'ed deployment on token `label` answers at start.
 fn start_error(label: &str, pin: PinSource) -> String {
     let dir = TempDir::new("hsm-start");
-    let report = keygate::setup::init(
-        dir.path(),
-        &init_options(label, pin, Placement::Resident),
-    )
-    .expect("init");
+    let report = keygate::setup::init(dir.path(), &init_options(label, pin, Placement::Resident))
+        .expect("init");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -397,7 +464,11 @@ fn a_backend_that_cannot_open_stops_the_start_naming_it() {
     // And the right PIN opens it: the failures above were the PIN and the label.
     let d = Daemon::start_with(
         "hsm-badpin-ok",
-        &init_options("kg-daemon-badpin", PinSource::File(right), Placement::Resident),
+        &init_options(
+            "kg-daemon-badpin",
+            PinSource::File(right),
+            Placement::Resident,
+        ),
     );
     let mut c = d.connect("app");
     let id = c.send(V, &k::create_aes(128, "")).uid(0);

@@ -327,7 +327,9 @@ fn resident_key_never_leaves_the_token() {
         (KeyKind::Aes(128), KeyType::AES, true),
         (KeyKind::Hmac(256), KeyType::GENERIC_SECRET, false),
     ] {
-        let k = b.generate_key(kind, extractable, AAD).expect("generate_key");
+        let k = b
+            .generate_key(kind, extractable, AAD)
+            .expect("generate_key");
         let [h] = insp.by_id(
             ObjectClass::SECRET_KEY,
             &Pkcs11Backend::object_id(&k).unwrap(),
@@ -481,7 +483,10 @@ fn wrapped_keys_live_outside_the_token() {
     let given = b
         .import_key(KeyKind::Aes(128), &[0x21; 16], true, AAD)
         .expect("import_key");
-    assert_eq!(&b.export_secret(&given, AAD).expect("export")[..], &[0x21; 16]);
+    assert_eq!(
+        &b.export_secret(&given, AAD).expect("export")[..],
+        &[0x21; 16]
+    );
     assert_eq!(insp.token_objects(), before);
     let value = b.export_secret(&open_key, AAD).expect("export");
     assert_eq!(value.len(), 32);

@@ -217,8 +217,7 @@ pub fn symmetric_key_len(kind: KeyKind) -> Result<usize, BackendError> {
             )))
         }
     };
-    usize::try_from(bytes)
-        .map_err(|_| BackendError::Unsupported(format!("{kind:?}: key too long")))
+    usize::try_from(bytes).map_err(|_| BackendError::Unsupported(format!("{kind:?}: key too long")))
 }
 
 /// The references of a generated key pair.

@@ -419,7 +419,11 @@ fn des3_key(buf: &mut [u8]) -> Result<(), BackendError> {
         os_random(buf)?;
         for b in buf.iter_mut() {
             let high = *b & 0xFE;
-            *b = if high.count_ones() % 2 == 0 { high | 1 } else { high };
+            *b = if high.count_ones() % 2 == 0 {
+                high | 1
+            } else {
+                high
+            };
         }
         let distinct = buf
             .chunks(8)
@@ -561,13 +565,17 @@ mod tests {
     fn import_key_checks_symmetric_lengths() {
         let dir = TempDir::new("import-key");
         let b = backend(&dir, "mk");
-        let r = b.import_key(KeyKind::Aes(256), &[9; 32], false, AAD).unwrap();
+        let r = b
+            .import_key(KeyKind::Aes(256), &[9; 32], false, AAD)
+            .unwrap();
         assert_eq!(&b.export_secret(&r, AAD).unwrap()[..], &[9; 32]);
         let r = b
             .import_key(KeyKind::RsaPrivate(2048), b"pkcs8 bytes", false, AAD)
             .unwrap();
         assert_eq!(&b.export_secret(&r, AAD).unwrap()[..], b"pkcs8 bytes");
-        assert!(b.import_key(KeyKind::Des3(168), &[1; 24], true, AAD).is_ok());
+        assert!(b
+            .import_key(KeyKind::Des3(168), &[1; 24], true, AAD)
+            .is_ok());
         for (kind, len) in [
             (KeyKind::Aes(256), 16),
             (KeyKind::Hmac(256), 31),

@@ -399,7 +399,7 @@ fn generate_key(
         Ok(s) => Some(s),
         // A backend that keeps the key to itself: no Digest (1.4 §3.17 asks for
         // one only when the server has access to the material).
-        Err(BackendError::Unsupported(_)) => None,
+        Err(BackendError::Unsupported(_) | BackendError::NotExtractable) => None,
         Err(e) => return Err(e.into()),
     };
     Ok((r, seen))

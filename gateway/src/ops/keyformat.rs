@@ -196,3 +196,136 @@ pub fn from_stored(
         _ => Err(unsupported()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::ec::EcGroup;
+    use openssl::nid::Nid;
+    use openssl::rsa::Rsa;
+
+    #[test]
+    fn rsa_keys_round_trip_through_the_stored_encoding() {
+        let rsa = Rsa::generate(2048).unwrap();
+        let pkcs1 = rsa.private_key_to_der().unwrap();
+        let pub1 = rsa.public_key_to_der_pkcs1().unwrap();
+        let rsa_alg = Some(CryptographicAlgorithm::Rsa);
+        let stored = to_stored(
+            ObjectType::PrivateKey,
+            KeyFormatType::Pkcs1,
+            rsa_alg,
+            Some(2048),
+            &pkcs1,
+        )
+        .unwrap();
+        PKey::private_key_from_pkcs8(&stored).unwrap();
+        let back = from_stored(
+            ObjectType::PrivateKey,
+            KeyFormatType::Pkcs1,
+            KeyFormatType::Pkcs1,
+            &stored,
+        )
+        .unwrap();
+        assert_eq!(&back[..], &pkcs1[..]);
+        let stored = to_stored(
+            ObjectType::PublicKey,
+            KeyFormatType::Pkcs1,
+            rsa_alg,
+            None,
+            &pub1,
+        )
+        .unwrap();
+        PKey::public_key_from_der(&stored).unwrap();
+        let back = from_stored(
+            ObjectType::PublicKey,
+            KeyFormatType::Pkcs1,
+            KeyFormatType::Pkcs1,
+            &stored,
+        )
+        .unwrap();
+        assert_eq!(&back[..], &pub1[..]);
+        // Wrong length, wrong algorithm, wrong material.
+        for (alg, len, bytes) in [
+            (rsa_alg, Some(3072), &pkcs1),
+            (Some(CryptographicAlgorithm::Ec), None, &pkcs1),
+            (rsa_alg, None, &pub1),
+        ] {
+            let e = to_stored(
+                ObjectType::PrivateKey,
+                KeyFormatType::Pkcs1,
+                alg,
+                len,
+                bytes,
+            )
+            .unwrap_err();
+            assert_eq!(e.reason, ResultReason::InvalidField);
+        }
+    }
+
+    #[test]
+    fn ec_private_keys_convert_between_sec1_and_pkcs8() {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let ec = EcKey::generate(&group).unwrap();
+        let sec1 = ec.private_key_to_der().unwrap();
+        let stored = to_stored(
+            ObjectType::PrivateKey,
+            KeyFormatType::EcPrivateKey,
+            Some(CryptographicAlgorithm::Ecdsa),
+            Some(256),
+            &sec1,
+        )
+        .unwrap();
+        let back = from_stored(
+            ObjectType::PrivateKey,
+            KeyFormatType::EcPrivateKey,
+            KeyFormatType::EcPrivateKey,
+            &stored,
+        )
+        .unwrap();
+        assert_eq!(&back[..], &sec1[..]);
+        let pkcs8 = from_stored(
+            ObjectType::PrivateKey,
+            KeyFormatType::EcPrivateKey,
+            KeyFormatType::Pkcs8,
+            &stored,
+        )
+        .unwrap();
+        assert_eq!(&pkcs8[..], &stored[..]);
+        let e = from_stored(
+            ObjectType::PrivateKey,
+            KeyFormatType::EcPrivateKey,
+            KeyFormatType::Pkcs1,
+            &stored,
+        )
+        .unwrap_err();
+        assert_eq!(e.reason, ResultReason::KeyFormatTypeNotSupported);
+    }
+
+    #[test]
+    fn other_formats_are_kept_and_served_as_registered() {
+        let raw = b"opaque key bytes";
+        let stored = to_stored(
+            ObjectType::PrivateKey,
+            KeyFormatType::Opaque,
+            None,
+            None,
+            raw,
+        )
+        .unwrap();
+        assert_eq!(&stored[..], raw);
+        assert!(from_stored(
+            ObjectType::PrivateKey,
+            KeyFormatType::Opaque,
+            KeyFormatType::Opaque,
+            raw
+        )
+        .is_ok());
+        assert!(from_stored(
+            ObjectType::PrivateKey,
+            KeyFormatType::Opaque,
+            KeyFormatType::Pkcs8,
+            raw
+        )
+        .is_err());
+    }
+}
