@@ -5,6 +5,7 @@ use super::keyformat;
 use super::object::{self, aad, new_attributes, new_uid, Material, Obj};
 use super::{OpCtx, OpError};
 use crate::backend::{BackendError, KeyRef};
+use crate::crypto::KeyKind;
 use crate::store::ObjectRecord;
 use kmip::messages::codec::Codec;
 use kmip::messages::objects::{KeyBlock, KeyMaterial, KeyValue, ManagedObject, SymmetricKey};
@@ -43,7 +44,8 @@ pub fn create(ctx: &mut OpCtx<'_>, req: &CreateRequest) -> Result<CreateResponse
     let mut attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
     attrs.set(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(bits));
     apply_export_policy(ctx, &mut attrs, true)?;
-    let (key_ref, seen) = generate_key(ctx, alg, bits, &uid)?;
+    let extractable = object::flag(&attrs, Tag::EXTRACTABLE) == Some(true);
+    let (key_ref, seen) = generate_key(ctx, alg, bits, &uid, extractable)?;
     object::server_attributes(
         ctx,
         &mut attrs,
@@ -171,9 +173,32 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
             generated: false,
         },
     );
-    let key_ref = ctx
-        .backend
-        .import_secret(&secret, &aad(&ctx.vault.name, &uid))?;
+    // Symmetric keys in their raw form become keys of the backend (a PKCS#11 token
+    // object of the right key type); everything else is custody of bytes.
+    let key_aad = aad(&ctx.vault.name, &uid);
+    let symmetric = match (
+        &req.object,
+        attrs.cryptographic_algorithm(),
+        attrs.cryptographic_length(),
+    ) {
+        (ManagedObject::SymmetricKey(k), Some(alg), Some(bits))
+            if matches!(
+                k.key_block.key_format_type,
+                KeyFormatType::Raw | KeyFormatType::TransparentSymmetricKey
+            ) =>
+        {
+            symmetric_kind(alg, bits)
+        }
+        _ => None,
+    };
+    let key_ref = match symmetric {
+        Some(kind) => {
+            let extractable = object::flag(&attrs, Tag::EXTRACTABLE) == Some(true);
+            ctx.backend
+                .import_key(kind, &secret, extractable, &key_aad)?
+        }
+        None => ctx.backend.import_secret(&secret, &key_aad)?,
+    };
     let mut obj = new_obj(ctx, &uid, req.object_type, attrs, &template, key_ref.0);
     object::insert(ctx, &mut obj)?;
     Ok(RegisterResponse {
@@ -263,7 +288,8 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
         Tag::LINK,
         object::link(LinkType::ReplacedObjectLink, &old.rec.uid),
     ));
-    let (key_ref, seen) = generate_key(ctx, alg, bits, &uid)?;
+    let extractable = object::flag(&attrs, Tag::EXTRACTABLE) == Some(true);
+    let (key_ref, seen) = generate_key(ctx, alg, bits, &uid, extractable)?;
     object::server_attributes(
         ctx,
         &mut attrs,
@@ -363,17 +389,6 @@ fn symmetric_spec(attrs: &Attributes) -> Result<(CryptographicAlgorithm, i32), O
     Ok((alg, bits))
 }
 
-/// The number of key bytes: a 3DES key carries a parity bit per byte, so two-key
-/// 3DES (112 or 128 bits) is 16 bytes and three-key (168 or 192) is 24.
-fn key_bytes(alg: CryptographicAlgorithm, bits: i32) -> usize {
-    let bits = match (alg, bits) {
-        (CryptographicAlgorithm::Des3, 112) => 128,
-        (CryptographicAlgorithm::Des3, 168) => 192,
-        (_, b) => b,
-    };
-    usize::try_from(bits / 8).unwrap_or(0)
-}
-
 /// Key material in the server's memory, wiped when dropped.
 type Secret = Zeroizing<Vec<u8>>;
 
@@ -384,17 +399,18 @@ fn generate_key(
     alg: CryptographicAlgorithm,
     bits: i32,
     uid: &str,
+    extractable: bool,
 ) -> Result<(KeyRef, Option<Secret>), OpError> {
     let aad = aad(&ctx.vault.name, uid);
-    let len = key_bytes(alg, bits);
-    if alg == CryptographicAlgorithm::Des3 {
-        // DES keys have odd parity in every byte, which a generic secret does not:
-        // draw the bytes from the backend's generator, fix the parity, import.
-        let k = des3_key(ctx, len)?;
-        let r = ctx.backend.import_secret(&k, &aad)?;
-        return Ok((r, Some(k)));
-    }
-    let r = ctx.backend.generate_secret(len, &aad)?;
+    let kind = symmetric_kind(alg, bits).ok_or_else(|| {
+        OpError::new(
+            ResultReason::InvalidField,
+            format!("cannot generate {alg:?} keys of {bits} bits"),
+        )
+    })?;
+    // The backend generates the key where it lives (3DES parity included) and
+    // marks it extractable only when the object's Extractable attribute says so.
+    let r = ctx.backend.generate_key(kind, extractable, &aad)?;
     let seen = match ctx.backend.export_secret(&r, &aad) {
         Ok(s) => Some(s),
         // A backend that keeps the key to itself: no Digest (1.4 §3.17 asks for
@@ -405,36 +421,19 @@ fn generate_key(
     Ok((r, seen))
 }
 
-/// A 3DES key of `len` bytes (16 or 24) with odd parity in every byte and distinct
-/// adjacent DES keys (K1 = K2 or K2 = K3 would reduce it to single DES).
-fn des3_key(ctx: &OpCtx<'_>, len: usize) -> Result<Secret, OpError> {
-    for _ in 0..4 {
-        let mut k = ctx.backend.random(len)?;
-        for b in k.iter_mut() {
-            *b = odd_parity(*b);
-        }
-        if k.chunks(8)
-            .collect::<Vec<_>>()
-            .windows(2)
-            .all(|w| w[0] != w[1])
-        {
-            return Ok(k);
-        }
-    }
-    Err(OpError::new(
-        ResultReason::CryptographicFailure,
-        "the random number generator repeats itself",
-    ))
-}
-
-/// `b` with its low bit set so that the byte has an odd number of one bits.
-fn odd_parity(b: u8) -> u8 {
-    let high = b & 0xFE;
-    if high.count_ones() % 2 == 0 {
-        high | 1
-    } else {
-        high
-    }
+/// The mechanism-level kind of a symmetric key (`None` for other algorithms).
+fn symmetric_kind(alg: CryptographicAlgorithm, bits: i32) -> Option<KeyKind> {
+    let bits = u32::try_from(bits).ok()?;
+    Some(match alg {
+        CryptographicAlgorithm::Aes => KeyKind::Aes(bits),
+        CryptographicAlgorithm::Des3 => KeyKind::Des3(if bits <= 128 { 112 } else { 168 }),
+        CryptographicAlgorithm::HmacSha1
+        | CryptographicAlgorithm::HmacSha224
+        | CryptographicAlgorithm::HmacSha256
+        | CryptographicAlgorithm::HmacSha384
+        | CryptographicAlgorithm::HmacSha512 => KeyKind::Hmac(bits),
+        _ => return None,
+    })
 }
 
 /// Create and Re-key use the server's generator; one the client names in the
