@@ -15,20 +15,33 @@
 //! read from its `pin_file` (which must be a regular file that group and others
 //! cannot access) or its `pin_env` variable, held in zeroizing memory, and never
 //! logged.
+//!
+//! Orphans (issue 4): a resident PKCS#11 key is made in the token before its row is
+//! committed, so a crash between the two leaves a token object no row references.
+//! At start, before the listener binds, every resident PKCS#11 backend's token is
+//! listed ([`Pkcs11Backend::resident_objects`]: key objects labelled with Keygate's
+//! per-key scheme `keygate:` + 24 hex digits) and each is matched against the store:
+//! it is live when a row of a configured vault, on that backend, has a key reference
+//! naming its `CKA_ID` and the row's (vault, UID) gives its label. Every other one is
+//! an orphan: logged as a warning naming backend, label, class and `CKA_ID`, and
+//! returned in [`RunningDaemon::orphans`]. It is destroyed only when the daemon runs
+//! with [`CLEAN_ORPHANS_ENV`]`=1` (an explicit opt-in: a token shared with another
+//! deployment, or holding the keys of a vault removed from the configuration, would
+//! show that deployment's keys as orphans). A scan that fails is logged and does not
+//! stop the start.
 
 use crate::audit::AuditLog;
-use crate::backend::pkcs11::{Pkcs11Backend, Pkcs11Config};
+use crate::backend::pkcs11::{Pkcs11Backend, Pkcs11Config, Placement, ResidentObject};
 use crate::backend::software::SoftwareBackend;
-use crate::backend::{BackendError, KeyBackend};
+use crate::backend::{BackendError, KeyBackend, KeyRef};
 use crate::config::{
-    BackendConfig, BackendSettings, Config, PinSource, Pkcs11Settings, StoreConfig,
-    SOFTWARE_BACKEND,
+    BackendSettings, Config, PinSource, Pkcs11Settings, StoreConfig, SOFTWARE_BACKEND,
 };
 use crate::handler::{Gateway, Policy};
 use crate::server::{server_tls_config, Server, ServerSettings, ServerStats};
 use crate::store::sqlite::SqliteStore;
-use crate::store::Store;
-use std::collections::HashMap;
+use crate::store::{ObjectFilter, Store};
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,11 +96,34 @@ pub enum DaemonError {
     Policy(String),
 }
 
+/// The environment variable that lets start-up destroy the orphaned token objects it
+/// finds (`1`); without it they are only reported.
+pub const CLEAN_ORPHANS_ENV: &str = "KEYGATE_CLEAN_ORPHANS";
+
+/// A token key object that Keygate made and no store row references, found at start
+/// (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    /// The backend whose token holds it.
+    pub backend: String,
+    /// Its `CKA_LABEL` (`keygate:` and 24 hex digits of SHA-256(vault, NUL, UID)).
+    pub label: String,
+    /// Its `CKA_ID`, in hex.
+    pub id: String,
+    /// `CKO_SECRET_KEY`, `CKO_PRIVATE_KEY` or `CKO_PUBLIC_KEY`.
+    pub class: String,
+    /// Whether start-up destroyed it ([`CLEAN_ORPHANS_ENV`]).
+    pub destroyed: bool,
+}
+
 /// A started daemon: its address, and the handles to stop it.
 #[derive(Debug)]
 pub struct RunningDaemon {
     /// The bound listener address.
     pub addr: SocketAddr,
+    /// Token objects found at start that no store row references (reported, and
+    /// destroyed when [`CLEAN_ORPHANS_ENV`] is `1`).
+    pub orphans: Vec<Orphan>,
     /// Listener statistics.
     pub stats: Arc<ServerStats>,
     /// The request handler (for tests: policy reload).
@@ -141,11 +177,17 @@ pub async fn start(
         StoreConfig::Sqlite { path } => Arc::new(SqliteStore::open(path)?),
     };
     // Opening a token can block (module load, login): off the async workers.
-    let backends = {
+    let clean = std::env::var_os(CLEAN_ORPHANS_ENV).is_some_and(|v| v == "1");
+    let (backends, orphans) = {
         let cfg = cfg.clone();
-        tokio::task::spawn_blocking(move || open_backends(&cfg))
-            .await
-            .map_err(|e| DaemonError::Policy(format!("opening the backends failed: {e}")))??
+        let store = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || {
+            let (backends, pkcs11) = open_all_backends(&cfg)?;
+            let orphans = scan_orphans(&cfg, store.as_ref(), &pkcs11, clean);
+            Ok::<_, DaemonError>((backends, orphans))
+        })
+        .await
+        .map_err(|e| DaemonError::Policy(format!("opening the backends failed: {e}")))??
     };
     let audit = AuditLog::open(&cfg.audit.path, &cfg.audit.key_file)?;
     let limits = cfg.limits.ttlv();
@@ -192,6 +234,7 @@ pub async fn start(
     tracing::info!(%addr, config = %cfg.path.display(), "keygate listening");
     Ok(RunningDaemon {
         addr,
+        orphans,
         stats,
         gateway,
         shutdown: tx,
@@ -209,6 +252,17 @@ pub async fn start(
 /// module is missing, its PIN cannot be read (a PIN file that group or others may
 /// access is refused), or the token refuses it.
 pub fn open_backends(cfg: &Config) -> Result<HashMap<String, Arc<dyn KeyBackend>>, DaemonError> {
+    open_all_backends(cfg).map(|(backends, _)| backends)
+}
+
+/// The PKCS#11 backends opened, by name, beside the map of every backend.
+type Pkcs11Backends = Vec<(String, Arc<Pkcs11Backend>)>;
+
+/// [`open_backends`], also returning the PKCS#11 backends (for the orphan scan).
+fn open_all_backends(
+    cfg: &Config,
+) -> Result<(HashMap<String, Arc<dyn KeyBackend>>, Pkcs11Backends), DaemonError> {
+    let mut pkcs11 = Vec::new();
     let mut backends: HashMap<String, Arc<dyn KeyBackend>> = HashMap::new();
     let software = SoftwareBackend::open(SOFTWARE_BACKEND, &cfg.keystore.master_key_file).map_err(
         |source| DaemonError::BackendOpen {
@@ -219,7 +273,10 @@ pub fn open_backends(cfg: &Config) -> Result<HashMap<String, Arc<dyn KeyBackend>
     )?;
     backends.insert(SOFTWARE_BACKEND.to_owned(), Arc::new(software));
     for b in &cfg.backends {
-        let opened = open_backend(b).map_err(|source| DaemonError::BackendOpen {
+        let opened = match &b.settings {
+            BackendSettings::Pkcs11(p) => open_pkcs11(&b.name, p).map(Arc::new),
+        }
+        .map_err(|source| DaemonError::BackendOpen {
             name: b.name.clone(),
             kind: b.settings.kind(),
             source,
@@ -227,15 +284,105 @@ pub fn open_backends(cfg: &Config) -> Result<HashMap<String, Arc<dyn KeyBackend>
         if !cfg.vaults.iter().any(|v| v.backend == b.name) {
             tracing::info!(backend = %b.name, "backend is open but no vault uses it yet");
         }
+        pkcs11.push((b.name.clone(), Arc::clone(&opened)));
         backends.insert(b.name.clone(), opened);
     }
-    Ok(backends)
+    Ok((backends, pkcs11))
 }
 
-fn open_backend(b: &BackendConfig) -> Result<Arc<dyn KeyBackend>, BackendError> {
-    match &b.settings {
-        BackendSettings::Pkcs11(p) => Ok(Arc::new(open_pkcs11(&b.name, p)?)),
+/// Finds (and, when `clean`, destroys) the token objects of `pkcs11` backends that no
+/// row of the store references (see the module documentation). Blocking. Failures
+/// are logged and end that backend's scan; they never stop the start.
+fn scan_orphans(
+    cfg: &Config,
+    store: &dyn Store,
+    pkcs11: &[(String, Arc<Pkcs11Backend>)],
+    clean: bool,
+) -> Vec<Orphan> {
+    let mut orphans = Vec::new();
+    for (name, backend) in pkcs11 {
+        if backend.placement() != Placement::Resident {
+            continue;
+        }
+        let objects = match backend.resident_objects() {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(backend = %name, error = %e, "orphan scan: cannot list the token's objects");
+                continue;
+            }
+        };
+        if objects.is_empty() {
+            continue;
+        }
+        let live = match live_objects(cfg, store, name) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(backend = %name, error = %e, "orphan scan: cannot read the store");
+                continue;
+            }
+        };
+        for obj in objects {
+            if live.contains(&(obj.label.clone(), obj.id.clone())) {
+                continue;
+            }
+            let destroyed = clean && destroy_orphan(name, backend, &obj);
+            let orphan = Orphan {
+                backend: name.clone(),
+                label: obj.label_text(),
+                id: hex::encode(&obj.id),
+                class: obj.class.to_string(),
+                destroyed,
+            };
+            if destroyed {
+                tracing::warn!(backend = %orphan.backend, label = %orphan.label, id = %orphan.id, class = %orphan.class,
+                    "orphaned token object (no store row references it) destroyed");
+            } else {
+                tracing::warn!(backend = %orphan.backend, label = %orphan.label, id = %orphan.id, class = %orphan.class,
+                    "orphaned token object: no store row references it (left in place; set {CLEAN_ORPHANS_ENV}=1 to destroy such objects at start)");
+            }
+            orphans.push(orphan);
+        }
     }
+    orphans
+}
+
+fn destroy_orphan(name: &str, backend: &Pkcs11Backend, obj: &ResidentObject) -> bool {
+    match backend.destroy_resident_object(obj) {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(backend = %name, label = %obj.label_text(), error = %e, "cannot destroy an orphaned token object");
+            false
+        }
+    }
+}
+
+/// (label, `CKA_ID`) of every token object a row of a configured vault references
+/// on backend `name`.
+fn live_objects(
+    cfg: &Config,
+    store: &dyn Store,
+    name: &str,
+) -> Result<HashSet<(Vec<u8>, Vec<u8>)>, crate::store::StoreError> {
+    let mut live = HashSet::new();
+    let mut txn = store.begin()?;
+    for vault in &cfg.vaults {
+        for rec in txn.list(&vault.name, &ObjectFilter::default())? {
+            if rec.backend != name {
+                continue;
+            }
+            let Some(id) = rec
+                .key_ref
+                .and_then(|k| Pkcs11Backend::object_id(&KeyRef(k)))
+            else {
+                continue;
+            };
+            let mut aad = rec.vault.into_bytes();
+            aad.push(0);
+            aad.extend_from_slice(rec.uid.as_bytes());
+            live.insert((Pkcs11Backend::object_label(&aad), id.to_vec()));
+        }
+    }
+    Ok(live)
 }
 
 fn open_pkcs11(name: &str, p: &Pkcs11Settings) -> Result<Pkcs11Backend, BackendError> {

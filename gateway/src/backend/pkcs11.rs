@@ -61,6 +61,7 @@ mod keyref;
 mod mech;
 mod module;
 mod ops;
+mod resident;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -85,6 +86,7 @@ use keyref::{Class, Parsed, Type, FLAG_EXTRACTABLE, ID_LEN};
 use module::Module;
 
 pub use conn::{KEK_LABEL, KEK_MAC_LABEL};
+pub use resident::{ResidentObject, LABEL_PREFIX};
 
 /// Least time between two reconnect attempts while the token is unavailable; it
 /// doubles with each failed attempt up to [`MAX_RETRY_INTERVAL`]. A reconnect

@@ -10,10 +10,12 @@ use kmip::messages::objects::{KeyMaterial, KeyValue, ManagedObject, TransparentK
 use kmip::messages::payloads::{CheckRequest, CheckResponse, GetRequest, GetResponse};
 use kmip::ttlv::{Tag, Value};
 use kmip::types::{KeyFormatType, ObjectType, ResultReason, State};
+use zeroize::Zeroizing;
 
 /// Get: returns the object. Key material leaves only when the role may read it, the
 /// key is Extractable and not Sensitive; it can be converted between Raw and
-/// Transparent Symmetric Key on request.
+/// Transparent Symmetric Key on request, and asymmetric keys between their encodings
+/// (a public key also to Transparent RSA / EC Public Key; ops::keyformat).
 pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError> {
     let mut obj = object::load(ctx, &req.unique_identifier)?;
     object::not_archived(&obj)?;
@@ -69,28 +71,47 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
             "the object is not extractable",
         ));
     }
-    let secret = ctx
-        .backend
-        .export_secret(&KeyRef(key_ref), &aad(&ctx.vault.name, &obj.rec.uid))
-        .map_err(|e| match e {
-            BackendError::NotExtractable => OpError::new(
-                reason(
-                    ctx.version,
-                    ResultReason::NotExtractable,
-                    ResultReason::PermissionDenied,
-                ),
-                "the key is not extractable: its material never leaves the backend",
-            ),
-            other => other.into(),
-        })?;
+    // A generated public key keeps its SPKI in the object (ops::keypair): served
+    // from there, not from the backend.
+    let held_public = match template.key_block() {
+        Some(kb)
+            if object_type == ObjectType::PublicKey
+                && kb.key_format_type == KeyFormatType::X509 =>
+        {
+            match &kb.key_value {
+                Some(KeyValue::Plain {
+                    key_material: KeyMaterial::Bytes(b),
+                    ..
+                }) if !b.is_empty() => Some(Zeroizing::new(b.clone())),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let secret = match held_public {
+        Some(spki) => spki,
+        None => export(ctx, &obj, KeyRef(key_ref))?,
+    };
     let stored_format = template.key_block().map(|kb| kb.key_format_type);
     let out = match stored_format {
         // Asymmetric keys are stored as PKCS#8 / SPKI and served in the registered
         // (or generated) format, or the one asked for (ops::keyformat).
         Some(f) if keyformat::canonical_format(object_type, f) => {
             let want = req.key_format_type.unwrap_or(f);
-            let bytes = keyformat::from_stored(object_type, f, want, &secret)?;
-            let mut out = fill_secret(template, &bytes)?;
+            let mut out =
+                if object_type == ObjectType::PublicKey && keyformat::is_transparent_public(want) {
+                    let t = keyformat::transparent_public(f, want, &secret)?;
+                    let mut out = fill_secret(template, &[])?;
+                    if let Some(KeyValue::Plain { key_material, .. }) =
+                        out.key_block_mut().and_then(|kb| kb.key_value.as_mut())
+                    {
+                        *key_material = KeyMaterial::Transparent(Box::new(t));
+                    }
+                    out
+                } else {
+                    let bytes = keyformat::from_stored(object_type, f, want, &secret)?;
+                    fill_secret(template, &bytes)?
+                };
             if let Some(kb) = out.key_block_mut() {
                 kb.key_format_type = want;
             }
@@ -116,6 +137,27 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
         object: out,
         extensions: Vec::new(),
     })
+}
+
+/// The object's material from its backend, for an export already authorised.
+fn export(
+    ctx: &OpCtx<'_>,
+    obj: &object::Obj,
+    key_ref: KeyRef,
+) -> Result<Zeroizing<Vec<u8>>, OpError> {
+    ctx.backend
+        .export_secret(&key_ref, &aad(&ctx.vault.name, &obj.rec.uid))
+        .map_err(|e| match e {
+            BackendError::NotExtractable => OpError::new(
+                reason(
+                    ctx.version,
+                    ResultReason::NotExtractable,
+                    ResultReason::PermissionDenied,
+                ),
+                "the key is not extractable: its material never leaves the backend",
+            ),
+            other => other.into(),
+        })
 }
 
 /// Converts a symmetric key between Raw and Transparent Symmetric Key; any other

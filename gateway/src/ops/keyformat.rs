@@ -9,17 +9,28 @@
 //! `ECPrivateKey` (RFC 5915). DER produced by OpenSSL round-trips byte for byte, so
 //! a key registered in canonical DER comes back exactly as registered.
 //!
-//! Keys in other formats (Raw, Opaque, the Transparent structures) are stored as
-//! registered and served only in their own format; they cannot be used for
-//! cryptographic operations.
+//! Public keys are also served as Transparent RSA Public Key (Modulus and Public
+//! Exponent as Big Integers) and Transparent EC Public Key (Recommended Curve and
+//! the uncompressed point as Q String), built from the stored SPKI
+//! ([`transparent_public`]).
+//!
+//! Keys registered in other formats (Raw, Opaque, the Transparent structures) are
+//! stored as registered and served only in their own format; they cannot be used
+//! for cryptographic operations.
 
 use super::OpError;
 use crate::crypto::software::{
     pkcs1_rsa_to_pkcs8, pkcs1_rsa_to_spki, pkcs8_to_pkcs1_rsa, spki_to_pkcs1_rsa,
 };
 use crate::crypto::CryptoError;
-use kmip::types::{CryptographicAlgorithm, KeyFormatType, ObjectType, ResultReason};
-use openssl::ec::EcKey;
+use kmip::messages::codec::BigInt;
+use kmip::messages::objects::TransparentKey;
+use kmip::types::{
+    CryptographicAlgorithm, KeyFormatType, ObjectType, RecommendedCurve, ResultReason,
+};
+use openssl::bn::{BigNumContext, BigNumRef};
+use openssl::ec::{EcKey, PointConversionForm};
+use openssl::nid::Nid;
 use openssl::pkey::{Id, PKey};
 use zeroize::Zeroizing;
 
@@ -197,6 +208,77 @@ pub fn from_stored(
     }
 }
 
+/// True for the Transparent formats [`transparent_public`] serves.
+pub fn is_transparent_public(format: KeyFormatType) -> bool {
+    matches!(
+        format,
+        KeyFormatType::TransparentRsaPublicKey | KeyFormatType::TransparentEcPublicKey
+    )
+}
+
+/// A non-negative Big Integer (KMIP 1.4 §9.1.1.4: two's complement, so a leading
+/// zero byte when the top bit is set).
+fn positive(n: &BigNumRef) -> BigInt {
+    let mut v = n.to_vec();
+    if v.is_empty() || v[0] & 0x80 != 0 {
+        v.insert(0, 0);
+    }
+    BigInt(v)
+}
+
+/// The Transparent form `want` (RSA or EC public key, KMIP 1.4 §2.1.7.7 and
+/// §2.1.7.15) of a public key stored as SPKI in `stored_format`.
+pub fn transparent_public(
+    stored_format: KeyFormatType,
+    want: KeyFormatType,
+    stored: &[u8],
+) -> Result<TransparentKey, OpError> {
+    let unsupported = |why: &str| {
+        OpError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            format!("cannot convert a PublicKey in {stored_format:?} to {want:?}: {why}"),
+        )
+    };
+    if !canonical_format(ObjectType::PublicKey, stored_format) {
+        return Err(unsupported("it is kept as registered"));
+    }
+    let corrupt = |_| {
+        tracing::error!("stored key material does not decode");
+        OpError::new(ResultReason::GeneralFailure, "stored object is corrupt")
+    };
+    let pkey = PKey::public_key_from_der(stored).map_err(corrupt)?;
+    match want {
+        KeyFormatType::TransparentRsaPublicKey => {
+            let rsa = pkey.rsa().map_err(|_| unsupported("not an RSA key"))?;
+            Ok(TransparentKey {
+                modulus: Some(positive(rsa.n())),
+                public_exponent: Some(positive(rsa.e())),
+                ..TransparentKey::default()
+            })
+        }
+        KeyFormatType::TransparentEcPublicKey => {
+            let ec = pkey.ec_key().map_err(|_| unsupported("not an EC key"))?;
+            let curve = match ec.group().curve_name() {
+                Some(Nid::X9_62_PRIME256V1) => RecommendedCurve::P256,
+                Some(Nid::SECP384R1) => RecommendedCurve::P384,
+                Some(Nid::SECP521R1) => RecommendedCurve::P521,
+                _ => return Err(unsupported("curve without a KMIP Recommended Curve")),
+            };
+            let mut bn = BigNumContext::new().map_err(corrupt)?;
+            let q = ec
+                .public_key()
+                .to_bytes(ec.group(), PointConversionForm::UNCOMPRESSED, &mut bn)
+                .map_err(corrupt)?;
+            Ok(TransparentKey {
+                recommended_curve: Some(curve),
+                q_string: Some(q),
+                ..TransparentKey::default()
+            })
+        }
+        _ => Err(unsupported("not a Transparent public key format")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,6 +381,57 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.reason, ResultReason::KeyFormatTypeNotSupported);
+    }
+
+    #[test]
+    fn public_keys_convert_to_transparent_structures() {
+        let rsa = Rsa::generate(2048).unwrap();
+        let spki = PKey::from_rsa(rsa.clone())
+            .unwrap()
+            .public_key_to_der()
+            .unwrap();
+        let t = transparent_public(
+            KeyFormatType::X509,
+            KeyFormatType::TransparentRsaPublicKey,
+            &spki,
+        )
+        .unwrap();
+        let m = t.modulus.unwrap().0;
+        assert_eq!(m[0], 0, "a positive Big Integer");
+        assert_eq!(&m[1..], &rsa.n().to_vec()[..]);
+        assert_eq!(t.public_exponent.unwrap().0, vec![1, 0, 1]);
+        assert!(t.private_exponent.is_none() && t.q_string.is_none());
+        let e = transparent_public(
+            KeyFormatType::X509,
+            KeyFormatType::TransparentEcPublicKey,
+            &spki,
+        )
+        .unwrap_err();
+        assert_eq!(e.reason, ResultReason::KeyFormatTypeNotSupported);
+
+        for (nid, curve, len) in [
+            (Nid::X9_62_PRIME256V1, RecommendedCurve::P256, 65),
+            (Nid::SECP384R1, RecommendedCurve::P384, 97),
+        ] {
+            let group = EcGroup::from_curve_name(nid).unwrap();
+            let ec = EcKey::generate(&group).unwrap();
+            let spki = PKey::from_ec_key(ec).unwrap().public_key_to_der().unwrap();
+            let t = transparent_public(
+                KeyFormatType::X509,
+                KeyFormatType::TransparentEcPublicKey,
+                &spki,
+            )
+            .unwrap();
+            assert_eq!(t.recommended_curve, Some(curve));
+            let q = t.q_string.unwrap();
+            assert_eq!((q.len(), q[0]), (len, 4), "uncompressed point");
+            assert!(transparent_public(
+                KeyFormatType::X509,
+                KeyFormatType::TransparentRsaPublicKey,
+                &spki
+            )
+            .is_err());
+        }
     }
 
     #[test]

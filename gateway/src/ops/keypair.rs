@@ -6,6 +6,9 @@
 //! request. Attributes: the common ones apply to both keys, the private/public ones
 //! to their key; each key gets a Link to the other (Private Key Link / Public Key
 //! Link).
+//!
+//! Re-key Key Pair (KMIP 1.4 §4.5) makes a new pair the same way, carrying the
+//! existing keys' attributes (see [`rekey_key_pair`]).
 
 use super::create::{apply_export_policy, key_block, new_obj};
 use super::object::{self, aad, new_attributes, new_uid, Material};
@@ -13,11 +16,14 @@ use super::{OpCtx, OpError};
 use crate::backend::BackendError;
 use crate::crypto::{Curve, KeyPairSpec};
 use kmip::messages::objects::{ManagedObject, PrivateKey, PublicKey};
-use kmip::messages::payloads::{CreateKeyPairRequest, CreateKeyPairResponse};
+use kmip::messages::payloads::{
+    CreateKeyPairRequest, CreateKeyPairResponse, ReKeyKeyPairRequest, ReKeyKeyPairResponse,
+};
 use kmip::messages::{Attribute, Attributes, Codec};
 use kmip::ttlv::{Tag, Ttlv, Value};
 use kmip::types::{
     CryptographicAlgorithm, KeyFormatType, LinkType, ObjectType, RecommendedCurve, ResultReason,
+    State,
 };
 
 /// Create Key Pair.
@@ -26,8 +32,195 @@ pub fn create_key_pair(
     req: &CreateKeyPairRequest,
 ) -> Result<CreateKeyPairResponse, OpError> {
     let common = req.common_attributes.clone().unwrap_or_default();
-    let mut private = merged(&common, req.private_key_attributes.as_ref());
-    let mut public = merged(&common, req.public_key_attributes.as_ref());
+    let private = merged(&common, req.private_key_attributes.as_ref());
+    let public = merged(&common, req.public_key_attributes.as_ref());
+    let (priv_uid, pub_uid) = make_pair(ctx, private, public, None)?;
+    Ok(CreateKeyPairResponse {
+        private_key_unique_identifier: priv_uid,
+        public_key_unique_identifier: pub_uid,
+        extensions: Vec::new(),
+    })
+}
+
+/// Re-key Key Pair (KMIP 1.4 §4.5): a new pair of the existing private key's
+/// algorithm, length and curve, with the existing keys' attributes carried over as
+/// Re-key carries them (§4.4: not the server-set ones, the Links or the dates), the
+/// request's attributes on top. The new keys link to the old ones (Replaced Object
+/// Link) and the old ones to the new (Replacement Object Link). With an Offset, the
+/// new keys activate at now + Offset and keep the old activation-to-deactivation
+/// span; without one, they are active now if the old private key had an Activation
+/// Date.
+pub fn rekey_key_pair(
+    ctx: &mut OpCtx<'_>,
+    req: &ReKeyKeyPairRequest,
+) -> Result<ReKeyKeyPairResponse, OpError> {
+    let mut old_priv = object::load(ctx, &req.private_key_unique_identifier)?;
+    object::not_archived(&old_priv)?;
+    if old_priv.rec.object_type != ObjectType::PrivateKey.value() {
+        return Err(OpError::new(
+            ResultReason::IllegalOperation,
+            "Re-key Key Pair applies to private keys",
+        ));
+    }
+    if matches!(
+        object::state(&old_priv),
+        State::Destroyed | State::DestroyedCompromised
+    ) {
+        return Err(OpError::new(
+            ResultReason::IllegalOperation,
+            "the private key is destroyed",
+        ));
+    }
+    // The old public key: the one the private key links to, when it still exists.
+    let pub_link = linked(&old_priv.attrs, LinkType::PublicKeyLink);
+    let mut old_pub = match pub_link {
+        Some(uid) => match object::load(ctx, &Some(uid)) {
+            Ok(o) if o.rec.object_type == ObjectType::PublicKey.value() => Some(o),
+            Ok(_) => None,
+            Err(e) if e.reason == ResultReason::ItemNotFound => None,
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    let mut private = carried(&old_priv.attrs);
+    let mut public = match &old_pub {
+        Some(o) => carried(&o.attrs),
+        None => {
+            // No public key to copy from: the private key's attributes, without
+            // the usage mask that is the private key's own.
+            let mut a = private.clone();
+            a.remove(Tag::CRYPTOGRAPHIC_USAGE_MASK);
+            a
+        }
+    };
+    let common = req.common_attributes.clone().unwrap_or_default();
+    private = merged(
+        &merged(&private, Some(&common)),
+        req.private_key_attributes.as_ref(),
+    );
+    public = merged(
+        &merged(&public, Some(&common)),
+        req.public_key_attributes.as_ref(),
+    );
+    // The algorithm, length and curve are the old key's; a request may not change
+    // them.
+    for tag in [
+        Tag::CRYPTOGRAPHIC_ALGORITHM,
+        Tag::CRYPTOGRAPHIC_LENGTH,
+        Tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS,
+    ] {
+        let was = old_priv.attrs.get(tag).map(|t| &t.value);
+        for a in [&private, &public] {
+            let now = a.get(tag).map(|t| &t.value);
+            if now.is_some() && now != was {
+                return Err(OpError::new(
+                    ResultReason::InvalidField,
+                    format!(
+                        "Re-key Key Pair keeps the existing key's {}",
+                        tag.name().unwrap_or("domain")
+                    ),
+                ));
+            }
+        }
+    }
+    let activation = object::date(&old_priv.attrs, Tag::ACTIVATION_DATE);
+    let deactivation = object::date(&old_priv.attrs, Tag::DEACTIVATION_DATE);
+    for a in [&mut private, &mut public] {
+        if let Some(off) = req.offset {
+            let at = ctx.now + i64::from(off.0);
+            a.set(Tag::ACTIVATION_DATE, Value::DateTime(at));
+            if let (Some(act), Some(deact)) = (activation, deactivation) {
+                a.set(Tag::DEACTIVATION_DATE, Value::DateTime(at + (deact - act)));
+            }
+        } else if activation.is_some() {
+            a.set(Tag::ACTIVATION_DATE, Value::DateTime(ctx.now));
+        }
+    }
+    let replaced = Replaced {
+        private: old_priv.rec.uid.clone(),
+        public: old_pub.as_ref().map(|o| o.rec.uid.clone()),
+    };
+    let (priv_uid, pub_uid) = make_pair(ctx, private, public, Some(&replaced))?;
+    old_priv.attrs.push(Attribute::standard(
+        Tag::LINK,
+        object::link(LinkType::ReplacementObjectLink, &priv_uid),
+    ));
+    object::save(ctx, &mut old_priv)?;
+    if let Some(o) = old_pub.as_mut() {
+        o.attrs.push(Attribute::standard(
+            Tag::LINK,
+            object::link(LinkType::ReplacementObjectLink, &pub_uid),
+        ));
+        object::save(ctx, o)?;
+    }
+    Ok(ReKeyKeyPairResponse {
+        private_key_unique_identifier: priv_uid,
+        public_key_unique_identifier: pub_uid,
+        extensions: Vec::new(),
+    })
+}
+
+/// The keys a re-keyed pair replaces.
+struct Replaced {
+    private: String,
+    public: Option<String>,
+}
+
+/// The target of the first Link of `kind`.
+fn linked(attrs: &Attributes, kind: LinkType) -> Option<String> {
+    attrs.items.iter().find_map(|a| match a {
+        Attribute::Standard(t) if t.tag == Tag::LINK => {
+            let ty = t.child(Tag::LINK_TYPE)?;
+            if ty.value != Value::Enumeration(kind.value()) {
+                return None;
+            }
+            match &t.child(Tag::LINKED_OBJECT_IDENTIFIER)?.value {
+                Value::TextString(s) => Some(s.clone()),
+                _ => None,
+            }
+        }
+        _ => None,
+    })
+}
+
+/// The attributes Re-key (Key Pair) carries from an existing key to its
+/// replacement (KMIP 1.4 §4.4, §4.5): the client's, without the Links and the dates.
+fn carried(old: &Attributes) -> Attributes {
+    let mut out = Attributes::default();
+    for a in &old.items {
+        let keep = match a {
+            Attribute::Standard(t) => {
+                !object::SERVER_ONLY.contains(&t.tag)
+                    && !object::SET_ONCE.contains(&t.tag)
+                    && !matches!(
+                        t.tag,
+                        Tag::LINK
+                            | Tag::ACTIVATION_DATE
+                            | Tag::DEACTIVATION_DATE
+                            | Tag::PROCESS_START_DATE
+                            | Tag::PROTECT_STOP_DATE
+                            | Tag::COMPROMISE_OCCURRENCE_DATE
+                    )
+            }
+            Attribute::Vendor { .. } => true,
+        };
+        if keep {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
+/// Generates a pair from the private and public keys' client attributes and stores
+/// the two linked objects; `replaced` names the keys a Re-key Key Pair replaces.
+/// Returns the private and public keys' UIDs; the ID placeholder becomes the
+/// private key (1.4 §4.2, §4.5).
+fn make_pair(
+    ctx: &mut OpCtx<'_>,
+    mut private: Attributes,
+    mut public: Attributes,
+    replaced: Option<&Replaced>,
+) -> Result<(String, String), OpError> {
     let (spec, alg, bits) = pair_spec(&private, &public)?;
     for a in [&mut private, &mut public] {
         a.set(
@@ -72,6 +265,18 @@ pub fn create_key_pair(
         Tag::LINK,
         object::link(LinkType::PrivateKeyLink, &priv_uid),
     ));
+    if let Some(r) = replaced {
+        priv_attrs.push(Attribute::standard(
+            Tag::LINK,
+            object::link(LinkType::ReplacedObjectLink, &r.private),
+        ));
+        if let Some(p) = &r.public {
+            pub_attrs.push(Attribute::standard(
+                Tag::LINK,
+                object::link(LinkType::ReplacedObjectLink, p),
+            ));
+        }
+    }
     // Digest (1.4 §3.17): SHA-256 of the private key's PKCS#8 when the backend
     // lets the server read it (a key that stays in an HSM has none), of the public
     // key's SubjectPublicKeyInfo always.
@@ -111,7 +316,15 @@ pub fn create_key_pair(
         extensions: Vec::new(),
     });
     let pub_template = ManagedObject::PublicKey(PublicKey {
-        key_block: key_block(KeyFormatType::X509, Some(alg), Some(bits), Vec::new()),
+        // The public key's SPKI is public: kept in the object itself, so Get serves
+        // it whatever the backend (a PKCS#11 backend exports no public key through
+        // `export_secret`).
+        key_block: key_block(
+            KeyFormatType::X509,
+            Some(alg),
+            Some(bits),
+            refs.public_spki.clone(),
+        ),
         extensions: Vec::new(),
     });
     let mut priv_obj = new_obj(
@@ -134,11 +347,7 @@ pub fn create_key_pair(
     object::insert(ctx, &mut priv_obj)?;
     // The ID placeholder after Create Key Pair is the private key (1.4 §4.2).
     ctx.id_placeholder = Some(priv_uid.clone());
-    Ok(CreateKeyPairResponse {
-        private_key_unique_identifier: priv_uid,
-        public_key_unique_identifier: pub_uid,
-        extensions: Vec::new(),
-    })
+    Ok((priv_uid, pub_uid))
 }
 
 fn merged(common: &Attributes, specific: Option<&Attributes>) -> Attributes {

@@ -5,10 +5,10 @@
 //! declaration does not name are kept in `extensions` and re-emitted, and every
 //! decode is version-aware through [`Ctx`].
 //!
-//! Every type decodes from two sources through the same code (see [`Node`]): a
-//! [`Ttlv`] tree (from XML, JSON, or a caller) and a validated binary item
-//! ([`ItemRef`]). Binary messages take the second path: nothing but the typed values
-//! is allocated, and each string is copied once, from the input to its field.
+//! Every type decodes from two sources through the same code (the crate-private
+//! `Node` trait): a [`Ttlv`] tree (from XML, JSON, or a caller) and a validated binary
+//! item ([`ItemRef`]). Binary messages take the second path: nothing but the typed
+//! values is allocated, and each string is copied once, from the input to its field.
 
 use std::borrow::Cow;
 
