@@ -255,15 +255,17 @@ pub fn open_backends(cfg: &Config) -> Result<HashMap<String, Arc<dyn KeyBackend>
     open_all_backends(cfg).map(|(backends, _)| backends)
 }
 
+/// Every backend opened, by name.
+type Backends = HashMap<String, Arc<dyn KeyBackend>>;
 /// The PKCS#11 backends opened, by name, beside the map of every backend.
 type Pkcs11Backends = Vec<(String, Arc<Pkcs11Backend>)>;
+/// (`CKA_LABEL`, `CKA_ID`) of token objects.
+type TokenKeys = HashSet<(Vec<u8>, Vec<u8>)>;
 
 /// [`open_backends`], also returning the PKCS#11 backends (for the orphan scan).
-fn open_all_backends(
-    cfg: &Config,
-) -> Result<(HashMap<String, Arc<dyn KeyBackend>>, Pkcs11Backends), DaemonError> {
+fn open_all_backends(cfg: &Config) -> Result<(Backends, Pkcs11Backends), DaemonError> {
     let mut pkcs11 = Vec::new();
-    let mut backends: HashMap<String, Arc<dyn KeyBackend>> = HashMap::new();
+    let mut backends: Backends = HashMap::new();
     let software = SoftwareBackend::open(SOFTWARE_BACKEND, &cfg.keystore.master_key_file).map_err(
         |source| DaemonError::BackendOpen {
             name: SOFTWARE_BACKEND.to_owned(),
@@ -362,7 +364,7 @@ fn live_objects(
     cfg: &Config,
     store: &dyn Store,
     name: &str,
-) -> Result<HashSet<(Vec<u8>, Vec<u8>)>, crate::store::StoreError> {
+) -> Result<TokenKeys, crate::store::StoreError> {
     let mut live = HashSet::new();
     let mut txn = store.begin()?;
     for vault in &cfg.vaults {

@@ -103,8 +103,7 @@ impl Deployment {
         std::fs::create_dir_all(pin.path()).expect("pin dir");
         let pin_path: PathBuf = pin.path().join("hsm.pin");
         std::fs::write(&pin_path, format!("{USER_PIN}\n")).expect("pin");
-        std::fs::set_permissions(&pin_path, std::fs::Permissions::from_mode(0o600))
-            .expect("chmod");
+        std::fs::set_permissions(&pin_path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         let dir = TempDir::new("orphans");
         let opts = InitOptions {
             pkcs11: Some(Pkcs11Init {
