@@ -41,6 +41,8 @@ const TOKENS: &[&str] = &[
     "kg-errors",
     "kg-pool",
     "kg-outage",
+    "kg-reg-r",
+    "kg-reg-w",
 ];
 
 /// The binding of test keys (vault and UID, as the request path makes it).
@@ -315,10 +317,36 @@ fn resident_key_never_leaves_the_token() {
     assert!(insp.bool(h3, AttributeType::Extractable));
     let v3 = b.export_secret(&k3, AAD).expect("export");
     assert_eq!(v3.len(), 16);
+    // Custody of bytes (Secret Data, Opaque Object, certificates): a token object
+    // that may do nothing in the token, and whose bytes the gateway may return.
     let imported = b.import_secret(&[0x5a; 24], AAD).expect("import");
+    assert_eq!(
+        &b.export_secret(&imported, AAD).expect("data")[..],
+        &[0x5a; 24]
+    );
+    let [hd] = insp.by_id(
+        ObjectClass::SECRET_KEY,
+        &Pkcs11Backend::object_id(&imported).unwrap(),
+    )[..] else {
+        panic!("token object of the data")
+    };
+    for usage in [AttributeType::Encrypt, AttributeType::Sign] {
+        assert!(!insp.bool(hd, usage), "{usage:?} on a data object");
+    }
+    assert!(b
+        .mac(
+            &imported,
+            AAD,
+            KeyKind::Hmac(192),
+            MacAlg::Hmac(HashAlg::Sha256),
+            b"x"
+        )
+        .is_err());
+    let empty = b.import_secret(b"", AAD).expect("empty data");
+    assert!(b.export_secret(&empty, AAD).expect("empty").is_empty());
     assert!(matches!(
-        b.export_secret(&imported, AAD),
-        Err(BackendError::NotExtractable)
+        b.export_secret(&imported, b"payments/other-uid"),
+        Err(BackendError::Integrity)
     ));
 
     // The trait's kind-aware calls: the key type and the export flags asked for.
@@ -463,10 +491,19 @@ fn wrapped_keys_live_outside_the_token() {
         ),
         "export of a non-extractable wrapped key"
     );
-    assert!(matches!(
-        b.export_secret(&imported, AAD),
-        Err(BackendError::NotExtractable)
-    ));
+    assert_eq!(
+        &b.export_secret(&imported, AAD).expect("data")[..],
+        &[0x42; 32]
+    );
+    assert!(b
+        .encrypt(
+            &imported,
+            AAD,
+            KeyKind::Aes(256),
+            &gcm(None, 16, None),
+            b"data is no key"
+        )
+        .is_err());
     // The trait's kind-aware calls set the reference's export flag as asked, and
     // make no token object either.
     let asked = b
@@ -1428,4 +1465,145 @@ fn outage_fails_fast_and_recovers_without_reopen() {
         }
     };
     assert_eq!(&wrecovered[..], b"wrapped before");
+}
+
+/// Registered private and public keys (PKCS#8, SPKI) become typed keys of the
+/// token: they encrypt, decrypt, sign and verify there, and an extractable private
+/// key comes back as the same key.
+fn registered_keys(label: &str, placement: Placement) {
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::nid::Nid;
+    use openssl::rsa::Rsa;
+    let b = open(label, placement);
+    let msg = b"registered, then used in the token";
+
+    let rsa = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let ec = PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    for (key, private_kind, public_kind, scheme) in [
+        (
+            &rsa,
+            KeyKind::RsaPrivate(2048),
+            KeyKind::RsaPublic(2048),
+            SignatureScheme::RsaPkcs1v15(HashAlg::Sha256),
+        ),
+        (
+            &ec,
+            KeyKind::EcPrivate(Curve::P256),
+            KeyKind::EcPublic(Curve::P256),
+            SignatureScheme::Ecdsa(HashAlg::Sha256),
+        ),
+    ] {
+        let pkcs8 = key.private_key_to_pkcs8().unwrap();
+        let spki = key.public_key_to_der().unwrap();
+        let public = PKey::public_key_from_der(&spki).unwrap();
+        let open_private = b
+            .import_private_key(private_kind, &pkcs8, true, PRIV_AAD)
+            .expect("import private key");
+        let closed_private = b
+            .import_private_key(private_kind, &pkcs8, false, PRIV_AAD)
+            .expect("import non-extractable private key");
+        let pubkey = b
+            .import_public_key(public_kind, &spki, PUB_AAD)
+            .expect("import public key");
+        assert_eq!(
+            &b.export_secret(&pubkey, PUB_AAD).expect("public key")[..],
+            &spki[..],
+            "{public_kind:?}"
+        );
+        let exported = b.export_secret(&open_private, PRIV_AAD).expect("export");
+        let back = PKey::private_key_from_pkcs8(&exported).unwrap();
+        assert!(
+            back.public_eq(key),
+            "{private_kind:?} exported is the key registered"
+        );
+        assert!(matches!(
+            b.export_secret(&closed_private, PRIV_AAD),
+            Err(BackendError::NotExtractable)
+        ));
+        let sig = b
+            .sign(
+                &closed_private,
+                PRIV_AAD,
+                private_kind,
+                scheme,
+                SignInput::Message(msg),
+            )
+            .expect("sign");
+        assert!(openssl_verify(&public, scheme, msg, &sig), "{scheme:?}");
+        assert!(b
+            .verify(
+                &pubkey,
+                PUB_AAD,
+                public_kind,
+                scheme,
+                SignInput::Message(msg),
+                &sig
+            )
+            .expect("verify"));
+        assert!(!b
+            .verify(
+                &pubkey,
+                PUB_AAD,
+                public_kind,
+                scheme,
+                SignInput::Message(b"other"),
+                &sig
+            )
+            .expect("verify"));
+        if placement == Placement::Resident {
+            // The private key's public half is in the token with it.
+            assert!(b
+                .verify(
+                    &closed_private,
+                    PRIV_AAD,
+                    private_kind,
+                    scheme,
+                    SignInput::Message(msg),
+                    &sig
+                )
+                .expect("verify with the private key"));
+        }
+        if matches!(private_kind, KeyKind::RsaPrivate(_)) {
+            for cipher in [
+                Cipher::RsaPkcs1v15,
+                Cipher::RsaOaep {
+                    hash: HashAlg::Sha1,
+                },
+            ] {
+                let e = b
+                    .encrypt(&pubkey, PUB_AAD, public_kind, &cipher, msg)
+                    .expect("encrypt");
+                let d = b
+                    .decrypt(&closed_private, PRIV_AAD, private_kind, &cipher, &e.data)
+                    .expect("decrypt");
+                assert_eq!(&d[..], msg, "{cipher:?}");
+            }
+        }
+        // A key of another kind than named is refused.
+        assert!(b
+            .import_private_key(KeyKind::EcPrivate(Curve::P384), &pkcs8, false, PRIV_AAD)
+            .is_err());
+    }
+}
+
+#[test]
+fn registered_keys_resident() {
+    let _g = shared();
+    let _t = Timer::start("registered_keys_resident");
+    registered_keys("kg-reg-r", Placement::Resident);
+}
+
+#[test]
+fn registered_keys_wrapped() {
+    let _g = shared();
+    let _t = Timer::start("registered_keys_wrapped");
+    registered_keys("kg-reg-w", Placement::Wrapped);
+    assert_eq!(
+        Inspector::new("kg-reg-w").token_objects(),
+        2,
+        "wrapped placement keeps registered keys outside the token"
+    );
 }

@@ -91,9 +91,40 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
         self.import_secret(secret, aad)
     }
 
-    /// The clear secret, for an export the caller has already authorised.
-    /// [`BackendError::NotExtractable`] when the backend made the key
-    /// non-extractable.
+    /// Takes custody of a private key of `kind` given as PKCS#8 DER (Register),
+    /// extractable or not as [`KeyBackend::generate_key`]. A backend with typed keys
+    /// (PKCS#11) makes it a private key of its own.
+    ///
+    /// The default is [`KeyBackend::import_secret`], ignoring `kind` and
+    /// `extractable`: the software keystore seals the bytes and its engine reads the
+    /// PKCS#8 at each use.
+    fn import_private_key(
+        &self,
+        kind: KeyKind,
+        pkcs8_der: &[u8],
+        extractable: bool,
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
+        let _ = (kind, extractable);
+        self.import_secret(pkcs8_der, aad)
+    }
+
+    /// Takes custody of a public key of `kind` given as SubjectPublicKeyInfo DER
+    /// (Register). The default is [`KeyBackend::import_secret`], ignoring `kind`.
+    fn import_public_key(
+        &self,
+        kind: KeyKind,
+        spki_der: &[u8],
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
+        let _ = kind;
+        self.import_secret(spki_der, aad)
+    }
+
+    /// The clear secret, for an export the caller has already authorised: the bytes
+    /// given to [`KeyBackend::import_secret`], the key of a symmetric key, the PKCS#8
+    /// of a private key, the SPKI of a public key. [`BackendError::NotExtractable`]
+    /// when the backend made the key non-extractable.
     fn export_secret(&self, key: &KeyRef, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, BackendError>;
     /// Erases the material where the backend holds it (a token object); for sealed
     /// blobs the caller's dropping of the reference is the erasure.

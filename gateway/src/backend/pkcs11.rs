@@ -52,8 +52,11 @@
 //!   0x69), so wrapped placement has no Ed25519;
 //! - HMAC keys shorter than the hash are refused (`C_SignInit`: `CKR_KEY_SIZE_RANGE`);
 //! - a failed AES-GCM tag check is `CKR_GENERAL_ERROR` from `C_Decrypt`;
-//! - `C_GetTokenInfo` reports no session count.
+//! - `C_GetTokenInfo` reports no session count;
+//! - `CKM_AES_KEY_WRAP_PAD` unwraps a value whose length is not a multiple of 8 with
+//!   its padding still on, so data objects carry their length (`encode_data`).
 
+mod asym;
 mod conn;
 mod encoding;
 mod error;
@@ -104,6 +107,41 @@ const MAX_ATTEMPTS: u32 = 3;
 /// Largest symmetric secret generated or imported (SoftHSM's HMAC keys stop at 512
 /// bytes; a secret data object rarely needs more).
 pub const MAX_SECRET_LEN: usize = 1 << 16;
+
+/// Largest data object kept by [`KeyBackend::import_secret`] (a certificate chain
+/// or an opaque object of 1 MiB is plenty).
+pub const MAX_DATA_LEN: usize = 1 << 20;
+
+/// First byte of a data object's value (see [`encode_data`]).
+const DATA_MARK: u8 = 0x01;
+
+/// A data object's `CKA_VALUE`: [`DATA_MARK`], the length of `bytes` (4 bytes,
+/// big-endian), `bytes`, zeros up to a multiple of 8 bytes. The length makes empty
+/// data a valid value, and the padding keeps `CKM_AES_KEY_WRAP_PAD` from padding:
+/// SoftHSM 2.6.1 unwraps a padded value with its padding still on (a 33-byte value
+/// comes back as 40 bytes).
+fn encode_data(bytes: &[u8]) -> Result<Vec<u8>, Fault> {
+    let len = u32::try_from(bytes.len())
+        .map_err(|_| Fault::Unsupported(format!("{} bytes of data", bytes.len())))?;
+    let mut value = Vec::with_capacity(bytes.len() + 12);
+    value.push(DATA_MARK);
+    value.extend_from_slice(&len.to_be_bytes());
+    value.extend_from_slice(bytes);
+    value.resize(value.len().div_ceil(8) * 8, 0);
+    Ok(value)
+}
+
+/// The bytes of a data object's value (see [`encode_data`]).
+fn decode_data(value: &[u8]) -> Result<Zeroizing<Vec<u8>>, Fault> {
+    let bad = || Fault::Integrity("a data object's value is not in Keygate's format".into());
+    let (&mark, rest) = value.split_first().ok_or_else(bad)?;
+    let (len, bytes) = rest.split_first_chunk::<4>().ok_or_else(bad)?;
+    let len = usize::try_from(u32::from_be_bytes(*len)).map_err(|_| bad())?;
+    if mark != DATA_MARK || len > bytes.len() {
+        return Err(bad());
+    }
+    Ok(Zeroizing::new(bytes[..len].to_vec()))
+}
 
 /// Largest [`KeyBackend::random`] request.
 pub const MAX_RANDOM_LEN: usize = 1 << 20;
@@ -652,6 +690,20 @@ impl Pkcs11Backend {
 
     fn export(&self, key: &KeyRef, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, Fault> {
         let parsed = keyref::parse(&key.0)?;
+        let value = self.export_value(key, &parsed, aad)?;
+        if parsed.class_type() == (Class::Secret, Type::Data) {
+            return decode_data(&value);
+        }
+        Ok(value)
+    }
+
+    fn export_value(
+        &self,
+        key: &KeyRef,
+        parsed: &Parsed<'_>,
+        aad: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Fault> {
+        let parsed = parsed.clone();
         match &parsed {
             Parsed::Resident {
                 class: Class::Secret,
@@ -711,10 +763,7 @@ impl Pkcs11Backend {
                 }
                 value
             }),
-            _ => Err(Fault::Unsupported(
-                "export_secret takes a secret key; private and public keys have their own calls"
-                    .into(),
-            )),
+            _ => self.export_asymmetric(key, &parsed, aad),
         }
     }
 
@@ -758,9 +807,59 @@ impl KeyBackend for Pkcs11Backend {
         self.generate_symmetric(kind_for_len(len)?, false, aad)
     }
 
-    /// As [`KeyBackend::generate_secret`] for the kind; never extractable.
+    /// Custody of bytes the gateway may return (Secret Data, Opaque Object,
+    /// certificates, keys in a format the token cannot use): a `CKK_GENERIC_SECRET`
+    /// object with every usage attribute false, extractable and not sensitive, whose
+    /// value is the bytes with a small header (`encode_data`).
+    /// Resident: a token object labelled with the binding; wrapped: wrapped under the
+    /// KEK, the reference's export flag set. The gateway's Extractable and Sensitive
+    /// attributes decide whether Get returns them; symmetric keys come in through
+    /// [`KeyBackend::import_key`] and stay keys.
     fn import_secret(&self, secret: &[u8], aad: &[u8]) -> Result<KeyRef, BackendError> {
-        self.import_symmetric(kind_for_len(secret.len())?, secret, false, aad)
+        if secret.len() > MAX_DATA_LEN {
+            return Err(BackendError::Unsupported(format!(
+                "{} bytes exceed the maximum of {MAX_DATA_LEN} a PKCS#11 backend keeps",
+                secret.len()
+            )));
+        }
+        self.make_secret(Type::Data, true, aad, |session, template| {
+            let value = encode_data(secret)?;
+            template.push(Attribute::Class(Class::Secret.object_class()));
+            template.push(Attribute::KeyType(Type::Data.key_type()));
+            template.push(Attribute::Value(value));
+            let created = session.create_object(template);
+            scrub(template);
+            created.map_err(|e| Fault::ck(e, "keeping data bytes"))
+        })
+        .map_err(BackendError::from)
+    }
+
+    /// A PKCS#8 RSA or EC (P-256/P-384) private key as a typed key of the token
+    /// (`C_CreateObject`, `CKO_PRIVATE_KEY`): resident, a token object (with its
+    /// public half under the same `CKA_ID`), `CKA_SENSITIVE` and not
+    /// `CKA_EXTRACTABLE` unless `extractable`; wrapped, a session object wrapped at
+    /// once, the reference's export flag set to `extractable`.
+    fn import_private_key(
+        &self,
+        kind: KeyKind,
+        pkcs8: &[u8],
+        extractable: bool,
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
+        self.import_private_inner(kind, pkcs8, extractable, aad)
+            .map_err(BackendError::from)
+    }
+
+    /// An SPKI RSA, EC (P-256/P-384) or Ed25519 public key: resident, a token object
+    /// (`CKO_PUBLIC_KEY`); wrapped, the SPKI in a tagged reference.
+    fn import_public_key(
+        &self,
+        kind: KeyKind,
+        spki: &[u8],
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
+        self.import_public_inner(kind, spki, aad)
+            .map_err(BackendError::from)
     }
 
     /// [`Pkcs11Backend::generate_symmetric`]: an AES key (`CKK_AES`,
@@ -795,7 +894,9 @@ impl KeyBackend for Pkcs11Backend {
     /// Resident: `CKA_VALUE` of an extractable, non-sensitive token object bound to
     /// `aad`. Wrapped: checks the reference's tag over `aad` and its export flag, then
     /// unwraps a one-call extractable copy, reads it and destroys it. A non-extractable
-    /// key is refused with [`BackendError::NotExtractable`].
+    /// key is refused with [`BackendError::NotExtractable`]. A private key comes back
+    /// as PKCS#8 (RSA, EC: rebuilt from its `CKA_*` components), a public key as its
+    /// SubjectPublicKeyInfo, data bytes (see [`KeyBackend::import_secret`]) as given.
     fn export_secret(&self, key: &KeyRef, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, BackendError> {
         self.export(key, aad).map_err(BackendError::from)
     }
@@ -963,6 +1064,7 @@ fn symmetric_len(kind: KeyKind) -> Result<usize, BackendError> {
 fn usage(class: Class, ty: Type) -> Vec<Attribute> {
     let (encrypt, sign) = match (class, ty) {
         (Class::Secret, Type::Aes) => (true, true),
+        (Class::Secret, Type::Data) => (false, false),
         (Class::Secret, _) => (false, true),
         (_, Type::Rsa) => (true, true),
         _ => (false, true),

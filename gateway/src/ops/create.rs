@@ -5,7 +5,7 @@ use super::keyformat;
 use super::object::{self, aad, new_attributes, new_uid, Material, Obj};
 use super::{OpCtx, OpError};
 use crate::backend::{BackendError, KeyRef};
-use crate::crypto::KeyKind;
+use crate::crypto::{Curve, KeyKind};
 use crate::store::ObjectRecord;
 use kmip::messages::codec::Codec;
 use kmip::messages::objects::{KeyBlock, KeyMaterial, KeyValue, ManagedObject, SymmetricKey};
@@ -191,13 +191,29 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
         }
         _ => None,
     };
-    let key_ref = match symmetric {
-        Some(kind) => {
-            let extractable = object::flag(&attrs, Tag::EXTRACTABLE) == Some(true);
-            ctx.backend
-                .import_key(kind, &secret, extractable, &key_aad)?
+    // Private and public keys in a canonical format (now PKCS#8 / SPKI) become typed
+    // keys of the backend too; in any other format they are kept as registered.
+    let asymmetric = match format {
+        Some(f)
+            if matches!(
+                req.object_type,
+                ObjectType::PrivateKey | ObjectType::PublicKey
+            ) && keyformat::canonical_format(req.object_type, f) =>
+        {
+            asymmetric_kind(req.object_type, &secret)
         }
-        None => ctx.backend.import_secret(&secret, &key_aad)?,
+        _ => None,
+    };
+    let extractable = object::flag(&attrs, Tag::EXTRACTABLE) == Some(true);
+    let key_ref = match (symmetric, asymmetric) {
+        (Some(kind), _) => ctx
+            .backend
+            .import_key(kind, &secret, extractable, &key_aad)?,
+        (None, Some(kind)) if req.object_type == ObjectType::PrivateKey => ctx
+            .backend
+            .import_private_key(kind, &secret, extractable, &key_aad)?,
+        (None, Some(kind)) => ctx.backend.import_public_key(kind, &secret, &key_aad)?,
+        (None, None) => ctx.backend.import_secret(&secret, &key_aad)?,
     };
     let mut obj = new_obj(ctx, &uid, req.object_type, attrs, &template, key_ref.0);
     object::insert(ctx, &mut obj)?;
@@ -422,6 +438,38 @@ fn generate_key(
 }
 
 /// The mechanism-level kind of a symmetric key (`None` for other algorithms).
+/// The kind of a private key in PKCS#8 or a public key in SPKI (the stored
+/// encodings of `ops::keyformat`, already checked there): RSA, EC P-256/P-384,
+/// Ed25519. `None` for anything else, which is then kept as bytes.
+fn asymmetric_kind(object_type: ObjectType, der: &[u8]) -> Option<KeyKind> {
+    use openssl::nid::Nid;
+    use openssl::pkey::{Id, PKey};
+    let private = object_type == ObjectType::PrivateKey;
+    let (id, bits, curve) = if private {
+        let k = PKey::private_key_from_pkcs8(der).ok()?;
+        let curve = k.ec_key().ok().and_then(|e| e.group().curve_name());
+        (k.id(), k.bits(), curve)
+    } else {
+        let k = PKey::public_key_from_der(der).ok()?;
+        let curve = k.ec_key().ok().and_then(|e| e.group().curve_name());
+        (k.id(), k.bits(), curve)
+    };
+    let curve = match curve {
+        Some(Nid::X9_62_PRIME256V1) => Some(Curve::P256),
+        Some(Nid::SECP384R1) => Some(Curve::P384),
+        _ => None,
+    };
+    Some(match (id, private) {
+        (Id::RSA, true) => KeyKind::RsaPrivate(bits),
+        (Id::RSA, false) => KeyKind::RsaPublic(bits),
+        (Id::EC, true) => KeyKind::EcPrivate(curve?),
+        (Id::EC, false) => KeyKind::EcPublic(curve?),
+        (Id::ED25519, true) => KeyKind::Ed25519Private,
+        (Id::ED25519, false) => KeyKind::Ed25519Public,
+        _ => return None,
+    })
+}
+
 fn symmetric_kind(alg: CryptographicAlgorithm, bits: i32) -> Option<KeyKind> {
     let bits = u32::try_from(bits).ok()?;
     Some(match alg {

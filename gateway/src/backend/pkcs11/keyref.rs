@@ -7,7 +7,10 @@
 //! ```
 //!
 //! - `class`: 1 secret key, 2 private key, 3 public key; `type`: 1 AES,
-//!   2 generic secret (HMAC), 3 RSA, 4 EC, 5 Edwards (Ed25519).
+//!   2 generic secret (HMAC), 3 RSA, 4 EC, 5 Edwards (Ed25519), 6 data (bytes the
+//!   gateway keeps and returns: Secret Data, Opaque Object, certificates, material in
+//!   a format the token cannot use; a `CKK_GENERIC_SECRET` object that may do
+//!   nothing in the token, always extractable, its value prefixed with one byte).
 //! - resident: `id` is the token object's `CKA_ID` (16 random bytes); the object
 //!   itself says whether it is extractable.
 //! - wrapped: `blob` is `C_WrapKey` of the key under the token's KEK with
@@ -61,6 +64,8 @@ pub(crate) enum Type {
     Ec,
     /// `CKK_EC_EDWARDS`.
     Edwards,
+    /// Custody of bytes (a `CKK_GENERIC_SECRET` object with no usage).
+    Data,
 }
 
 /// A decoded reference.
@@ -228,6 +233,7 @@ impl Type {
             Type::Rsa => 3,
             Type::Ec => 4,
             Type::Edwards => 5,
+            Type::Data => 6,
         }
     }
 
@@ -238,6 +244,7 @@ impl Type {
             3 => Type::Rsa,
             4 => Type::Ec,
             5 => Type::Edwards,
+            6 => Type::Data,
             _ => return None,
         })
     }
@@ -246,7 +253,7 @@ impl Type {
     pub(crate) fn key_type(self) -> KeyType {
         match self {
             Type::Aes => KeyType::AES,
-            Type::Generic => KeyType::GENERIC_SECRET,
+            Type::Generic | Type::Data => KeyType::GENERIC_SECRET,
             Type::Rsa => KeyType::RSA,
             Type::Ec => KeyType::EC,
             Type::Edwards => KeyType::EC_EDWARDS,
