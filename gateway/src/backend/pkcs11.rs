@@ -55,6 +55,12 @@
 //! - `C_GetTokenInfo` reports no session count;
 //! - `CKM_AES_KEY_WRAP_PAD` unwraps a value whose length is not a multiple of 8 with
 //!   its padding still on, so data objects carry their length (`encode_data`).
+//!
+//! Triple-DES keys are `CKK_DES3` (168 bits) or `CKK_DES2` (112 bits) objects, used
+//! with `CKM_DES3_CBC[_PAD]` / `CKM_DES3_ECB`. RSA-PSS verification of a signature
+//! whose salt length is not the hash length stays in the token: the salt length is
+//! read from the signature with the raw public operation (`CKM_RSA_X_509`) and
+//! `C_Verify` runs again with it (`pkcs11/ops.rs`); signing uses sLen = hLen.
 
 mod asym;
 mod conn;
@@ -333,8 +339,10 @@ impl Pkcs11Backend {
         self.generate_symmetric(KeyKind::Aes(bits), extractable, aad)
     }
 
-    /// Generates a symmetric key in the token: [`KeyKind::Aes`] (`CKM_AES_KEY_GEN`) or
-    /// [`KeyKind::Hmac`] (`CKM_GENERIC_SECRET_KEY_GEN`, a multiple of 8 bits).
+    /// Generates a symmetric key in the token: [`KeyKind::Aes`] (`CKM_AES_KEY_GEN`),
+    /// [`KeyKind::Hmac`] (`CKM_GENERIC_SECRET_KEY_GEN`, a multiple of 8 bits) or
+    /// [`KeyKind::Des3`] (168 bits: `CKM_DES3_KEY_GEN`, a `CKK_DES3` key; 112 bits:
+    /// `CKM_DES2_KEY_GEN`, a `CKK_DES2` key).
     pub fn generate_symmetric(
         &self,
         kind: KeyKind,
@@ -345,11 +353,16 @@ impl Pkcs11Backend {
         let len = symmetric_len(kind)?;
         let mechanism = match ty {
             Type::Aes => Mechanism::AesKeyGen,
+            Type::Des2 => Mechanism::Des2KeyGen,
+            Type::Des3 => Mechanism::Des3KeyGen,
             _ => Mechanism::GenericSecretKeyGen,
         };
         let value_len = u64::try_from(len).unwrap_or(u64::MAX);
         self.make_secret(ty, extractable, aad, |session, template| {
-            template.push(Attribute::ValueLen(value_len.into()));
+            // A DES key's length follows from its type (CKA_VALUE_LEN is not given).
+            if !matches!(ty, Type::Des2 | Type::Des3) {
+                template.push(Attribute::ValueLen(value_len.into()));
+            }
             session
                 .generate_key(&mechanism, template)
                 .map_err(|e| Fault::ck(e, format!("generating a {kind:?} key")))
@@ -357,9 +370,11 @@ impl Pkcs11Backend {
         .map_err(BackendError::from)
     }
 
-    /// Takes custody of caller-supplied key bytes as a [`KeyKind::Aes`] or
-    /// [`KeyKind::Hmac`] key (`C_CreateObject`; in wrapped placement a session object
-    /// wrapped at once).
+    /// Takes custody of caller-supplied key bytes as a [`KeyKind::Aes`],
+    /// [`KeyKind::Hmac`] or [`KeyKind::Des3`] key (`C_CreateObject`; in wrapped
+    /// placement a session object wrapped at once). A two-key Triple-DES key is 16
+    /// bytes (`CKK_DES2`), a three-key one 24 (`CKK_DES3`); the bytes are kept as given
+    /// (parity bits included).
     pub fn import_symmetric(
         &self,
         kind: KeyKind,
@@ -863,11 +878,12 @@ impl KeyBackend for Pkcs11Backend {
     }
 
     /// [`Pkcs11Backend::generate_symmetric`]: an AES key (`CKK_AES`,
-    /// `CKM_AES_KEY_GEN`) or an HMAC key (`CKK_GENERIC_SECRET`,
-    /// `CKM_GENERIC_SECRET_KEY_GEN`). Resident: a token object with
-    /// `CKA_EXTRACTABLE = extractable` and `CKA_SENSITIVE = !extractable`; wrapped: a
-    /// session object wrapped at once, the reference's export flag set to
-    /// `extractable`. Triple-DES is not offered here ([`BackendError::Unsupported`]).
+    /// `CKM_AES_KEY_GEN`), an HMAC key (`CKK_GENERIC_SECRET`,
+    /// `CKM_GENERIC_SECRET_KEY_GEN`) or a Triple-DES key (`CKK_DES3`,
+    /// `CKM_DES3_KEY_GEN`; two-key: `CKK_DES2`, `CKM_DES2_KEY_GEN`). Resident: a token
+    /// object with `CKA_EXTRACTABLE = extractable` and `CKA_SENSITIVE = !extractable`;
+    /// wrapped: a session object wrapped at once, the reference's export flag set to
+    /// `extractable`.
     fn generate_key(
         &self,
         kind: KeyKind,
@@ -877,10 +893,10 @@ impl KeyBackend for Pkcs11Backend {
         self.generate_symmetric(kind, extractable, aad)
     }
 
-    /// [`Pkcs11Backend::import_symmetric`] (`C_CreateObject`) for AES and HMAC keys,
-    /// with the same attributes as [`KeyBackend::generate_key`] (but not
-    /// `CKA_LOCAL`). Other kinds (Triple-DES, private or public keys) are
-    /// [`BackendError::Unsupported`]: they are not taken into a token.
+    /// [`Pkcs11Backend::import_symmetric`] (`C_CreateObject`) for AES, HMAC and
+    /// Triple-DES keys, with the same attributes as [`KeyBackend::generate_key`] (but
+    /// not `CKA_LOCAL`). Other kinds (private or public keys: see
+    /// [`KeyBackend::import_private_key`]) are [`BackendError::Unsupported`] here.
     fn import_key(
         &self,
         kind: KeyKind,
@@ -949,8 +965,10 @@ impl KeyBackend for Pkcs11Backend {
         })
     }
 
-    /// In the token with an AES key, or an RSA public key for RSA-OAEP and PKCS#1
-    /// v1.5. An IV/nonce the caller left out is drawn from the token's generator and
+    /// In the token with an AES key, a Triple-DES key ([`Cipher::AesCbc`] /
+    /// [`Cipher::AesEcb`] with a [`KeyKind::Des3`] key: `CKM_DES3_CBC[_PAD]` /
+    /// `CKM_DES3_ECB`, 8-byte IV, as the software backend reads them), or an RSA
+    /// public key for RSA-OAEP and PKCS#1 v1.5. An IV/nonce the caller left out is drawn from the token's generator and
     /// returned in [`Encrypted::iv`]; AES-GCM's tag is returned apart.
     fn encrypt(
         &self,
@@ -1032,9 +1050,11 @@ fn symmetric_type(kind: KeyKind) -> Result<Type, BackendError> {
     match kind {
         KeyKind::Aes(_) => Ok(Type::Aes),
         KeyKind::Hmac(_) => Ok(Type::Generic),
+        KeyKind::Des3(112) => Ok(Type::Des2),
+        KeyKind::Des3(168) => Ok(Type::Des3),
         other => Err(BackendError::Unsupported(format!(
-            "{other:?} keys are not generated or imported by a PKCS#11 backend (AES and HMAC \
-             keys are; key pairs come from generate_pair)"
+            "{other:?} keys are not generated or imported by a PKCS#11 backend (AES, HMAC \
+             and Triple-DES (112 or 168 bits) keys are; key pairs come from generate_pair)"
         ))),
     }
 }
@@ -1044,10 +1064,13 @@ fn symmetric_len(kind: KeyKind) -> Result<usize, BackendError> {
     let bits = match kind {
         KeyKind::Aes(bits @ (128 | 192 | 256)) => bits,
         KeyKind::Hmac(bits) if bits > 0 && bits % 8 == 0 => bits,
+        // Two-key and three-key Triple-DES keys are 16 and 24 bytes (parity included).
+        KeyKind::Des3(112) => 128,
+        KeyKind::Des3(168) => 192,
         other => {
             return Err(BackendError::Unsupported(format!(
                 "{other:?}: AES keys are 128, 192 or 256 bits, HMAC keys a positive multiple \
-                 of 8 bits"
+                 of 8 bits, Triple-DES keys 112 or 168 bits"
             )))
         }
     };
@@ -1064,6 +1087,7 @@ fn symmetric_len(kind: KeyKind) -> Result<usize, BackendError> {
 fn usage(class: Class, ty: Type) -> Vec<Attribute> {
     let (encrypt, sign) = match (class, ty) {
         (Class::Secret, Type::Aes) => (true, true),
+        (Class::Secret, Type::Des2 | Type::Des3) => (true, false),
         (Class::Secret, Type::Data) => (false, false),
         (Class::Secret, _) => (false, true),
         (_, Type::Rsa) => (true, true),

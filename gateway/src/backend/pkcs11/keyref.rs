@@ -10,7 +10,8 @@
 //!   2 generic secret (HMAC), 3 RSA, 4 EC, 5 Edwards (Ed25519), 6 data (bytes the
 //!   gateway keeps and returns: Secret Data, Opaque Object, certificates, material in
 //!   a format the token cannot use; a `CKK_GENERIC_SECRET` object that may do
-//!   nothing in the token, always extractable, its value prefixed with one byte).
+//!   nothing in the token, always extractable, its value prefixed with one byte),
+//!   7 two-key Triple-DES (`CKK_DES2`), 8 three-key Triple-DES (`CKK_DES3`).
 //! - resident: `id` is the token object's `CKA_ID` (16 random bytes); the object
 //!   itself says whether it is extractable.
 //! - wrapped: `blob` is `C_WrapKey` of the key under the token's KEK with
@@ -66,6 +67,10 @@ pub(crate) enum Type {
     Edwards,
     /// Custody of bytes (a `CKK_GENERIC_SECRET` object with no usage).
     Data,
+    /// `CKK_DES2`: two-key Triple-DES (112 bits, 16 bytes).
+    Des2,
+    /// `CKK_DES3`: three-key Triple-DES (168 bits, 24 bytes).
+    Des3,
 }
 
 /// A decoded reference.
@@ -234,6 +239,8 @@ impl Type {
             Type::Ec => 4,
             Type::Edwards => 5,
             Type::Data => 6,
+            Type::Des2 => 7,
+            Type::Des3 => 8,
         }
     }
 
@@ -245,6 +252,8 @@ impl Type {
             4 => Type::Ec,
             5 => Type::Edwards,
             6 => Type::Data,
+            7 => Type::Des2,
+            8 => Type::Des3,
             _ => return None,
         })
     }
@@ -257,6 +266,8 @@ impl Type {
             Type::Rsa => KeyType::RSA,
             Type::Ec => KeyType::EC,
             Type::Edwards => KeyType::EC_EDWARDS,
+            Type::Des2 => KeyType::DES2,
+            Type::Des3 => KeyType::DES3,
         }
     }
 }

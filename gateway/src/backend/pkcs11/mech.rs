@@ -26,6 +26,11 @@ pub(crate) enum Spec<'a> {
     AesCtr { iv: [u8; 16] },
     /// `CKM_AES_ECB`.
     AesEcb,
+    /// `CKM_DES3_CBC` / `CKM_DES3_CBC_PAD` (PKCS#7), with a `CKK_DES2` or `CKK_DES3`
+    /// key.
+    Des3Cbc { iv: [u8; 8], pad: bool },
+    /// `CKM_DES3_ECB`.
+    Des3Ecb,
     /// `CKM_AES_KEY_WRAP` (RFC 3394) / `CKM_AES_KEY_WRAP_PAD` (RFC 5649 on SoftHSM).
     AesKeyWrap { pad: bool },
     /// `CKM_RSA_PKCS_OAEP`, MGF1 with the same hash, no label.
@@ -38,6 +43,14 @@ pub(crate) enum Spec<'a> {
     RsaPss(HashAlg),
     /// `CKM_SHA*_RSA_PKCS_PSS`; salt length = hash length.
     HashRsaPss(HashAlg),
+    /// `CKM_RSA_PKCS_PSS` over a digest with this salt length (verification of a
+    /// signature whose salt length was read from its encoding).
+    RsaPssSalt(HashAlg, usize),
+    /// `CKM_SHA*_RSA_PKCS_PSS` with this salt length (verification, as above).
+    HashRsaPssSalt(HashAlg, usize),
+    /// `CKM_RSA_X_509`: raw RSA (the public operation that opens a PSS signature's
+    /// encoding to read its salt length).
+    RsaX509,
     /// `CKM_ECDSA` over a digest.
     Ecdsa,
     /// `CKM_EDDSA`, pure Ed25519.
@@ -86,6 +99,9 @@ impl Spec<'_> {
                 )))
             }
             Spec::AesEcb => f(&Mechanism::AesEcb),
+            Spec::Des3Cbc { iv, pad: false } => f(&Mechanism::Des3Cbc(*iv)),
+            Spec::Des3Cbc { iv, pad: true } => f(&Mechanism::Des3CbcPad(*iv)),
+            Spec::Des3Ecb => f(&Mechanism::Des3Ecb),
             Spec::AesKeyWrap { pad: false } => f(&Mechanism::AesKeyWrap),
             Spec::AesKeyWrap { pad: true } => f(&Mechanism::AesKeyWrapPad),
             Spec::RsaOaep(hash) => f(&Mechanism::RsaPkcsOaep(PkcsOaepParams::new(
@@ -101,9 +117,15 @@ impl Spec<'_> {
                 HashAlg::Sha384 => Mechanism::Sha384RsaPkcs,
                 HashAlg::Sha512 => Mechanism::Sha512RsaPkcs,
             }),
-            Spec::RsaPss(hash) => f(&Mechanism::RsaPkcsPss(pss(*hash))),
-            Spec::HashRsaPss(hash) => {
-                let params = pss(*hash);
+            Spec::RsaPss(hash) => f(&Mechanism::RsaPkcsPss(pss(*hash, hash_len(*hash)))),
+            Spec::RsaPssSalt(hash, s_len) => f(&Mechanism::RsaPkcsPss(pss(*hash, *s_len))),
+            Spec::RsaX509 => f(&Mechanism::RsaX509),
+            Spec::HashRsaPss(hash) | Spec::HashRsaPssSalt(hash, _) => {
+                let s_len = match self {
+                    Spec::HashRsaPssSalt(_, s_len) => *s_len,
+                    _ => hash_len(*hash),
+                };
+                let params = pss(*hash, s_len);
                 f(&match hash {
                     HashAlg::Sha1 => Mechanism::Sha1RsaPkcsPss(params),
                     HashAlg::Sha256 => Mechanism::Sha256RsaPkcsPss(params),
@@ -144,6 +166,11 @@ impl Spec<'_> {
             }
             Spec::AesCtr { .. } => "AES-CTR (CKM_AES_CTR, 128-bit counter)".into(),
             Spec::AesEcb => "AES-ECB (CKM_AES_ECB)".into(),
+            Spec::Des3Cbc { pad: false, .. } => "Triple-DES-CBC (CKM_DES3_CBC)".into(),
+            Spec::Des3Cbc { pad: true, .. } => {
+                "Triple-DES-CBC with PKCS#5 padding (CKM_DES3_CBC_PAD)".into()
+            }
+            Spec::Des3Ecb => "Triple-DES-ECB (CKM_DES3_ECB)".into(),
             Spec::AesKeyWrap { pad: false } => "AES key wrap, RFC 3394 (CKM_AES_KEY_WRAP)".into(),
             Spec::AesKeyWrap { pad: true } => {
                 "AES key wrap with padding, RFC 5649 (CKM_AES_KEY_WRAP_PAD)".into()
@@ -169,6 +196,16 @@ impl Spec<'_> {
                 hash_name(*h),
                 hash_ck(*h)
             ),
+            Spec::RsaPssSalt(h, s) => format!(
+                "RSA-PSS with {} over a digest (CKM_RSA_PKCS_PSS, sLen {s})",
+                hash_name(*h)
+            ),
+            Spec::HashRsaPssSalt(h, s) => format!(
+                "RSA-PSS with {} (CKM_{}_RSA_PKCS_PSS, sLen {s})",
+                hash_name(*h),
+                hash_ck(*h)
+            ),
+            Spec::RsaX509 => "raw RSA (CKM_RSA_X_509)".into(),
             Spec::Ecdsa => "ECDSA over a digest (CKM_ECDSA)".into(),
             Spec::Eddsa => "Ed25519 (CKM_EDDSA)".into(),
             Spec::Hmac(h) => format!("HMAC-{} (CKM_{}_HMAC)", hash_name(*h), hash_ck(*h)),
@@ -230,10 +267,10 @@ fn mgf1(hash: HashAlg) -> PkcsMgfType {
     }
 }
 
-fn pss(hash: HashAlg) -> PkcsPssParams {
+fn pss(hash: HashAlg, s_len: usize) -> PkcsPssParams {
     PkcsPssParams {
         hash_alg: hash_mechanism(hash),
         mgf: mgf1(hash),
-        s_len: u64::try_from(hash_len(hash)).unwrap_or(0).into(),
+        s_len: u64::try_from(s_len).unwrap_or(0).into(),
     }
 }

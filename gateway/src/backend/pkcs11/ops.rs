@@ -5,6 +5,18 @@
 //! Hashing a message before `CKM_ECDSA` (and before `CKM_RSA_PKCS_PSS` for SHA-224)
 //! happens in software: the digest is public, the key never leaves the token, and
 //! SoftHSM 2.6.1 has no `CKM_ECDSA_SHA*`.
+//!
+//! Triple-DES: [`Cipher::AesCbc`] and [`Cipher::AesEcb`] with a [`KeyKind::Des3`] key
+//! are `CKM_DES3_CBC[_PAD]` and `CKM_DES3_ECB` (8-byte block and IV), the convention
+//! of the software backend (`crypto/software.rs`).
+//!
+//! RSA-PSS salt length: signing uses sLen = hLen. `CK_RSA_PKCS_PSS_PARAMS` fixes
+//! sLen for `C_Verify`, so a PSS signature that does not verify with sLen = hLen is
+//! opened with the public key in the token (`CKM_RSA_X_509`, the raw public
+//! operation; public data only), its EMSA-PSS encoding (RFC 8017 §9.1.2) is unmasked
+//! to read the salt length, and the signature is verified again in the token with that
+//! sLen. The encoding's hash is not trusted here: the second `C_Verify` checks it.
+//! A signature whose encoding is malformed does not verify (`Ok(false)`).
 
 use std::borrow::Cow;
 
@@ -111,17 +123,18 @@ impl Pkcs11Backend {
         data: &[u8],
     ) -> Result<Encrypted, Fault> {
         let parsed = keyref::parse(&key.0)?;
-        let (class, ty) = cipher_key(cipher, true);
+        let (class, ty) = cipher_key(cipher, kind, true);
         check_kind(&parsed, kind, class, ty)?;
-        check_cipher_input(cipher, data.len(), true)?;
-        let iv = iv_param(cipher, true)?;
+        let des = is_des(ty);
+        check_cipher_input(cipher, des, data.len(), true)?;
+        let iv = iv_param(cipher, des, true)?;
         let (out, used_iv) = self.with_key(key, &parsed, aad, |_, _, session, handle| {
             let iv = match &iv {
                 Iv::Given(v) => v.clone(),
                 Iv::Generate(n) => token_random(session, *n)?,
                 Iv::None => Vec::new(),
             };
-            let spec = cipher_spec(cipher, &iv)?;
+            let spec = cipher_spec(cipher, des, &iv)?;
             let out = spec
                 .with(|m| session.encrypt(m, handle, data))?
                 .map_err(|e| Fault::ck(e, spec.describe()))?;
@@ -157,10 +170,11 @@ impl Pkcs11Backend {
         data: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, Fault> {
         let parsed = keyref::parse(&key.0)?;
-        let (class, ty) = cipher_key(cipher, false);
+        let (class, ty) = cipher_key(cipher, kind, false);
         check_kind(&parsed, kind, class, ty)?;
-        check_cipher_input(cipher, data.len(), false)?;
-        let Iv::Given(iv) = iv_param(cipher, false)? else {
+        let des = is_des(ty);
+        check_cipher_input(cipher, des, data.len(), false)?;
+        let Iv::Given(iv) = iv_param(cipher, des, false)? else {
             return Err(Fault::Library("decrypt without an IV".into()));
         };
         let input: Cow<'_, [u8]> = match cipher {
@@ -172,7 +186,7 @@ impl Pkcs11Backend {
             }
             _ => Cow::Borrowed(data),
         };
-        let spec = cipher_spec(cipher, &iv)?;
+        let spec = cipher_spec(cipher, des, &iv)?;
         self.with_key(key, &parsed, aad, |_, _, session, handle| {
             spec.with(|m| session.decrypt(m, handle, &input))?
                 .map(Zeroizing::new)
@@ -230,11 +244,31 @@ impl Pkcs11Backend {
             None => Cow::Borrowed(signature),
         };
         let check = |session: &Session, handle: ObjectHandle| {
-            verified(
+            let ok = verified(
                 plan.spec
                     .with(|m| session.verify(m, handle, &plan.data, &signature))?,
                 &plan.spec,
-            )
+            )?;
+            if ok {
+                return Ok(true);
+            }
+            // RSA-PSS with another salt length: read it from the signature's
+            // encoding (raw public operation) and verify again with it.
+            let (hash, salted): (HashAlg, fn(HashAlg, usize) -> Spec<'static>) = match plan.spec {
+                Spec::RsaPss(h) => (h, Spec::RsaPssSalt),
+                Spec::HashRsaPss(h) => (h, Spec::HashRsaPssSalt),
+                _ => return Ok(false),
+            };
+            match pss_salt_len(session, handle, hash, &signature)? {
+                Some(s_len) if s_len != hash_len(hash) => {
+                    let spec = salted(hash, s_len);
+                    verified(
+                        spec.with(|m| session.verify(m, handle, &plan.data, &signature))?,
+                        &spec,
+                    )
+                }
+                _ => Ok(false),
+            }
         };
         match (&parsed, class) {
             (_, Class::Public) => self.with_key(key, &parsed, aad, |_, _, session, handle| {
@@ -441,7 +475,7 @@ pub(super) fn read_public(
         Type::Edwards => Ok(PublicKey::Ed25519 {
             point: encoding::ec_point(&point.ok_or_else(missing)?, 32)?,
         }),
-        Type::Aes | Type::Generic | Type::Data => {
+        Type::Aes | Type::Generic | Type::Data | Type::Des2 | Type::Des3 => {
             Err(Fault::BadParameters("not a public key".into()))
         }
     }
@@ -458,10 +492,12 @@ fn kind_class_type(kind: KeyKind) -> Result<(Class, Type), Fault> {
         KeyKind::EcPublic(_) => (Class::Public, Type::Ec),
         KeyKind::Ed25519Private => (Class::Private, Type::Edwards),
         KeyKind::Ed25519Public => (Class::Public, Type::Edwards),
-        KeyKind::Des3(_) => {
-            return Err(Fault::Unsupported(
-                "Triple-DES keys are not offered by the PKCS#11 backend".into(),
-            ))
+        KeyKind::Des3(112) => (Class::Secret, Type::Des2),
+        KeyKind::Des3(168) => (Class::Secret, Type::Des3),
+        KeyKind::Des3(bits) => {
+            return Err(Fault::BadParameters(format!(
+                "a Triple-DES key of {bits} bits (112 or 168)"
+            )))
         }
     })
 }
@@ -485,12 +521,30 @@ fn check_kind(parsed: &Parsed<'_>, kind: KeyKind, class: Class, ty: Type) -> Res
     Ok(())
 }
 
-/// The key a cipher takes.
-fn cipher_key(cipher: &Cipher, encrypting: bool) -> (Class, Type) {
-    match cipher {
-        Cipher::RsaOaep { .. } | Cipher::RsaPkcs1v15 if encrypting => (Class::Public, Type::Rsa),
-        Cipher::RsaOaep { .. } | Cipher::RsaPkcs1v15 => (Class::Private, Type::Rsa),
+/// The key a cipher takes. CBC and ECB with a Triple-DES `kind` are Triple-DES (see
+/// the module documentation).
+fn cipher_key(cipher: &Cipher, kind: KeyKind, encrypting: bool) -> (Class, Type) {
+    match (cipher, kind) {
+        (Cipher::RsaOaep { .. } | Cipher::RsaPkcs1v15, _) if encrypting => {
+            (Class::Public, Type::Rsa)
+        }
+        (Cipher::RsaOaep { .. } | Cipher::RsaPkcs1v15, _) => (Class::Private, Type::Rsa),
+        (Cipher::AesCbc { .. } | Cipher::AesEcb, KeyKind::Des3(112)) => (Class::Secret, Type::Des2),
+        (Cipher::AesCbc { .. } | Cipher::AesEcb, KeyKind::Des3(_)) => (Class::Secret, Type::Des3),
         _ => (Class::Secret, Type::Aes),
+    }
+}
+
+fn is_des(ty: Type) -> bool {
+    matches!(ty, Type::Des2 | Type::Des3)
+}
+
+/// Block length of the symmetric cipher (Triple-DES or AES).
+fn block_len(des: bool) -> usize {
+    if des {
+        8
+    } else {
+        16
     }
 }
 
@@ -501,9 +555,10 @@ enum Iv {
 }
 
 /// The IV/nonce of a cipher: given (checked), to generate (encrypt), or none.
-fn iv_param(cipher: &Cipher, encrypting: bool) -> Result<Iv, Fault> {
+fn iv_param(cipher: &Cipher, des: bool, encrypting: bool) -> Result<Iv, Fault> {
     let (given, len, name) = match cipher {
         Cipher::AesGcm { nonce, .. } => (nonce, None, "AES-GCM nonce"),
+        Cipher::AesCbc { iv, .. } if des => (iv, Some(8), "Triple-DES-CBC IV"),
         Cipher::AesCbc { iv, .. } => (iv, Some(16), "AES-CBC IV"),
         Cipher::AesCtr { iv } => (iv, Some(16), "AES-CTR initial counter block"),
         _ => {
@@ -533,8 +588,14 @@ fn iv_param(cipher: &Cipher, encrypting: bool) -> Result<Iv, Fault> {
 }
 
 /// Length and tag checks a token would answer with a less helpful `CK_RV`.
-fn check_cipher_input(cipher: &Cipher, len: usize, encrypting: bool) -> Result<(), Fault> {
+fn check_cipher_input(
+    cipher: &Cipher,
+    des: bool,
+    len: usize,
+    encrypting: bool,
+) -> Result<(), Fault> {
     let bad = |m: String| Err(Fault::BadParameters(m));
+    let (block, name) = if des { (8, "Triple-DES") } else { (16, "AES") };
     match cipher {
         Cipher::AesGcm { tag_len, tag, .. } => {
             if !(12..=16).contains(tag_len) {
@@ -556,11 +617,12 @@ fn check_cipher_input(cipher: &Cipher, len: usize, encrypting: bool) -> Result<(
             }
             Ok(())
         }
-        Cipher::AesCbc { pad: false, .. } | Cipher::AesEcb if len % 16 != 0 => bad(format!(
-            "{len} bytes is not a multiple of the 16-byte AES block (no padding requested)"
+        Cipher::AesCbc { pad: false, .. } | Cipher::AesEcb if len % block != 0 => bad(format!(
+            "{len} bytes is not a multiple of the {block}-byte {name} block (no padding \
+             requested)"
         )),
-        Cipher::AesCbc { pad: true, .. } if !encrypting && (len == 0 || len % 16 != 0) => {
-            bad(format!("{len} bytes is not a padded AES-CBC ciphertext"))
+        Cipher::AesCbc { pad: true, .. } if !encrypting && (len == 0 || len % block != 0) => {
+            bad(format!("{len} bytes is not a padded {name}-CBC ciphertext"))
         }
         Cipher::AesKeyWrap { pad: false }
             if len % 8 != 0 || len < if encrypting { 16 } else { 24 } =>
@@ -574,12 +636,21 @@ fn check_cipher_input(cipher: &Cipher, len: usize, encrypting: bool) -> Result<(
     }
 }
 
-fn cipher_spec<'a>(cipher: &'a Cipher, iv: &[u8]) -> Result<Spec<'a>, Fault> {
-    let block = || -> Result<[u8; 16], Fault> {
-        iv.try_into()
-            .map_err(|_| Fault::BadParameters(format!("IV of {} bytes; 16 are required", iv.len())))
+fn cipher_spec<'a>(cipher: &'a Cipher, des: bool, iv: &[u8]) -> Result<Spec<'a>, Fault> {
+    let bad_iv = || {
+        Fault::BadParameters(format!(
+            "IV of {} bytes; {} are required",
+            iv.len(),
+            block_len(des)
+        ))
     };
+    let block = || -> Result<[u8; 16], Fault> { iv.try_into().map_err(|_| bad_iv()) };
     Ok(match cipher {
+        Cipher::AesCbc { pad, .. } if des => Spec::Des3Cbc {
+            iv: iv.try_into().map_err(|_| bad_iv())?,
+            pad: *pad,
+        },
+        Cipher::AesEcb if des => Spec::Des3Ecb,
         Cipher::AesGcm { aad, tag_len, .. } => Spec::AesGcm {
             iv: iv.to_vec(),
             aad,
@@ -741,6 +812,99 @@ fn verified(result: cryptoki::error::Result<()>, spec: &Spec<'_>) -> Result<bool
         )) => Ok(false),
         Err(e) => Err(Fault::ck(e, spec.describe())),
     }
+}
+
+/// The salt length of an RSA-PSS signature, read from its EMSA-PSS encoding (RFC 8017
+/// §9.1.2 steps 1-10) after the raw public operation in the token (`CKM_RSA_X_509`
+/// with the public key `handle`). `None` when the signature or its encoding is
+/// malformed (it does not verify). The encoding's hash is not checked here: the
+/// caller verifies the signature in the token with the salt length found.
+fn pss_salt_len(
+    session: &Session,
+    handle: ObjectHandle,
+    hash: HashAlg,
+    signature: &[u8],
+) -> Result<Option<usize>, Fault> {
+    let PublicKey::Rsa { modulus, .. } = read_public(session, handle, Type::Rsa)? else {
+        return Ok(None);
+    };
+    let modulus = match modulus.iter().position(|&b| b != 0) {
+        Some(i) => &modulus[i..],
+        None => return Ok(None),
+    };
+    let k = modulus.len();
+    let mod_bits = k * 8 - usize::try_from(modulus[0].leading_zeros()).unwrap_or(0);
+    // A signature is an integer below the modulus (RFC 8017 §5.2.2; SoftHSM's raw
+    // operation answers CKR_GENERAL_ERROR for one that is not).
+    if signature.len() != k || mod_bits < 2 || signature >= modulus {
+        return Ok(None);
+    }
+    let spec = Spec::RsaX509;
+    let raw = match spec.with(|m| session.encrypt(m, handle, signature))? {
+        Ok(raw) => raw,
+        // A signature not below the modulus.
+        Err(cryptoki::error::Error::Pkcs11(
+            RvError::DataInvalid | RvError::DataLenRange | RvError::EncryptedDataInvalid,
+            _,
+        )) => return Ok(None),
+        Err(e) => return Err(Fault::ck(e, spec.describe())),
+    };
+    if raw.len() > k {
+        return Ok(None);
+    }
+    let mut em = vec![0u8; k - raw.len()];
+    em.extend_from_slice(&raw);
+    Ok(emsa_pss_salt_len(&em, mod_bits - 1, hash))
+}
+
+/// The salt length of the EMSA-PSS encoding `em` (the `k`-byte output of the raw
+/// public operation) of `em_bits` bits, or `None` if it is not a well-formed encoding.
+fn emsa_pss_salt_len(em: &[u8], em_bits: usize, hash: HashAlg) -> Option<usize> {
+    let em_len = em_bits.div_ceil(8);
+    // The raw output has k bytes; when emBits is a multiple of 8, the first is 0.
+    let em = match em.len().checked_sub(em_len)? {
+        0 => em,
+        1 if em[0] == 0 => &em[1..],
+        _ => return None,
+    };
+    let h_len = hash_len(hash);
+    if em_len < h_len + 2 || em.last() != Some(&0xbc) {
+        return None;
+    }
+    let (masked_db, rest) = em.split_at(em_len - h_len - 1);
+    let h = &rest[..h_len];
+    let top = 8 * em_len - em_bits;
+    let top_mask = u8::try_from(0xffu16 >> top).ok()?;
+    if masked_db[0] & !top_mask != 0 {
+        return None;
+    }
+    let mask = mgf1(hash, h, masked_db.len())?;
+    let mut db: Vec<u8> = masked_db.iter().zip(&mask).map(|(a, b)| a ^ b).collect();
+    db[0] &= top_mask;
+    let one = db.iter().position(|&b| b != 0)?;
+    (db[one] == 0x01).then(|| db.len() - one - 1)
+}
+
+/// MGF1 (RFC 8017 B.2.1) with `hash`: `len` bytes from `seed`.
+fn mgf1(hash: HashAlg, seed: &[u8], len: usize) -> Option<Vec<u8>> {
+    use openssl::hash::MessageDigest;
+    let md = match hash {
+        HashAlg::Sha1 => MessageDigest::sha1(),
+        HashAlg::Sha224 => MessageDigest::sha224(),
+        HashAlg::Sha256 => MessageDigest::sha256(),
+        HashAlg::Sha384 => MessageDigest::sha384(),
+        HashAlg::Sha512 => MessageDigest::sha512(),
+    };
+    let mut out = Vec::with_capacity(len + hash_len(hash));
+    let mut counter: u32 = 0;
+    while out.len() < len {
+        let mut input = seed.to_vec();
+        input.extend_from_slice(&counter.to_be_bytes());
+        out.extend_from_slice(&openssl::hash::hash(md, &input).ok()?);
+        counter = counter.checked_add(1)?;
+    }
+    out.truncate(len);
+    Some(out)
 }
 
 fn token_random(session: &Session, len: usize) -> Result<Vec<u8>, Fault> {
