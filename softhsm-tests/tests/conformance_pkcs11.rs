@@ -97,9 +97,8 @@ const NO_DIGEST: &str = "GetAttributes expects a Digest (SHA-256 of the key mate
 
 /// Protection Storage Mask on an HSM vault.
 const NO_PROTECTION_STORAGE_MASK: &str = "GetAttributes expects Protection Storage Mask = \
-     Software; Keygate sets the attribute only for the software keystore (ops/object.rs), so \
-     a key of a PKCS#11 vault has none (its truthful value would be Hardware, not the \
-     vector's Software); no CK_RV";
+     Software (the reference server's keystore); a key of a PKCS#11 vault is protected by \
+     the token and truthfully answers Hardware; no CK_RV";
 
 /// Files that pass on the software backend and fail with resident placement, and
 /// why (keep in sync with CONFORMANCE.md).
@@ -184,10 +183,6 @@ const WRAPPED_EXCLUDED: &[(&str, &str)] = &[
     ("CS-AC-M-OAEP-5-21", OAEP_SHA2),
     ("CS-AC-M-OAEP-6-14", OAEP_SHA2),
     ("CS-AC-M-OAEP-6-21", OAEP_SHA2),
-    ("SKFF-M-9-21", NO_PROTECTION_STORAGE_MASK),
-    ("SKFF-M-10-21", NO_PROTECTION_STORAGE_MASK),
-    ("SKFF-M-11-21", NO_PROTECTION_STORAGE_MASK),
-    ("SKFF-M-12-21", NO_PROTECTION_STORAGE_MASK),
     ("SKLC-O-1-21", NO_PROTECTION_STORAGE_MASK),
 ];
 

@@ -419,16 +419,18 @@ pub fn server_attributes(ctx: &OpCtx<'_>, attrs: &mut Attributes, uid: &str, m: 
     if let Some(f) = m.format {
         attrs.set(Tag::KEY_FORMAT_TYPE, Value::Enumeration(f.value()));
     }
-    // Where the material is protected. Only the software keystore is described:
-    // another backend says for itself once it exists (PKCS#11 issue).
-    if ctx.backend.name() == "software" {
-        attrs.set(
-            Tag::PROTECTION_STORAGE_MASK,
-            Value::Integer(
-                i32::try_from(ProtectionStorageMask::Software.value()).unwrap_or(i32::MAX),
-            ),
-        );
-    }
+    // Where the material is protected: the built-in keystore is software; every
+    // other backend is a PKCS#11 token, where the key is used (and, in wrapped
+    // placement, its KEK lives): hardware.
+    let protection = if ctx.backend.name() == crate::config::SOFTWARE_BACKEND {
+        ProtectionStorageMask::Software
+    } else {
+        ProtectionStorageMask::Hardware
+    };
+    attrs.set(
+        Tag::PROTECTION_STORAGE_MASK,
+        Value::Integer(i32::try_from(protection.value()).unwrap_or(i32::MAX)),
+    );
     if m.generated {
         attrs.set(Tag::RANDOM_NUMBER_GENERATOR, server_rng());
     }
