@@ -11,9 +11,8 @@
 //! - wrapped: keys are extractable by the vault's default, so the driver also gets
 //!   the secret keys and decrypts and re-MACs outside, gets the private keys and
 //!   signs outside, and the gateway verifies and decrypts what `cryptography` made.
-//!   The gateway's PKCS#11 backend does not export private keys yet (Get answers
-//!   Feature Not Supported): the driver reports that as a gap, the test prints it,
-//!   and checks the outside signatures as soon as the export works.
+//!   Any export the gateway refuses is reported by the driver under "gaps", which
+//!   must stay empty for the wrapped placement.
 //!
 //! Each test starts its own daemon on its own token; the audit chain must verify
 //! and hold one record per request the driver sent. The venv comes from
@@ -188,24 +187,17 @@ fn run(token: &str, placement: Placement, version: &str) {
             ] {
                 assert!(independent.iter().any(|i| i == must), "{must}: {s}");
             }
-            // The extractable private keys: exported as PKCS#8 and used outside, or
-            // (a known gap of the PKCS#11 backend, which exports secret keys only)
-            // refused with Feature Not Supported, and then reported as a gap.
+            // The extractable private keys are exported as PKCS#8 (unwrapped from
+            // their blob into a one-call extractable copy) and used outside.
             let gaps = s["gaps"].as_object().expect("gaps map");
+            assert!(
+                gaps.is_empty(),
+                "every extractable private key exports: {s}"
+            );
             for kind in ["rsa", "ec"] {
                 let outside =
                     format!("{kind} signature made by cryptography verified by the gateway");
-                match gaps.get(&format!("{kind} private key")) {
-                    None => assert!(independent.contains(&outside), "{outside}: {s}"),
-                    Some(g) => {
-                        let g = g.as_str().unwrap_or("?");
-                        assert!(g.starts_with("FEATURE_NOT_SUPPORTED"), "{g}");
-                        eprintln!(
-                            "KNOWN GAP (KMIP {version}, wrapped): Get of an extractable {kind} \
-                             private key on SoftHSM: {g}"
-                        );
-                    }
-                }
+                assert!(independent.contains(&outside), "{outside}: {s}");
             }
         }
     }
@@ -230,7 +222,7 @@ fn run(token: &str, placement: Placement, version: &str) {
     let failed: Vec<&serde_json::Value> = new.iter().filter(|r| r["status"] != "Success").collect();
     let want_failed = match placement {
         Placement::Resident => 4,
-        Placement::Wrapped => s["gaps"].as_object().map_or(0, serde_json::Map::len),
+        Placement::Wrapped => 0,
     };
     assert_eq!(failed.len(), want_failed, "failed requests: {failed:?}");
     for r in failed {
