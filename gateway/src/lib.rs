@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod crypto;
 pub mod daemon;

@@ -3,6 +3,7 @@
 //! variant to [`Command`] and a module beside `kmip`.
 
 mod admin;
+mod bench;
 mod kmip;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ enum Command {
     Audit(admin::AuditCommand),
     /// Replay OASIS-style XML conversations against a KMIP server.
     Replay(admin::ReplayArgs),
+    /// Load a KMIP server with one operation on N connections; print ops/s and latency.
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the parsed command line.
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Vault(c) => admin::vault(&c),
         Command::Audit(c) => admin::audit(&c),
         Command::Replay(a) => admin::replay(&a),
+        Command::Bench(a) => bench::run(&a),
     }
 }
 

@@ -1,0 +1,983 @@
+//! Load generator (`keygate bench`): a closed loop of one KMIP operation on N
+//! mutual-TLS connections against any KMIP server, with latency percentiles.
+//!
+//! Requests are plain, standard KMIP built from the typed messages (one batch item,
+//! no vendor extensions), so the tool runs against other servers too. The keys an
+//! operation needs are prepared first over KMIP (Create / Register / Create Key
+//! Pair, then Activate); a server that refuses a preparation step or the operation
+//! itself is reported with the server's Result Reason and message.
+//!
+//! Each connection is one std thread with one blocking [`Client`]; it records the
+//! latency of every successful operation in microseconds (`Vec<u32>`), and the
+//! vectors are merged and sorted at the end for exact (nearest-rank) percentiles.
+
+use kmip::client::{Client, ClientConfig};
+use kmip::messages::objects::CryptographicParameters;
+use kmip::messages::objects::{KeyBlock, KeyMaterial, KeyValue, ManagedObject, SymmetricKey};
+use kmip::messages::payloads::{
+    CreateKeyPairRequest, CreateRequest, DiscoverVersionsRequest, EncryptRequest, GetRequest,
+    LocateRequest, MacRequest, RegisterRequest, SignRequest, UniqueIdentifierRequest,
+};
+use kmip::messages::{
+    Attribute, Attributes, RequestBatchItem, RequestHeader, RequestMessage, RequestPayload,
+    ResponseMessage, ResponsePayload,
+};
+use kmip::types::{
+    BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, HashingAlgorithm,
+    KeyFormatType, NameType, ObjectType, Operation, PaddingMethod, ResultStatus,
+};
+use kmip::version::ProtocolVersion;
+use kmip::{Limits, Tag, Ttlv, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The operation under load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchOp {
+    /// Get of a prepared AES-256 key.
+    Get,
+    /// Create of an AES-256 key.
+    Create,
+    /// Register of an AES-256 key.
+    Register,
+    /// Locate by the Name of a prepared key.
+    Locate,
+    /// Encrypt (AES-256-GCM, server-chosen IV) of `payload` bytes.
+    Encrypt,
+    /// Sign of `payload` bytes with a prepared RSA-2048 or ECDSA P-256 key.
+    Sign,
+    /// MAC (HMAC-SHA256) of `payload` bytes.
+    Mac,
+    /// New mTLS connection + Discover Versions + Get + close.
+    Connect,
+}
+
+impl BenchOp {
+    /// Every operation, by its command-line name.
+    pub const ALL: [(&'static str, Self); 8] = [
+        ("get", Self::Get),
+        ("create", Self::Create),
+        ("register", Self::Register),
+        ("locate", Self::Locate),
+        ("encrypt", Self::Encrypt),
+        ("sign", Self::Sign),
+        ("mac", Self::Mac),
+        ("connect", Self::Connect),
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, o)| *o == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+}
+
+impl FromStr for BenchOp {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, o)| *o)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|(n, _)| *n).collect();
+                format!("unknown operation {s:?} (one of {})", names.join(", "))
+            })
+    }
+}
+
+/// Signature algorithm for `sign`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignAlg {
+    /// RSA-2048, PKCS#1 v1.5 with SHA-256.
+    Rsa,
+    /// ECDSA P-256 with SHA-256.
+    Ec,
+}
+
+impl SignAlg {
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rsa => "rsa",
+            Self::Ec => "ec",
+        }
+    }
+}
+
+impl FromStr for SignAlg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "rsa" => Ok(Self::Rsa),
+            "ec" => Ok(Self::Ec),
+            _ => Err(format!("unknown algorithm {s:?} (rsa or ec)")),
+        }
+    }
+}
+
+/// When the run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// After this long.
+    Duration(Duration),
+    /// After this many operations in total (over all connections).
+    Requests(u64),
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// Connection settings (server, CA, client certificate and key).
+    pub client: ClientConfig,
+    /// The operation.
+    pub op: BenchOp,
+    /// Number of connections (one thread each).
+    pub connections: usize,
+    /// When to stop.
+    pub limit: Limit,
+    /// Data size for encrypt, sign and mac.
+    pub payload: usize,
+    /// Protocol version of every request.
+    pub version: ProtocolVersion,
+    /// Key type for sign.
+    pub alg: SignAlg,
+    /// Print progress to stderr once a second.
+    pub progress: bool,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BenchError {
+    /// The configuration is unusable.
+    #[error("{0}")]
+    Config(String),
+    /// Preparing the keys failed (the server lacks an operation, refuses the
+    /// caller, ...).
+    #[error("preparation failed: {0}")]
+    Prepare(String),
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    /// Operations attempted (successes + errors).
+    pub ops: u64,
+    /// Operations that failed.
+    pub errors: u64,
+    /// Wall time of the loop.
+    pub elapsed: Duration,
+    /// Successful operations per second.
+    pub ops_per_sec: f64,
+    /// Latency percentiles of the successful operations, in microseconds.
+    pub latency: LatencyStats,
+    /// Distinct error messages with their counts (most frequent first).
+    pub error_samples: Vec<(String, u64)>,
+}
+
+/// Latency summary in microseconds (all zero when nothing succeeded).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LatencyStats {
+    /// Number of samples.
+    pub count: usize,
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: u32,
+    /// 90th percentile.
+    pub p90: u32,
+    /// 99th percentile.
+    pub p99: u32,
+    /// Largest.
+    pub max: u32,
+}
+
+impl LatencyStats {
+    /// Summarises `samples` (sorted in place).
+    pub fn from_samples(samples: &mut [u32]) -> Self {
+        if samples.is_empty() {
+            return Self::default();
+        }
+        samples.sort_unstable();
+        let sum: u64 = samples.iter().map(|&x| u64::from(x)).sum();
+        Self {
+            count: samples.len(),
+            mean: sum as f64 / samples.len() as f64,
+            p50: percentile(samples, 50),
+            p90: percentile(samples, 90),
+            p99: percentile(samples, 99),
+            max: samples[samples.len() - 1],
+        }
+    }
+}
+
+/// Nearest-rank percentile `p` (1..=100, percent) of sorted, non-empty `sorted`: the
+/// smallest sample such that at least p % of the samples are at or below it.
+pub fn percentile(sorted: &[u32], p: u32) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let n = sorted.len();
+    // rank = ceil(p/100 * n), in integers.
+    let rank = (u64::from(p.min(100)) * n as u64).div_ceil(100);
+    let rank = usize::try_from(rank).unwrap_or(n);
+    sorted[rank.clamp(1, n) - 1]
+}
+
+/// Parses `10s`, `500ms`, `2m` or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?} (e.g. 10s, 500ms, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("invalid duration unit in {s:?} (ms, s or m)")),
+    };
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(format!("duration must be positive: {s:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses `1.2`, `1.4`, `2.1` (any version the codec supports).
+pub fn parse_version(s: &str) -> Result<ProtocolVersion, String> {
+    let bad = || format!("invalid KMIP version {s:?} (e.g. 1.2, 1.4, 2.1)");
+    let (a, b) = s.split_once('.').ok_or_else(bad)?;
+    let v = ProtocolVersion::new(a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+    if v.is_supported() {
+        Ok(v)
+    } else {
+        Err(bad())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Requests
+
+fn header(v: ProtocolVersion) -> RequestHeader {
+    RequestHeader {
+        protocol_version: v,
+        maximum_response_size: None,
+        client_correlation_value: None,
+        server_correlation_value: None,
+        asynchronous_indicator: None,
+        attestation_capable_indicator: None,
+        attestation_types: Vec::new(),
+        authentication: None,
+        batch_error_continuation_option: None,
+        batch_order_option: None,
+        time_stamp: None,
+        batch_count: 1,
+        extensions: Vec::new(),
+    }
+}
+
+/// The binary encoding of a one-item request.
+fn request(v: ProtocolVersion, operation: Operation, payload: RequestPayload) -> Vec<u8> {
+    RequestMessage {
+        header: header(v),
+        batch_items: vec![RequestBatchItem {
+            operation,
+            ephemeral: None,
+            unique_batch_item_id: None,
+            payload,
+            payload_error: None,
+            message_extension: None,
+            extensions: Vec::new(),
+        }],
+    }
+    .encode()
+}
+
+fn enumeration(tag: Tag, v: u32) -> Attribute {
+    Attribute::standard(tag, Value::Enumeration(v))
+}
+
+fn integer(tag: Tag, v: i32) -> Attribute {
+    Attribute::standard(tag, Value::Integer(v))
+}
+
+fn mask(bits: &[CryptographicUsageMask]) -> Attribute {
+    let m = bits.iter().fold(0u32, |m, b| m | b.value());
+    integer(Tag::CRYPTOGRAPHIC_USAGE_MASK, m as i32)
+}
+
+fn name(n: &str) -> Attribute {
+    Attribute::Standard(Ttlv::structure(
+        Tag::NAME,
+        vec![
+            Ttlv::new(Tag::NAME_VALUE, Value::TextString(n.to_owned())),
+            Ttlv::new(
+                Tag::NAME_TYPE,
+                Value::Enumeration(NameType::UninterpretedTextString.value()),
+            ),
+        ],
+    ))
+}
+
+fn attributes(items: Vec<Attribute>) -> Attributes {
+    Attributes {
+        items,
+        template_names: Vec::new(),
+    }
+}
+
+fn sym_attrs(alg: CryptographicAlgorithm, usage: &[CryptographicUsageMask]) -> Vec<Attribute> {
+    vec![
+        enumeration(Tag::CRYPTOGRAPHIC_ALGORITHM, alg.value()),
+        integer(Tag::CRYPTOGRAPHIC_LENGTH, 256),
+        mask(usage),
+    ]
+}
+
+fn create_req(v: ProtocolVersion, attrs: Vec<Attribute>) -> Vec<u8> {
+    request(
+        v,
+        Operation::Create,
+        RequestPayload::Create(CreateRequest {
+            object_type: ObjectType::SymmetricKey,
+            attributes: attributes(attrs),
+            protection_storage_masks: None,
+            extensions: Vec::new(),
+        }),
+    )
+}
+
+fn register_req(v: ProtocolVersion) -> Vec<u8> {
+    use CryptographicUsageMask as U;
+    let key: Vec<u8> = (0..32u8)
+        .map(|i| i.wrapping_mul(37).wrapping_add(11))
+        .collect();
+    request(
+        v,
+        Operation::Register,
+        RequestPayload::Register(RegisterRequest {
+            object_type: ObjectType::SymmetricKey,
+            attributes: attributes(vec![mask(&[U::Encrypt, U::Decrypt])]),
+            object: ManagedObject::SymmetricKey(SymmetricKey {
+                key_block: KeyBlock {
+                    key_format_type: KeyFormatType::Raw,
+                    key_compression_type: None,
+                    key_value: Some(KeyValue::plain(KeyMaterial::Bytes(key))),
+                    cryptographic_algorithm: Some(CryptographicAlgorithm::Aes),
+                    cryptographic_length: Some(256),
+                    key_wrapping_data: None,
+                    extensions: Vec::new(),
+                },
+                extensions: Vec::new(),
+            }),
+            protection_storage_masks: None,
+            extensions: Vec::new(),
+        }),
+    )
+}
+
+fn uid_req(v: ProtocolVersion, op: Operation, uid: &str) -> Vec<u8> {
+    let p = UniqueIdentifierRequest {
+        unique_identifier: Some(uid.to_owned()),
+        extensions: Vec::new(),
+    };
+    let payload = match op {
+        Operation::Activate => RequestPayload::Activate(p),
+        _ => RequestPayload::Destroy(p),
+    };
+    request(v, op, payload)
+}
+
+fn get_req(v: ProtocolVersion, uid: &str) -> Vec<u8> {
+    request(
+        v,
+        Operation::Get,
+        RequestPayload::Get(GetRequest {
+            unique_identifier: Some(uid.to_owned()),
+            key_format_type: None,
+            key_wrap_type: None,
+            key_compression_type: None,
+            key_wrapping_specification: None,
+            extensions: Vec::new(),
+        }),
+    )
+}
+
+fn discover_req(v: ProtocolVersion) -> Vec<u8> {
+    request(
+        v,
+        Operation::DiscoverVersions,
+        RequestPayload::DiscoverVersions(DiscoverVersionsRequest {
+            protocol_versions: Vec::new(),
+            extensions: Vec::new(),
+        }),
+    )
+}
+
+fn locate_req(v: ProtocolVersion, n: &str) -> Vec<u8> {
+    request(
+        v,
+        Operation::Locate,
+        RequestPayload::Locate(LocateRequest {
+            maximum_items: None,
+            offset_items: None,
+            storage_status_mask: None,
+            object_group_member: None,
+            attributes: attributes(vec![name(n)]),
+            extensions: Vec::new(),
+        }),
+    )
+}
+
+fn params() -> CryptographicParameters {
+    CryptographicParameters {
+        block_cipher_mode: None,
+        padding_method: None,
+        hashing_algorithm: None,
+        key_role_type: None,
+        digital_signature_algorithm: None,
+        cryptographic_algorithm: None,
+        random_iv: None,
+        iv_length: None,
+        tag_length: None,
+        fixed_field_length: None,
+        invocation_field_length: None,
+        counter_length: None,
+        initial_counter_value: None,
+        salt_length: None,
+        mask_generator: None,
+        mask_generator_hashing_algorithm: None,
+        p_source: None,
+        trailer_field: None,
+        extensions: Vec::new(),
+    }
+}
+
+fn encrypt_req(v: ProtocolVersion, uid: &str, data: &[u8]) -> Vec<u8> {
+    let mut p = params();
+    p.cryptographic_algorithm = Some(CryptographicAlgorithm::Aes);
+    p.block_cipher_mode = Some(BlockCipherMode::Gcm);
+    p.random_iv = Some(true);
+    p.tag_length = Some(16);
+    request(
+        v,
+        Operation::Encrypt,
+        RequestPayload::Encrypt(EncryptRequest {
+            unique_identifier: Some(uid.to_owned()),
+            cryptographic_parameters: Some(p),
+            data: Some(data.to_vec()),
+            iv_counter_nonce: None,
+            correlation_value: None,
+            init_indicator: None,
+            final_indicator: None,
+            authenticated_encryption_additional_data: None,
+            extensions: Vec::new(),
+        }),
+    )
+}
+
+fn sign_req(v: ProtocolVersion, alg: SignAlg, uid: &str, data: &[u8]) -> Vec<u8> {
+    let mut p = params();
+    p.hashing_algorithm = Some(HashingAlgorithm::Sha256);
+    match alg {
+        SignAlg::Rsa => {
+            p.cryptographic_algorithm = Some(CryptographicAlgorithm::Rsa);
+            p.padding_method = Some(PaddingMethod::Pkcs1V1_5);
+        }
+        SignAlg::Ec => p.cryptographic_algorithm = Some(CryptographicAlgorithm::Ecdsa),
+    }
+    request(
+        v,
+        Operation::Sign,
+        RequestPayload::Sign(SignRequest {
+            unique_identifier: Some(uid.to_owned()),
+            cryptographic_parameters: Some(p),
+            data: Some(data.to_vec()),
+            digested_data: None,
+            correlation_value: None,
+            init_indicator: None,
+            final_indicator: None,
+            extensions: Vec::new(),
+        }),
+    )
+}
+
+fn mac_req(v: ProtocolVersion, uid: &str, data: &[u8]) -> Vec<u8> {
+    let mut p = params();
+    p.cryptographic_algorithm = Some(CryptographicAlgorithm::HmacSha256);
+    request(
+        v,
+        Operation::Mac,
+        RequestPayload::Mac(MacRequest {
+            unique_identifier: Some(uid.to_owned()),
+            cryptographic_parameters: Some(p),
+            data: Some(data.to_vec()),
+            correlation_value: None,
+            init_indicator: None,
+            final_indicator: None,
+            extensions: Vec::new(),
+        }),
+    )
+}
+
+fn keypair_req(v: ProtocolVersion, alg: SignAlg) -> Vec<u8> {
+    use CryptographicUsageMask as U;
+    let (a, bits) = match alg {
+        SignAlg::Rsa => (CryptographicAlgorithm::Rsa, 2048),
+        SignAlg::Ec => (CryptographicAlgorithm::Ecdsa, 256),
+    };
+    request(
+        v,
+        Operation::CreateKeyPair,
+        RequestPayload::CreateKeyPair(CreateKeyPairRequest {
+            common_attributes: Some(attributes(vec![
+                enumeration(Tag::CRYPTOGRAPHIC_ALGORITHM, a.value()),
+                integer(Tag::CRYPTOGRAPHIC_LENGTH, bits),
+            ])),
+            private_key_attributes: Some(attributes(vec![mask(&[U::Sign])])),
+            public_key_attributes: Some(attributes(vec![mask(&[U::Verify])])),
+            common_protection_storage_masks: None,
+            private_protection_storage_masks: None,
+            public_protection_storage_masks: None,
+            extensions: Vec::new(),
+        }),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Exchange
+
+/// A failed exchange: what went wrong, and whether the connection is still usable
+/// (the server answered with a failure status) or must be dropped.
+struct Failure {
+    message: String,
+    connection_ok: bool,
+}
+
+impl From<Failure> for String {
+    fn from(f: Failure) -> String {
+        f.message
+    }
+}
+
+/// Sends `req` and returns the payload of its (only) batch item.
+fn send(c: &mut Client, what: Operation, req: &[u8]) -> Result<ResponsePayload, Failure> {
+    let lost = |message: String| Failure {
+        message,
+        connection_ok: false,
+    };
+    let raw = c
+        .roundtrip_bytes(req)
+        .map_err(|e| lost(format!("{what:?}: {e}")))?;
+    let msg = ResponseMessage::decode(&raw, &Limits::DEFAULT)
+        .map_err(|e| lost(format!("{what:?}: response does not decode: {e}")))?;
+    let item = msg
+        .batch_items
+        .into_iter()
+        .next()
+        .ok_or_else(|| lost(format!("{what:?}: response without a batch item")))?;
+    if item.result_status != ResultStatus::Success {
+        let reason = item
+            .result_reason
+            .map(|r| format!("{r:?}"))
+            .unwrap_or_else(|| "no reason".into());
+        let message = match item.result_message {
+            Some(m) => format!("{what:?}: {:?} {reason}: {m}", item.result_status),
+            None => format!("{what:?}: {:?} {reason}", item.result_status),
+        };
+        return Err(Failure {
+            message,
+            connection_ok: true,
+        });
+    }
+    item.payload.ok_or_else(|| Failure {
+        message: format!("{what:?}: success without a payload"),
+        connection_ok: true,
+    })
+}
+
+/// [`send`], with the failure as its message.
+fn exchange(c: &mut Client, what: Operation, req: &[u8]) -> Result<ResponsePayload, String> {
+    send(c, what, req).map_err(String::from)
+}
+
+fn connect(cfg: &ClientConfig) -> Result<Client, String> {
+    Client::connect(cfg).map_err(|e| format!("connect: {e}"))
+}
+
+/// Keys made for the run, and the requests that use them.
+struct Prepared {
+    /// The request each iteration sends (for `connect`: the Get).
+    request: Vec<u8>,
+    /// `connect` only: the Discover Versions request.
+    discover: Vec<u8>,
+    /// Objects to destroy afterwards (best effort).
+    cleanup: Vec<String>,
+}
+
+fn create_key(
+    c: &mut Client,
+    v: ProtocolVersion,
+    attrs: Vec<Attribute>,
+    activate: bool,
+) -> Result<String, String> {
+    let uid = match exchange(c, Operation::Create, &create_req(v, attrs))? {
+        ResponsePayload::Create(p) => p.unique_identifier,
+        other => return Err(format!("Create: unexpected payload {other:?}")),
+    };
+    if activate {
+        exchange(
+            c,
+            Operation::Activate,
+            &uid_req(v, Operation::Activate, &uid),
+        )?;
+    }
+    Ok(uid)
+}
+
+fn prepare(cfg: &BenchConfig, c: &mut Client) -> Result<Prepared, String> {
+    use CryptographicUsageMask as U;
+    let v = cfg.version;
+    let data: Vec<u8> = (0..=250u8).cycle().take(cfg.payload).collect();
+    let mut cleanup = Vec::new();
+    let request = match cfg.op {
+        BenchOp::Create => create_req(
+            v,
+            sym_attrs(CryptographicAlgorithm::Aes, &[U::Encrypt, U::Decrypt]),
+        ),
+        BenchOp::Register => register_req(v),
+        BenchOp::Get | BenchOp::Connect => {
+            let uid = create_key(
+                c,
+                v,
+                sym_attrs(CryptographicAlgorithm::Aes, &[U::Encrypt, U::Decrypt]),
+                false,
+            )?;
+            cleanup.push(uid.clone());
+            get_req(v, &uid)
+        }
+        BenchOp::Locate => {
+            let n = format!(
+                "keygate-bench-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0)
+            );
+            let mut a = sym_attrs(CryptographicAlgorithm::Aes, &[U::Encrypt, U::Decrypt]);
+            a.push(name(&n));
+            cleanup.push(create_key(c, v, a, false)?);
+            locate_req(v, &n)
+        }
+        BenchOp::Encrypt => {
+            let uid = create_key(
+                c,
+                v,
+                sym_attrs(CryptographicAlgorithm::Aes, &[U::Encrypt, U::Decrypt]),
+                true,
+            )?;
+            cleanup.push(uid.clone());
+            encrypt_req(v, &uid, &data)
+        }
+        BenchOp::Mac => {
+            let uid = create_key(
+                c,
+                v,
+                sym_attrs(
+                    CryptographicAlgorithm::HmacSha256,
+                    &[U::MacGenerate, U::MacVerify],
+                ),
+                true,
+            )?;
+            cleanup.push(uid.clone());
+            mac_req(v, &uid, &data)
+        }
+        BenchOp::Sign => {
+            let (private, public) =
+                match exchange(c, Operation::CreateKeyPair, &keypair_req(v, cfg.alg))? {
+                    ResponsePayload::CreateKeyPair(p) => (
+                        p.private_key_unique_identifier,
+                        p.public_key_unique_identifier,
+                    ),
+                    other => return Err(format!("CreateKeyPair: unexpected payload {other:?}")),
+                };
+            exchange(
+                c,
+                Operation::Activate,
+                &uid_req(v, Operation::Activate, &private),
+            )?;
+            cleanup.push(private.clone());
+            cleanup.push(public);
+            sign_req(v, cfg.alg, &private, &data)
+        }
+    };
+    Ok(Prepared {
+        request,
+        discover: discover_req(v),
+        cleanup,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Run
+
+/// Counters shared by the workers and the progress reporter.
+struct Shared {
+    /// Operations started (for `Limit::Requests`).
+    claimed: AtomicU64,
+    done: AtomicU64,
+    errors: AtomicU64,
+    stop: AtomicBool,
+    messages: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Shared {
+    fn error(&self, msg: String) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.messages.lock() {
+            // Bounded: a server that answers with ever-new text must not grow this.
+            if m.len() < 32 || m.contains_key(&msg) {
+                *m.entry(msg).or_insert(0) += 1;
+            }
+        }
+    }
+}
+
+fn micros(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
+
+/// One iteration; `client` is `None` when the connection was lost.
+fn iteration(cfg: &BenchConfig, p: &Prepared, client: &mut Option<Client>) -> Result<(), String> {
+    if cfg.op == BenchOp::Connect {
+        let mut c = connect(&cfg.client)?;
+        exchange(&mut c, Operation::DiscoverVersions, &p.discover)?;
+        exchange(&mut c, Operation::Get, &p.request)?;
+        return c.close().map_err(|e| format!("close: {e}"));
+    }
+    if client.is_none() {
+        *client = Some(connect(&cfg.client)?);
+    }
+    let c = client.as_mut().ok_or("no connection")?;
+    let op = match cfg.op {
+        BenchOp::Get | BenchOp::Connect => Operation::Get,
+        BenchOp::Create => Operation::Create,
+        BenchOp::Register => Operation::Register,
+        BenchOp::Locate => Operation::Locate,
+        BenchOp::Encrypt => Operation::Encrypt,
+        BenchOp::Sign => Operation::Sign,
+        BenchOp::Mac => Operation::Mac,
+    };
+    match send(c, op, &p.request) {
+        Ok(_) => Ok(()),
+        Err(f) => {
+            if !f.connection_ok {
+                // Reconnect on the next iteration.
+                *client = None;
+            }
+            Err(f.message)
+        }
+    }
+}
+
+fn worker(cfg: &BenchConfig, p: &Prepared, shared: &Shared, deadline: Option<Instant>) -> Vec<u32> {
+    let mut lat = Vec::with_capacity(4096);
+    let mut client = if cfg.op == BenchOp::Connect {
+        None
+    } else {
+        match connect(&cfg.client) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                shared.error(e);
+                None
+            }
+        }
+    };
+    loop {
+        if shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        match cfg.limit {
+            Limit::Requests(k) => {
+                if shared.claimed.fetch_add(1, Ordering::Relaxed) >= k {
+                    break;
+                }
+            }
+            Limit::Duration(_) => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+            }
+        }
+        let t = Instant::now();
+        match iteration(cfg, p, &mut client) {
+            Ok(()) => lat.push(micros(t.elapsed())),
+            Err(e) => shared.error(e),
+        }
+        shared.done.fetch_add(1, Ordering::Relaxed);
+    }
+    if let Some(c) = client {
+        let _ = c.close();
+    }
+    lat
+}
+
+/// Prepares the keys, runs the loop and summarises it.
+pub fn run(cfg: &BenchConfig) -> Result<BenchReport, BenchError> {
+    if cfg.connections == 0 {
+        return Err(BenchError::Config(
+            "--connections must be at least 1".into(),
+        ));
+    }
+    if cfg.limit == Limit::Requests(0) {
+        return Err(BenchError::Config("--requests must be at least 1".into()));
+    }
+    let mut setup = connect(&cfg.client).map_err(BenchError::Prepare)?;
+    let prepared = prepare(cfg, &mut setup).map_err(BenchError::Prepare)?;
+    let shared = Shared {
+        claimed: AtomicU64::new(0),
+        done: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        messages: Mutex::new(BTreeMap::new()),
+    };
+    let start = Instant::now();
+    let deadline = match cfg.limit {
+        Limit::Duration(d) => Some(start + d),
+        Limit::Requests(_) => None,
+    };
+    let finished = AtomicBool::new(false);
+    let mut samples: Vec<u32> = Vec::new();
+    let elapsed = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..cfg.connections)
+            .map(|_| s.spawn(|| worker(cfg, &prepared, &shared, deadline)))
+            .collect();
+        if cfg.progress {
+            let (shared, finished) = (&shared, &finished);
+            s.spawn(move || progress(shared, finished, start));
+        }
+        for h in handles {
+            match h.join() {
+                Ok(mut v) => samples.append(&mut v),
+                Err(_) => shared.error("worker thread panicked".into()),
+            }
+        }
+        let elapsed = start.elapsed();
+        finished.store(true, Ordering::Relaxed);
+        elapsed
+    });
+    // Best-effort cleanup of what preparation made (not part of the measure).
+    for uid in &prepared.cleanup {
+        let _ = exchange(
+            &mut setup,
+            Operation::Destroy,
+            &uid_req(cfg.version, Operation::Destroy, uid),
+        );
+    }
+    let _ = setup.close();
+    let ops = shared.done.load(Ordering::Relaxed);
+    let errors = shared.errors.load(Ordering::Relaxed);
+    let latency = LatencyStats::from_samples(&mut samples);
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let mut error_samples: Vec<(String, u64)> = shared
+        .messages
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    error_samples.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(BenchReport {
+        ops,
+        errors,
+        elapsed,
+        ops_per_sec: latency.count as f64 / secs,
+        latency,
+        error_samples,
+    })
+}
+
+fn progress(shared: &Shared, finished: &AtomicBool, start: Instant) {
+    let mut last = (start, 0u64);
+    loop {
+        // Sleep in small steps so the reporter ends promptly with the run.
+        let tick = last.0 + Duration::from_secs(1);
+        while Instant::now() < tick {
+            if finished.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let now = Instant::now();
+        let done = shared.done.load(Ordering::Relaxed);
+        let errors = shared.errors.load(Ordering::Relaxed);
+        let rate = (done - last.1) as f64 / now.duration_since(last.0).as_secs_f64();
+        eprintln!(
+            "[{:>5.1}s] {done} ops, {rate:.0} ops/s, {errors} errors",
+            now.duration_since(start).as_secs_f64()
+        );
+        last = (now, done);
+    }
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let l = &self.latency;
+        writeln!(
+            f,
+            "ops: {}  errors: {}  elapsed: {:.3}s  ops/s: {:.1}",
+            self.ops,
+            self.errors,
+            self.elapsed.as_secs_f64(),
+            self.ops_per_sec
+        )?;
+        write!(
+            f,
+            "latency (us): p50 {}  p90 {}  p99 {}  max {}  mean {:.1}",
+            l.p50, l.p90, l.p99, l.max, l.mean
+        )?;
+        for (m, n) in &self.error_samples {
+            write!(f, "\nerror x{n}: {m}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let mut v: Vec<u32> = (1..=100).rev().collect();
+        let s = LatencyStats::from_samples(&mut v);
+        assert_eq!((s.p50, s.p90, s.p99, s.max), (50, 90, 99, 100));
+        assert_eq!(percentile(&[7], 99), 7);
+        assert_eq!(percentile(&[1, 2], 50), 1);
+        assert_eq!(percentile(&[1, 2], 90), 2);
+        assert_eq!(LatencyStats::from_samples(&mut []), LatencyStats::default());
+    }
+
+    #[test]
+    fn durations_and_versions() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_version("1.4"), Ok(ProtocolVersion::V1_4));
+        assert!(parse_version("9.9").is_err());
+    }
+}
