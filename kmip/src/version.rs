@@ -101,12 +101,15 @@ fn allowed(item: &crate::ttlv::Ttlv, parent: crate::ttlv::Tag, version: Protocol
     if item.tag.is_known() && !item.tag.defined_in(version) {
         return false;
     }
-    // A batch item's Operation is kept whatever its value: it says what the item
-    // is, and a batch item without one is malformed (the client could not match the
-    // answer to its request). A server answers a request for an operation the
-    // client's version lacks, so the value goes back as the client sent it. Elsewhere
-    // (the operations a Query response lists) the value gate still applies.
-    if parent == Tag::BATCH_ITEM && item.tag == Tag::OPERATION {
+    // Enumeration values the version lacks: only an attribute of an `Attributes`
+    // set is removed for one (an attribute is optional, and a 2.x client must not
+    // see a value its version does not define). Anywhere else the element is a
+    // field of its structure (a batch item's Operation, a Create answer's Object
+    // Type, a failed item's Result Reason): removing it would make the message
+    // malformed, so it is kept, and the typed layer is responsible for choosing
+    // values the version defines (found by fuzzing: a 2.1 answer whose Object Type
+    // was the 1.x-only Template lost its required field).
+    if parent != Tag::ATTRIBUTES {
         return true;
     }
     if let Value::Enumeration(v) = item.value {
@@ -163,12 +166,30 @@ mod tests {
             .children_with(Tag::OPERATION)
             .collect();
         assert_eq!(
-            listed,
-            [&Ttlv::new(
-                Tag::OPERATION,
-                Value::Enumeration(Operation::Create.value())
-            )],
-            "a listed operation 1.0 lacks is still removed"
+            listed.len(),
+            2,
+            "payload fields are kept whatever their value"
         );
+    }
+
+    #[test]
+    fn gate_removes_an_attribute_whose_value_the_version_lacks() {
+        use crate::types::ObjectType;
+        // PGP Key (KMIP 1.2) as an attribute of a 1.0 answer: removed; a Symmetric
+        // Key beside it stays.
+        let pgp = Ttlv::new(
+            Tag::OBJECT_TYPE,
+            Value::Enumeration(ObjectType::PgpKey.value()),
+        );
+        let sym = Ttlv::new(
+            Tag::OBJECT_TYPE,
+            Value::Enumeration(ObjectType::SymmetricKey.value()),
+        );
+        let mut attrs = Ttlv::structure(Tag::ATTRIBUTES, vec![pgp.clone(), sym.clone()]);
+        gate(&mut attrs, ProtocolVersion::V1_0);
+        assert_eq!(attrs.children(), [sym.clone()]);
+        let mut attrs = Ttlv::structure(Tag::ATTRIBUTES, vec![pgp.clone(), sym.clone()]);
+        gate(&mut attrs, ProtocolVersion::V1_2);
+        assert_eq!(attrs.children(), [pgp, sym]);
     }
 }
