@@ -313,7 +313,10 @@ impl Ca {
         params.not_before = now - BACKDATE;
         params.not_after = (now + LEAF_VALIDITY).min(self.not_after);
         params.serial_number = Some(random_serial()?);
-        params.is_ca = IsCa::ExplicitNoCa;
+        // No Basic Constraints extension on leaves: an explicit `cA FALSE` is the
+        // DEFAULT value, which strict DER forbids encoding (Python's `cryptography`,
+        // used by PyKMIP's server, refuses such certificates).
+        params.is_ca = IsCa::NoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.use_authority_key_identifier_extension = true;
         let cert = params.signed_by(&key, &self.issuer, &self.key)?;

@@ -187,7 +187,7 @@ mod tests {
         );
         let mut attrs = Ttlv::structure(Tag::ATTRIBUTES, vec![pgp.clone(), sym.clone()]);
         gate(&mut attrs, ProtocolVersion::V1_0);
-        assert_eq!(attrs.children(), [sym.clone()]);
+        assert_eq!(attrs.children(), std::slice::from_ref(&sym));
         let mut attrs = Ttlv::structure(Tag::ATTRIBUTES, vec![pgp.clone(), sym.clone()]);
         gate(&mut attrs, ProtocolVersion::V1_2);
         assert_eq!(attrs.children(), [pgp, sym]);

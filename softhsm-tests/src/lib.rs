@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod kmip_client;
+pub mod pykmip_server;
 pub mod softhsm;
 
 use keygate::daemon::RunningDaemon;
