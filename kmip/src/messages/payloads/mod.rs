@@ -48,6 +48,12 @@ macro_rules! operations {
 
             /// [`Self::decode`] from a tree or a binary item.
             pub(crate) fn decode_node<'a, N: Node<'a>>(operation: Operation, item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
+                // An operation the message's version does not define has no typed
+                // payload in that version (its fields may not exist there either):
+                // it stays raw, and a server answers it Operation Not Supported.
+                if !Operation::TABLE.defined_in(operation.value(), ctx.version) {
+                    return Ok(Self::Raw(item.to_ttlv()));
+                }
                 match operation {
                     $( Operation::$op => <$req>::decode_node_with(item, ctx, Self::$op), )*
                     _ => Ok(Self::Raw(item.to_ttlv())),
@@ -79,6 +85,12 @@ macro_rules! operations {
 
             /// [`Self::decode`] from a tree or a binary item.
             pub(crate) fn decode_node<'a, N: Node<'a>>(operation: Operation, item: N, ctx: &Ctx) -> Result<Self, DecodeError> {
+                // An operation the message's version does not define has no typed
+                // payload in that version (its fields may not exist there either):
+                // it stays raw, and a server answers it Operation Not Supported.
+                if !Operation::TABLE.defined_in(operation.value(), ctx.version) {
+                    return Ok(Self::Raw(item.to_ttlv()));
+                }
                 match operation {
                     $( Operation::$op => <$resp>::decode_node_with(item, ctx, Self::$op), )*
                     _ => Ok(Self::Raw(item.to_ttlv())),
