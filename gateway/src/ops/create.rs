@@ -44,12 +44,30 @@ pub fn create(ctx: &mut OpCtx<'_>, req: &CreateRequest) -> Result<CreateResponse
     let mut attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
     attrs.set(Tag::CRYPTOGRAPHIC_LENGTH, Value::Integer(bits));
     apply_export_policy(ctx, &mut attrs, true)?;
+    store_generated_key(ctx, &uid, alg, bits, attrs)?;
+    Ok(CreateResponse {
+        object_type: ObjectType::SymmetricKey,
+        unique_identifier: uid,
+        extensions: Vec::new(),
+    })
+}
+
+/// Generates a symmetric key in the vault's backend (extractable as the
+/// attributes say), completes the server-set attributes and stores the object
+/// (Create and Re-key).
+fn store_generated_key(
+    ctx: &mut OpCtx<'_>,
+    uid: &str,
+    alg: CryptographicAlgorithm,
+    bits: i32,
+    mut attrs: Attributes,
+) -> Result<(), OpError> {
     let extractable = object::flag(&attrs, Tag::EXTRACTABLE) == Some(true);
-    let (key_ref, seen) = generate_key(ctx, alg, bits, &uid, extractable)?;
+    let (key_ref, seen) = generate_key(ctx, alg, bits, uid, extractable)?;
     object::server_attributes(
         ctx,
         &mut attrs,
-        &uid,
+        uid,
         Material {
             digest_input: seen.as_deref().map(Vec::as_slice),
             format: Some(KeyFormatType::Raw),
@@ -62,18 +80,13 @@ pub fn create(ctx: &mut OpCtx<'_>, req: &CreateRequest) -> Result<CreateResponse
     });
     let mut obj = new_obj(
         ctx,
-        &uid,
+        uid,
         ObjectType::SymmetricKey,
         attrs,
         &template,
         key_ref.0,
     );
-    object::insert(ctx, &mut obj)?;
-    Ok(CreateResponse {
-        object_type: ObjectType::SymmetricKey,
-        unique_identifier: uid,
-        extensions: Vec::new(),
-    })
+    object::insert(ctx, &mut obj)
 }
 
 /// Register: takes custody of a client-supplied object. The secret part (key
@@ -248,28 +261,7 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
     }
     let (alg, bits) = symmetric_spec(&old.attrs)?;
     let uid = new_uid();
-    let mut client = Attributes::default();
-    for a in &old.attrs.items {
-        let carried = match a {
-            Attribute::Standard(t) => {
-                !object::SERVER_ONLY.contains(&t.tag)
-                    && !object::SET_ONCE.contains(&t.tag)
-                    && !matches!(
-                        t.tag,
-                        Tag::LINK
-                            | Tag::ACTIVATION_DATE
-                            | Tag::DEACTIVATION_DATE
-                            | Tag::PROCESS_START_DATE
-                            | Tag::PROTECT_STOP_DATE
-                            | Tag::COMPROMISE_OCCURRENCE_DATE
-                    )
-            }
-            Attribute::Vendor { .. } => true,
-        };
-        if carried {
-            client.push(a.clone());
-        }
-    }
+    let mut client = object::carried(&old.attrs);
     if let Some(extra) = &req.attributes {
         check_rng_request(extra)?;
         for a in &extra.items {
@@ -304,31 +296,7 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
         Tag::LINK,
         object::link(LinkType::ReplacedObjectLink, &old.rec.uid),
     ));
-    let extractable = object::flag(&attrs, Tag::EXTRACTABLE) == Some(true);
-    let (key_ref, seen) = generate_key(ctx, alg, bits, &uid, extractable)?;
-    object::server_attributes(
-        ctx,
-        &mut attrs,
-        &uid,
-        Material {
-            digest_input: seen.as_deref().map(Vec::as_slice),
-            format: Some(KeyFormatType::Raw),
-            generated: true,
-        },
-    );
-    let template = ManagedObject::SymmetricKey(SymmetricKey {
-        key_block: key_block(KeyFormatType::Raw, Some(alg), Some(bits), Vec::new()),
-        extensions: Vec::new(),
-    });
-    let mut obj = new_obj(
-        ctx,
-        &uid,
-        ObjectType::SymmetricKey,
-        attrs,
-        &template,
-        key_ref.0,
-    );
-    object::insert(ctx, &mut obj)?;
+    store_generated_key(ctx, &uid, alg, bits, attrs)?;
     old.attrs.push(Attribute::standard(
         Tag::LINK,
         object::link(LinkType::ReplacementObjectLink, &uid),

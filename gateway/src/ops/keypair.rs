@@ -82,9 +82,9 @@ pub fn rekey_key_pair(
         },
         None => None,
     };
-    let mut private = carried(&old_priv.attrs);
+    let mut private = object::carried(&old_priv.attrs);
     let mut public = match &old_pub {
-        Some(o) => carried(&o.attrs),
+        Some(o) => object::carried(&o.attrs),
         None => {
             // No public key to copy from: the private key's attributes, without
             // the usage mask that is the private key's own.
@@ -181,34 +181,6 @@ fn linked(attrs: &Attributes, kind: LinkType) -> Option<String> {
         }
         _ => None,
     })
-}
-
-/// The attributes Re-key (Key Pair) carries from an existing key to its
-/// replacement (KMIP 1.4 §4.4, §4.5): the client's, without the Links and the dates.
-fn carried(old: &Attributes) -> Attributes {
-    let mut out = Attributes::default();
-    for a in &old.items {
-        let keep = match a {
-            Attribute::Standard(t) => {
-                !object::SERVER_ONLY.contains(&t.tag)
-                    && !object::SET_ONCE.contains(&t.tag)
-                    && !matches!(
-                        t.tag,
-                        Tag::LINK
-                            | Tag::ACTIVATION_DATE
-                            | Tag::DEACTIVATION_DATE
-                            | Tag::PROCESS_START_DATE
-                            | Tag::PROTECT_STOP_DATE
-                            | Tag::COMPROMISE_OCCURRENCE_DATE
-                    )
-            }
-            Attribute::Vendor { .. } => true,
-        };
-        if keep {
-            out.push(a.clone());
-        }
-    }
-    out
 }
 
 /// Generates a pair from the private and public keys' client attributes and stores

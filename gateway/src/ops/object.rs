@@ -568,3 +568,31 @@ pub fn not_archived(obj: &Obj) -> Result<(), OpError> {
     }
     Ok(())
 }
+
+/// The attributes Re-key (Key Pair) carries from an existing key to its
+/// replacement (KMIP 1.4 §4.4, §4.5): the client's, without the Links and the dates.
+pub fn carried(old: &Attributes) -> Attributes {
+    let mut out = Attributes::default();
+    for a in &old.items {
+        let keep = match a {
+            Attribute::Standard(t) => {
+                !SERVER_ONLY.contains(&t.tag)
+                    && !SET_ONCE.contains(&t.tag)
+                    && !matches!(
+                        t.tag,
+                        Tag::LINK
+                            | Tag::ACTIVATION_DATE
+                            | Tag::DEACTIVATION_DATE
+                            | Tag::PROCESS_START_DATE
+                            | Tag::PROTECT_STOP_DATE
+                            | Tag::COMPROMISE_OCCURRENCE_DATE
+                    )
+            }
+            Attribute::Vendor { .. } => true,
+        };
+        if keep {
+            out.push(a.clone());
+        }
+    }
+    out
+}
