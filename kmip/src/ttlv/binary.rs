@@ -623,11 +623,16 @@ mod tests {
             hex::encode(encode(&long)),
             "420020030000000801b69b4ba5749200"
         );
+        // 1234567890000000000000000000, given in its minimal 12-byte form: encoding
+        // sign-extends it to 16 bytes, as the spec's example shows.
         let big = Ttlv::new(
             Tag(0x420020),
-            Value::BigInteger(hex::decode("1b69b4ba5749200").unwrap_or_default()),
+            Value::BigInteger(hex::decode("03fd35eb6bc2df4618080000").unwrap_or_default()),
         );
-        let _ = big;
+        assert_eq!(
+            hex::encode(encode(&big)),
+            "42002004000000100000000003fd35eb6bc2df4618080000"
+        );
         let text = Ttlv::new(Tag(0x420020), Value::TextString("Hello World".into()));
         assert_eq!(
             hex::encode(encode(&text)),
