@@ -68,10 +68,17 @@ pub fn query(ctx: &OpCtx<'_>, req: &QueryRequest) -> QueryResponse {
                 r.vendor_identification = Some("Keygate".to_owned());
                 r.server_information = Some(Ttlv::structure(
                     Tag::SERVER_INFORMATION,
-                    vec![Ttlv::new(
-                        Tag::SERVER_NAME,
-                        Value::TextString(format!("keygate {}", env!("CARGO_PKG_VERSION"))),
-                    )],
+                    vec![
+                        Ttlv::new(
+                            Tag::SERVER_NAME,
+                            Value::TextString(format!("keygate {}", env!("CARGO_PKG_VERSION"))),
+                        ),
+                        // The caller's own vault: the PKCS#11 library's token label.
+                        Ttlv::new(
+                            Tag::KEYGATE_VAULT_NAME,
+                            Value::TextString(ctx.vault.name.clone()),
+                        ),
+                    ],
                 ));
             }
             QueryFunction::QueryCapabilities => {

@@ -145,6 +145,37 @@ fn message_parts<'a, N: Node<'a>>(
 }
 
 impl RequestMessage {
+    /// A request of one batch item: `payload` for `operation`, at version `version`,
+    /// with a header carrying nothing else (what a client sends most of the time).
+    pub fn single(version: ProtocolVersion, operation: Operation, payload: RequestPayload) -> Self {
+        Self {
+            header: RequestHeader {
+                protocol_version: version,
+                maximum_response_size: None,
+                client_correlation_value: None,
+                server_correlation_value: None,
+                asynchronous_indicator: None,
+                attestation_capable_indicator: None,
+                attestation_types: Vec::new(),
+                authentication: None,
+                batch_error_continuation_option: None,
+                batch_order_option: None,
+                time_stamp: None,
+                batch_count: 1,
+                extensions: Vec::new(),
+            },
+            batch_items: vec![RequestBatchItem {
+                operation,
+                ephemeral: None,
+                unique_batch_item_id: None,
+                payload,
+                payload_error: None,
+                message_extension: None,
+                extensions: Vec::new(),
+            }],
+        }
+    }
+
     /// Decodes a binary TTLV request within `limits`. The input is checked as
     /// [`binary::decode`] checks it (same limits, same errors), then read into the
     /// typed message directly, without an intermediate tree.

@@ -87,6 +87,10 @@ impl Tag {
         self.info().is_some()
     }
 
+    /// Keygate's extension tag: the caller's vault name (Text String), inside the
+    /// Server Information a Query answers. The PKCS#11 library labels its token with it.
+    pub const KEYGATE_VAULT_NAME: Tag = Tag(0x54_4B01);
+
     /// True for the extension range 0x54xxxx (vendor tags).
     pub const fn is_extension(self) -> bool {
         self.0 & 0xFF_0000 == 0x54_0000

@@ -11,6 +11,7 @@ use crate::messages::codec::kmip_struct;
 
 kmip_struct! {
     /// Get Attributes request.
+    #[derive(Default)]
     pub struct GetAttributesRequest {
         /// Object (ID placeholder when absent).
         pub unique_identifier: Option<String> = opt(UNIQUE_IDENTIFIER),

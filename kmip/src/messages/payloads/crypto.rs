@@ -9,6 +9,7 @@ use crate::types::ValidityIndicator;
 
 kmip_struct! {
     /// Encrypt request.
+    #[derive(Default)]
     pub struct EncryptRequest {
         /// Key.
         pub unique_identifier: Option<String> = opt(UNIQUE_IDENTIFIER),
@@ -47,6 +48,7 @@ kmip_struct! {
 
 kmip_struct! {
     /// Decrypt request.
+    #[derive(Default)]
     pub struct DecryptRequest {
         /// Key.
         pub unique_identifier: Option<String> = opt(UNIQUE_IDENTIFIER),
@@ -83,6 +85,7 @@ kmip_struct! {
 
 kmip_struct! {
     /// Sign request.
+    #[derive(Default)]
     pub struct SignRequest {
         /// Key.
         pub unique_identifier: Option<String> = opt(UNIQUE_IDENTIFIER),
@@ -115,6 +118,7 @@ kmip_struct! {
 
 kmip_struct! {
     /// Signature Verify request.
+    #[derive(Default)]
     pub struct SignatureVerifyRequest {
         /// Key.
         pub unique_identifier: Option<String> = opt(UNIQUE_IDENTIFIER),
@@ -151,6 +155,7 @@ kmip_struct! {
 
 kmip_struct! {
     /// MAC request.
+    #[derive(Default)]
     pub struct MacRequest {
         /// Key.
         pub unique_identifier: Option<String> = opt(UNIQUE_IDENTIFIER),
@@ -181,6 +186,7 @@ kmip_struct! {
 
 kmip_struct! {
     /// MAC Verify request.
+    #[derive(Default)]
     pub struct MacVerifyRequest {
         /// Key.
         pub unique_identifier: Option<String> = opt(UNIQUE_IDENTIFIER),

@@ -9,6 +9,7 @@ use crate::types::{ObjectGroupMember, RevocationReasonCode, ValidityIndicator};
 
 kmip_struct! {
     /// Locate request.
+    #[derive(Default)]
     pub struct LocateRequest {
         /// Maximum Items to return.
         pub maximum_items: Option<i32> = opt(MAXIMUM_ITEMS),
@@ -63,6 +64,7 @@ kmip_struct! {
 
 kmip_struct! {
     /// A request naming just one object (Activate, Destroy, Archive, Recover…).
+    #[derive(Default)]
     pub struct UniqueIdentifierRequest {
         /// Object (ID placeholder when absent).
         pub unique_identifier: Option<String> = opt(UNIQUE_IDENTIFIER),

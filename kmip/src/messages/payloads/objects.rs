@@ -36,6 +36,7 @@ kmip_struct! {
 
 kmip_struct! {
     /// Create Key Pair request.
+    #[derive(Default)]
     pub struct CreateKeyPairRequest {
         /// Attributes for both keys (1.x: CommonTemplateAttribute).
         pub common_attributes: Option<Attributes> = attrs_opt(COMMON_ATTRIBUTES, COMMON_TEMPLATE_ATTRIBUTE),
@@ -206,6 +207,7 @@ pub type ReCertifyResponse = CertifyResponse;
 
 kmip_struct! {
     /// Get request.
+    #[derive(Default)]
     pub struct GetRequest {
         /// Object to get (ID placeholder when absent).
         pub unique_identifier: Option<String> = opt(UNIQUE_IDENTIFIER),
