@@ -13,6 +13,7 @@
 
 pub mod kmip_client;
 pub mod pykmip_server;
+pub mod shim;
 pub mod softhsm;
 
 use keygate::daemon::RunningDaemon;
