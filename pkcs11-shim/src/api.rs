@@ -492,11 +492,15 @@ pub fn crypt_update(
         *class.slot(&mut s) = None;
         return ck(CKR_DATA_LEN_RANGE);
     }
+    if let Some(out) = out {
+        // A length query must not consume the part: the caller sends it again.
+        if !out.fits(0)? {
+            return Ok(());
+        }
+        out.write(&[]);
+    }
     op.multi = true;
     op.data.extend_from_slice(part);
-    if let Some(out) = out {
-        out.put(&[])?;
-    }
     Ok(())
 }
 
