@@ -618,3 +618,6 @@ static INTERFACES: Interfaces = Interfaces([
 fn interfaces() -> &'static [CK_INTERFACE; 2] {
     &INTERFACES.0
 }
+
+#[cfg(test)]
+mod tests;
