@@ -624,6 +624,87 @@ pub fn generate_key_pair(
     Ok((p, k))
 }
 
+/// C_WrapKey (§5.14): the wrapped bytes, by the length protocol. The wrap is
+/// computed once; a length query or a short buffer keeps it for the retry.
+pub fn wrap_key(
+    h: CK_SESSION_HANDLE,
+    m: &Mechanism,
+    wrapping: CK_OBJECT_HANDLE,
+    key: CK_OBJECT_HANDLE,
+    out: &mut dyn Output,
+) -> Result<()> {
+    let held = Held::get(h)?;
+    let mut s = held.lock();
+    held.require_login(s.slot)?;
+    let slot = s.slot;
+    let cached = s
+        .wrapped
+        .as_ref()
+        .filter(|(k, w, mech, _)| *k == key && *w == wrapping && mech == m)
+        .map(|(_, _, _, bytes)| bytes.clone());
+    let bytes = match cached {
+        Some(b) => b,
+        None => {
+            visible(&held, &s, wrapping).map_err(|_| Error::Ck(CKR_WRAPPING_KEY_HANDLE_INVALID))?;
+            visible(&held, &s, key).map_err(Error::for_key)?;
+            let (wuid, winfo) =
+                ops::key_for(&held.lib, slot, wrapping, &[CKO_SECRET_KEY, CKO_PUBLIC_KEY])
+                    .map_err(|e| match e.rv() {
+                        CKR_KEY_HANDLE_INVALID => Error::Ck(CKR_WRAPPING_KEY_HANDLE_INVALID),
+                        CKR_KEY_TYPE_INCONSISTENT => Error::Ck(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
+                        _ => e,
+                    })?;
+            let (kuid, kinfo) =
+                ops::key_for(&held.lib, slot, key, &[CKO_SECRET_KEY, CKO_PRIVATE_KEY])?;
+            let g = held.lib.slots[slot].gateway()?;
+            ops::wrap::wrap(&g, m, &wuid, &winfo, &kuid, &kinfo)?
+        }
+    };
+    match out.put(&bytes) {
+        Ok(true) => {
+            s.wrapped = None;
+            Ok(())
+        }
+        Ok(false) => {
+            s.wrapped = Some((key, wrapping, m.clone(), bytes));
+            Ok(())
+        }
+        Err(e) => {
+            s.wrapped = Some((key, wrapping, m.clone(), bytes));
+            Err(e)
+        }
+    }
+}
+
+/// C_UnwrapKey (§5.14).
+pub fn unwrap_key(
+    h: CK_SESSION_HANDLE,
+    m: &Mechanism,
+    unwrapping: CK_OBJECT_HANDLE,
+    wrapped: &[u8],
+    t: &Template,
+) -> Result<CK_OBJECT_HANDLE> {
+    let held = Held::get(h)?;
+    let mut s = held.lock();
+    may_write(&held, &s, ops::keys::token(t)?)?;
+    let slot = s.slot;
+    visible(&held, &s, unwrapping).map_err(|_| Error::Ck(CKR_UNWRAPPING_KEY_HANDLE_INVALID))?;
+    let (uid, info) = ops::key_for(
+        &held.lib,
+        slot,
+        unwrapping,
+        &[CKO_SECRET_KEY, CKO_PRIVATE_KEY],
+    )
+    .map_err(|e| match e.rv() {
+        CKR_KEY_HANDLE_INVALID => Error::Ck(CKR_UNWRAPPING_KEY_HANDLE_INVALID),
+        CKR_KEY_TYPE_INCONSISTENT => Error::Ck(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT),
+        _ => e,
+    })?;
+    let g = held.lib.slots[slot].gateway()?;
+    let (new, token) = ops::wrap::unwrap(&g, m, &uid, &info, wrapped, t)?;
+    Ok(held.adopt(&mut s, &new, token))
+}
+
 /// C_GenerateRandom (§5.15): from the operating system's CSPRNG, locally.
 pub fn generate_random(h: CK_SESSION_HANDLE, out: &mut [u8]) -> Result<()> {
     use rand::TryRngCore;

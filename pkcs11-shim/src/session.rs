@@ -36,6 +36,8 @@ pub struct Session {
     pub digest: Option<DigestOp>,
     /// Session objects (CKA_TOKEN false) this session created.
     pub objects: Vec<CK_OBJECT_HANDLE>,
+    /// A wrap computed but not yet delivered: (key, wrapping key, mechanism, bytes).
+    pub wrapped: Option<(CK_OBJECT_HANDLE, CK_OBJECT_HANDLE, Mechanism, Vec<u8>)>,
 }
 
 impl Session {
@@ -51,6 +53,7 @@ impl Session {
             verify: None,
             digest: None,
             objects: Vec::new(),
+            wrapped: None,
         }
     }
 }

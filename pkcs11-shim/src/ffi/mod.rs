@@ -414,6 +414,31 @@ exports! {
         args::put(private_key, k)
     }
 
+    fn C_WrapKey(session: CK_SESSION_HANDLE, mechanism: *mut CK_MECHANISM, wrapping: CK_OBJECT_HANDLE, key: CK_OBJECT_HANDLE, out: *mut CK_BYTE, out_len: *mut CK_ULONG) {
+        let m = args::mechanism(mechanism)?;
+        let mut out = Out::new(out, out_len)?;
+        api::wrap_key(session, &m, wrapping, key, &mut out)
+    }
+
+    fn C_UnwrapKey(
+        session: CK_SESSION_HANDLE,
+        mechanism: *mut CK_MECHANISM,
+        unwrapping: CK_OBJECT_HANDLE,
+        wrapped: *mut CK_BYTE,
+        wrapped_len: CK_ULONG,
+        template: *mut CK_ATTRIBUTE,
+        count: CK_ULONG,
+        key: *mut CK_OBJECT_HANDLE,
+    ) {
+        if key.is_null() {
+            return Err(Error::Ck(CKR_ARGUMENTS_BAD));
+        }
+        let m = args::mechanism(mechanism)?;
+        let t = args::template(template, count)?;
+        let h = api::unwrap_key(session, &m, unwrapping, args::bytes(wrapped, wrapped_len)?, &t)?;
+        args::put(key, h)
+    }
+
     fn C_SeedRandom(session: CK_SESSION_HANDLE, seed: *mut CK_BYTE, len: CK_ULONG) {
         api::seed_random(session, args::bytes(seed, len)?)
     }
@@ -440,8 +465,6 @@ unsupported! {
     fn C_DecryptDigestUpdate(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
     fn C_SignEncryptUpdate(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
     fn C_DecryptVerifyUpdate(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
-    fn C_WrapKey(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
-    fn C_UnwrapKey(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
     fn C_DeriveKey(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
     fn C_GetFunctionStatus(CK_SESSION_HANDLE);
     fn C_CancelFunction(CK_SESSION_HANDLE);

@@ -25,7 +25,8 @@ use kmip::types::{
 };
 use zeroize::Zeroizing;
 
-fn activation_now() -> Attribute {
+/// Activation Date a minute back (see the module documentation).
+pub(super) fn activation_now() -> Attribute {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));

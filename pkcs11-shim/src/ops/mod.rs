@@ -4,6 +4,7 @@
 
 pub mod crypto;
 pub mod keys;
+pub mod wrap;
 
 use crate::error::{ck, Error, Result};
 use crate::gateway::Gateway;
