@@ -654,3 +654,146 @@ fn session_objects_are_destroyed_on_the_gateway_when_the_session_closes() {
     };
     assert_eq!(a.attributes.state(), Some(kmip::types::State::Destroyed));
 }
+
+/// An AES key the test knows, usable for wrapping (and, when `extractable`, to be
+/// wrapped).
+fn wrap_key_object(s: &Session, value: &[u8], extractable: bool) -> ObjectHandle {
+    s.create_object(&[
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::Value(value.to_vec()),
+        Attribute::Token(true),
+        Attribute::Encrypt(true),
+        Attribute::Decrypt(true),
+        Attribute::Wrap(true),
+        Attribute::Unwrap(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(extractable),
+    ])
+    .expect("C_CreateObject (wrapping key)")
+}
+
+/// The first block of zeros encrypted with `key` in ECB, through the token.
+fn ecb_block(s: &Session, key: ObjectHandle) -> Vec<u8> {
+    s.encrypt(&Mechanism::AesEcb, key, &[0u8; 16])
+        .expect("C_Encrypt ECB")
+}
+
+fn openssl_ecb_block(key: &[u8]) -> Vec<u8> {
+    let mut c = Crypter::new(Cipher::aes_256_ecb(), Mode::Encrypt, key, None).unwrap();
+    c.pad(false);
+    let mut out = vec![0u8; 32];
+    let n = c.update(&[0u8; 16], &mut out).unwrap();
+    out.truncate(n);
+    out
+}
+
+fn unwrap_template() -> Vec<Attribute> {
+    vec![
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::Token(true),
+        Attribute::Encrypt(true),
+        Attribute::Decrypt(true),
+    ]
+}
+
+#[test]
+fn aes_key_wrap_matches_rfc_3394_and_unwrapped_keys_work() {
+    both(|t, s| {
+        let kek: Vec<u8> = (100u8..132).collect();
+        let target: Vec<u8> = (1u8..33).collect();
+        let w = wrap_key_object(s, &kek, false);
+        let k = wrap_key_object(s, &target, true);
+        let wrapped = s
+            .wrap_key(&Mechanism::AesKeyWrap, w, k)
+            .expect("C_WrapKey AES-KW");
+        let expect = aes_kw::KekAes256::from(<[u8; 32]>::try_from(kek.as_slice()).unwrap())
+            .wrap_vec(&target)
+            .unwrap();
+        assert_eq!(wrapped, expect, "{}: RFC 3394", t.name);
+        let back = s
+            .unwrap_key(&Mechanism::AesKeyWrap, w, &wrapped, &unwrap_template())
+            .expect("C_UnwrapKey AES-KW");
+        assert_eq!(ecb_block(s, back), openssl_ecb_block(&target), "{}", t.name);
+
+        // With padding (RFC 5649), CKM_AES_KEY_WRAP_PAD (0x210A).
+        let kwp = Mechanism::AesKeyWrapPad;
+        let wrapped = s.wrap_key(&kwp, w, k).expect("C_WrapKey AES-KWP");
+        let expect = aes_kw::KekAes256::from(<[u8; 32]>::try_from(kek.as_slice()).unwrap())
+            .wrap_with_padding_vec(&target)
+            .unwrap();
+        assert_eq!(wrapped, expect, "{}: RFC 5649", t.name);
+        let mut tmpl = unwrap_template();
+        tmpl.push(Attribute::ValueLen(32.into()));
+        let back = s
+            .unwrap_key(&kwp, w, &wrapped, &tmpl)
+            .expect("C_UnwrapKey AES-KWP");
+        assert_eq!(ecb_block(s, back), openssl_ecb_block(&target), "{}", t.name);
+
+        // A key made non-extractable cannot be wrapped.
+        assert_eq!(
+            rv(s.wrap_key(&Mechanism::AesKeyWrap, w, w).unwrap_err()),
+            RvError::KeyUnextractable,
+            "{}",
+            t.name
+        );
+        // Bytes that do not open under the key are refused.
+        let mut bad = expect.clone();
+        bad[3] ^= 1;
+        assert!(s.unwrap_key(&kwp, w, &bad, &tmpl).is_err(), "{}", t.name);
+    });
+}
+
+#[test]
+fn keys_wrapped_outside_under_a_token_rsa_key_are_imported() {
+    both(|t, s| {
+        let (public, private) = s
+            .generate_key_pair(
+                &Mechanism::RsaPkcsKeyPairGen,
+                &[
+                    Attribute::Token(true),
+                    Attribute::ModulusBits(2048.into()),
+                    Attribute::Wrap(true),
+                    Attribute::Encrypt(true),
+                ],
+                &[
+                    Attribute::Token(true),
+                    Attribute::Private(true),
+                    Attribute::Unwrap(true),
+                    Attribute::Decrypt(true),
+                ],
+            )
+            .expect("C_GenerateKeyPair (import key)");
+        let rsa = rsa_public(s, public).rsa().unwrap();
+        let target: Vec<u8> = (50u8..82).collect();
+
+        // RSA-OAEP (SHA-1) of the key itself.
+        let mut ct = vec![0u8; 256];
+        let n = rsa
+            .public_encrypt(&target, &mut ct, Padding::PKCS1_OAEP)
+            .unwrap();
+        ct.truncate(n);
+        let oaep = || {
+            PkcsOaepParams::new(
+                MechanismType::SHA1,
+                PkcsMgfType::MGF1_SHA1,
+                PkcsOaepSource::empty(),
+            )
+        };
+        let k = s
+            .unwrap_key(
+                &Mechanism::RsaPkcsOaep(oaep()),
+                private,
+                &ct,
+                &unwrap_template(),
+            )
+            .expect("C_UnwrapKey RSA-OAEP");
+        assert_eq!(ecb_block(s, k), openssl_ecb_block(&target), "{}", t.name);
+
+        // CKM_RSA_AES_KEY_WRAP (0x1054) and the KWP value 0x210B have no cryptoki
+        // variant: the library's unit test of its C face sends them raw.
+        s.destroy_object(private).expect("destroy");
+        s.destroy_object(public).expect("destroy");
+    });
+}
