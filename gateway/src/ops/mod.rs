@@ -13,6 +13,7 @@ mod keypair;
 mod lifecycle;
 mod locate;
 pub(crate) mod object;
+mod wrap;
 
 use crate::backend::{BackendError, KeyBackend, KeyRef};
 use crate::store::{StoreError, Txn};
@@ -32,6 +33,9 @@ pub struct VaultPolicy {
     pub extractable_by_default: bool,
     /// The ceiling: whether any key of this vault may be exported in clear.
     pub allow_extractable: bool,
+    /// Whether a non-extractable or sensitive key may be exported wrapped
+    /// (`allow_wrapped_export`).
+    pub allow_wrapped_export: bool,
 }
 
 /// Everything an operation may touch.
