@@ -3,7 +3,7 @@
 use super::certificate;
 use super::keyformat;
 use super::object::{self, aad, new_attributes, new_uid, Material, Obj};
-use super::wrap;
+use super::{version, wrap};
 use super::{OpCtx, OpError};
 use crate::backend::{BackendError, KeyRef};
 use crate::crypto::{Curve, KeyKind};
@@ -16,8 +16,7 @@ use kmip::messages::payloads::{
 use kmip::messages::{Attribute, Attributes};
 use kmip::ttlv::{binary, Limits, Tag, Ttlv, Value};
 use kmip::types::{
-    CertificateType, CryptographicAlgorithm, KeyFormatType, LinkType, ObjectType, ResultReason,
-    State,
+    CertificateType, CryptographicAlgorithm, KeyFormatType, ObjectType, ResultReason, State,
 };
 use zeroize::Zeroizing;
 
@@ -106,6 +105,7 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
     let pending = wrap::prepare_register(ctx, &mut object)?;
     let uid = new_uid();
     let mut client = req.attributes.clone();
+    let new_version = version::take_request(&mut client)?;
     let mut derived = vec![(
         Tag::OBJECT_TYPE,
         Value::Enumeration(req.object_type.value()),
@@ -246,6 +246,9 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
         (None, Some(kind), None) => ctx.backend.import_public_key(kind, &secret, &key_aad)?,
         (None, None, None) => ctx.backend.import_secret(&secret, &key_aad)?,
     };
+    if new_version {
+        version::register_next(ctx, &mut attrs, &uid, req.object_type.value())?;
+    }
     let mut obj = new_obj(ctx, &uid, req.object_type, attrs, &template, key_ref.0);
     object::insert(ctx, &mut obj)?;
     Ok(RegisterResponse {
@@ -310,16 +313,8 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
         client.set(Tag::ACTIVATION_DATE, Value::DateTime(ctx.now));
     }
     let mut attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
-    attrs.push(Attribute::standard(
-        Tag::LINK,
-        object::link(LinkType::ReplacedObjectLink, &old.rec.uid),
-    ));
+    version::link_next(ctx, &mut old, &mut attrs, &uid)?;
     store_generated_key(ctx, &uid, alg, bits, attrs)?;
-    old.attrs.push(Attribute::standard(
-        Tag::LINK,
-        object::link(LinkType::ReplacementObjectLink, &uid),
-    ));
-    object::save(ctx, &mut old)?;
     ctx.id_placeholder = Some(uid.clone());
     Ok(ReKeyResponse {
         unique_identifier: uid,

@@ -13,6 +13,7 @@ mod keypair;
 mod lifecycle;
 mod locate;
 pub(crate) mod object;
+mod version;
 mod wrap;
 
 use crate::backend::{BackendError, KeyBackend, KeyRef};
