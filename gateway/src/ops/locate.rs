@@ -7,7 +7,7 @@
 //! version, ops::version); paged by Offset Items / Maximum Items.
 
 use super::object::{self, Obj};
-use super::version;
+use super::{importkey, version};
 use super::{OpCtx, OpError};
 use crate::store::ObjectFilter;
 use kmip::messages::codec::{Codec, Ctx};
@@ -20,6 +20,11 @@ use kmip::version::ProtocolVersion;
 /// Locate.
 pub fn locate(ctx: &mut OpCtx<'_>, req: &LocateRequest) -> Result<LocateResponse, OpError> {
     let wanted = requested_attributes(req)?;
+    if let [n] = wanted.names().as_slice() {
+        if n.value == importkey::IMPORT_KEY_NAME {
+            importkey::ensure(ctx)?;
+        }
+    }
     let mut filter = ObjectFilter::default();
     if let Some(Ok(t)) = wanted.typed::<ObjectType>(Tag::OBJECT_TYPE) {
         filter.object_type = Some(t.value());

@@ -8,6 +8,7 @@ mod create;
 pub(crate) mod crypto;
 mod discover;
 mod get;
+pub mod importkey;
 mod keyformat;
 mod keypair;
 mod lifecycle;

@@ -364,7 +364,9 @@ pub(super) fn prepare_register(
         .unwrap_bytes(w.key_use(), w.method, &wrapped)
         .map_err(crypto_error)?;
     kb.key_value = Some(match encoding {
-        EncodingOption::NoEncoding => KeyValue::plain(KeyMaterial::Bytes(clear.to_vec())),
+        EncodingOption::NoEncoding => KeyValue::plain(KeyMaterial::Bytes(
+            trim_der(kb.key_format_type, &clear).to_vec(),
+        )),
         _ => {
             let bad = |what: &str| {
                 OpError::new(
@@ -384,4 +386,28 @@ pub(super) fn prepare_register(
         }
     });
     Ok(None)
+}
+
+/// A DER value (PKCS#1, PKCS#8, X.509, SEC1) unwrapped with RFC 5649 by a token that
+/// leaves the padding on (SoftHSM 2.6.1, `CKM_AES_KEY_WRAP_PAD`, for a length that is
+/// not a multiple of 8): the value ends where its own length says, and at most 7
+/// zero bytes after it are padding. Anything else is returned as it is.
+fn trim_der(format: KeyFormatType, clear: &[u8]) -> &[u8] {
+    use der::Reader;
+    if !matches!(
+        format,
+        KeyFormatType::Pkcs1
+            | KeyFormatType::Pkcs8
+            | KeyFormatType::X509
+            | KeyFormatType::EcPrivateKey
+    ) {
+        return clear;
+    }
+    let Ok(mut reader) = der::SliceReader::new(clear) else {
+        return clear;
+    };
+    match reader.tlv_bytes() {
+        Ok(tlv) if clear.len() - tlv.len() < 8 && clear[tlv.len()..].iter().all(|b| *b == 0) => tlv,
+        _ => clear,
+    }
 }
