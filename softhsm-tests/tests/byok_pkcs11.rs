@@ -10,7 +10,11 @@
 //!   `openssl pkeyutl` (RSA-OAEP of an ephemeral AES key) and `openssl enc
 //!   -id-aes256-wrap-pad` under the vault's RSA key, registered (the request's
 //!   encoded bytes, checked not to contain the key, are what is sent), used by KMIP
-//!   Encrypt, and the ciphertext decrypted with `openssl enc` and the original key.
+//!   Encrypt, and the ciphertext decrypted with `openssl enc` and the original key;
+//! - the same with `keygate import`'s code (`keygate::byok`): the vault's import key
+//!   made on demand in the token, an AES key and an RSA key (PKCS#8) from `openssl`,
+//!   whose requests never hold the keys, used by KMIP Encrypt and Sign and checked
+//!   with OpenSSL.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,7 +32,12 @@ use softhsm_tests::kmip_client::{self as k, Kmip};
 use softhsm_tests::softhsm::{self, SoftHsm, USER_PIN};
 use softhsm_tests::{Daemon, TempDir};
 
-const TOKENS: &[&str] = &["kg-byok-resident", "kg-byok-wrapped", "kg-byok-roundtrip"];
+const TOKENS: &[&str] = &[
+    "kg-byok-resident",
+    "kg-byok-wrapped",
+    "kg-byok-roundtrip",
+    "kg-byok-import",
+];
 
 const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::V1_4, ProtocolVersion::V2_1];
 
@@ -546,4 +555,97 @@ fn byok_round_trip_with_openssl_into_a_resident_vault() {
         ],
     );
     assert_eq!(out, plaintext);
+}
+
+#[test]
+fn byok_with_keygate_import_into_a_resident_vault() {
+    let (d, _pin) = daemon("kg-byok-import", Placement::Resident);
+    let admin = d.client("admin");
+    let cfg = keygate::byok::client_config(
+        d.addr().to_string(),
+        &d.report().ca_cert,
+        &admin.cert,
+        &admin.key,
+    );
+    let v = ProtocolVersion::V2_1;
+    let work = TempDir::new("byok-import");
+    std::fs::create_dir_all(work.path()).expect("work dir");
+    let dir = work.path();
+    openssl(dir, &["rand", "-out", "key.bin", "32"]);
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "rsa.pem",
+        ],
+    );
+    let mut c = d.connect("admin");
+
+    // AES: imported, used in the token, decrypted outside.
+    let key = std::fs::read(dir.join("key.bin")).expect("key");
+    let file = keygate::byok::parse_key_file(&key).expect("AES key file");
+    let done = keygate::byok::import(&cfg, v, "byok-aes", &file, keygate::crypto::HashAlg::Sha1)
+        .expect("import");
+    assert!(!keygate::byok::contains(&done.request, &key));
+    activate(&mut c, v, &done.uid);
+    let plaintext = b"imported with keygate import";
+    let iv = [9u8; 16];
+    let r = c.send(
+        v,
+        &k::item(
+            "Encrypt",
+            &format!(
+                "{}<CryptographicParameters>{}{}</CryptographicParameters>{}{}",
+                k::uid(&done.uid),
+                k::enumeration("BlockCipherMode", "CBC"),
+                k::enumeration("PaddingMethod", "PKCS5"),
+                k::bytes("Data", plaintext),
+                k::bytes("IVCounterNonce", &iv),
+            ),
+        ),
+    );
+    let ct = match r.ok(0) {
+        ResponsePayload::Encrypt(e) => e.data.clone().expect("ciphertext"),
+        other => panic!("{other:?}"),
+    };
+    std::fs::write(dir.join("ct.bin"), &ct).expect("write");
+    let out = openssl(
+        dir,
+        &[
+            "enc",
+            "-d",
+            "-aes-256-cbc",
+            "-K",
+            &hex(&key),
+            "-iv",
+            &hex(&iv),
+            "-in",
+            "ct.bin",
+        ],
+    );
+    assert_eq!(out, plaintext);
+
+    // RSA (PKCS#8): unwrapped in the token, signs there; OpenSSL verifies with the
+    // file's public key.
+    let pem = std::fs::read(dir.join("rsa.pem")).expect("pem");
+    let file = keygate::byok::parse_key_file(&pem).expect("PKCS#8 file");
+    let done = keygate::byok::import(&cfg, v, "byok-rsa", &file, keygate::crypto::HashAlg::Sha1)
+        .expect("import RSA");
+    assert!(!keygate::byok::contains(&done.request, file.secret()));
+    activate(&mut c, v, &done.uid);
+    let data = b"signed by a key brought from outside";
+    let sig = match c.send(v, &k::sign_rsa(&done.uid, data)).ok(0) {
+        ResponsePayload::Sign(s) => s.signature_data.clone().expect("signature"),
+        other => panic!("{other:?}"),
+    };
+    let pkey = openssl::pkey::PKey::private_key_from_pem(&pem).expect("PEM");
+    let mut verifier = openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &pkey)
+        .expect("verifier");
+    verifier.update(data).expect("update");
+    assert!(verifier.verify(&sig).expect("verify"));
 }
