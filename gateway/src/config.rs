@@ -205,6 +205,10 @@ pub struct VaultConfig {
     pub extractable_by_default: bool,
     /// The ceiling: when false, no object of this vault is ever extractable.
     pub allow_extractable: bool,
+    /// Whether a non-extractable (or sensitive) key of this vault may leave it
+    /// wrapped under another key of the vault (Get with a Key Wrapping
+    /// Specification). Never in clear. Default false.
+    pub allow_wrapped_export: bool,
 }
 
 /// Name of the built-in software keystore (`[keystore]`); reserved, so no
@@ -890,6 +894,7 @@ struct RawVault {
     backend: Option<Spanned<String>>,
     extractable_by_default: Option<Spanned<bool>>,
     allow_extractable: Option<bool>,
+    allow_wrapped_export: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -1028,6 +1033,7 @@ impl RawConfig {
                 backend,
                 extractable_by_default,
                 allow_extractable,
+                allow_wrapped_export: v.allow_wrapped_export.unwrap_or(false),
             });
         }
 
@@ -1531,6 +1537,8 @@ struct OutVault<'a> {
     backend: &'a str,
     extractable_by_default: bool,
     allow_extractable: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    allow_wrapped_export: bool,
 }
 
 impl<'a> From<&'a VaultConfig> for OutVault<'a> {
@@ -1540,6 +1548,7 @@ impl<'a> From<&'a VaultConfig> for OutVault<'a> {
             backend: &v.backend,
             extractable_by_default: v.extractable_by_default,
             allow_extractable: v.allow_extractable,
+            allow_wrapped_export: v.allow_wrapped_export,
         }
     }
 }

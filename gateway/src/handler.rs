@@ -44,6 +44,7 @@ impl Policy {
                     name: v.name.clone(),
                     extractable_by_default: v.extractable_by_default,
                     allow_extractable: v.allow_extractable,
+                    allow_wrapped_export: v.allow_wrapped_export,
                 },
             );
             p.vault_backends.insert(v.name.clone(), v.backend.clone());

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod backend;
 pub mod bench;
+pub mod byok;
 pub mod config;
 pub mod crypto;
 pub mod daemon;

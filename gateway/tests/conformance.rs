@@ -18,16 +18,6 @@ const PROFILES: &[&str] = &[
 /// Files expected to fail, and why (keep in sync with CONFORMANCE.md).
 const EXCLUDED: &[(&str, &str)] = &[
     (
-        "AX-M-2-14",
-        "needs key wrapping: Get with a Key Wrapping Specification (NIST key wrap under \
-         another managed key), which belongs to the certificates/BYOK issue",
-    ),
-    (
-        "AX-M-2-21",
-        "needs key wrapping: Get with a Key Wrapping Specification (NIST key wrap under \
-         another managed key), which belongs to the certificates/BYOK issue",
-    ),
-    (
         "OMOS-O-1-14",
         "the vector is inconsistent: its second request is a 1.4 Destroy, and the \
          expected reply has a 1.3 header (ProtocolVersionMinor 3) while the reply to \

@@ -54,6 +54,22 @@ impl Kmip {
             .unwrap_or_else(|e| panic!("response does not decode: {e}"));
         Reply { msg }
     }
+
+    /// Sends an already encoded request message (binary TTLV) as it is.
+    ///
+    /// # Panics
+    /// If the exchange fails or the answer does not decode.
+    pub fn send_bytes(&mut self, request: &[u8]) -> Reply {
+        let raw = self
+            .client
+            .roundtrip_bytes(request)
+            .unwrap_or_else(|e| panic!("request failed: {e}"));
+        let t = kmip::ttlv::binary::decode(&raw, &kmip::ttlv::Limits::DEFAULT)
+            .unwrap_or_else(|e| panic!("response is not TTLV: {e}"));
+        let msg = ResponseMessage::from_ttlv(&t)
+            .unwrap_or_else(|e| panic!("response does not decode: {e}"));
+        Reply { msg }
+    }
 }
 
 /// A decoded response.

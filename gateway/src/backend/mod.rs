@@ -11,6 +11,7 @@ pub mod software;
 
 use crate::crypto::{
     Cipher, CryptoError, Encrypted, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme,
+    WrapMethod,
 };
 use std::fmt;
 use zeroize::Zeroizing;
@@ -45,6 +46,29 @@ pub enum BackendError {
     /// Not Extractable (2.x), Permission Denied (1.x).
     #[error("the key is not extractable: its material never leaves the backend")]
     NotExtractable,
+}
+
+/// A key of the backend as an operation uses it: its reference, the binding it was
+/// made with and its kind.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyUse<'a> {
+    /// The backend's reference.
+    pub key: &'a KeyRef,
+    /// The binding (vault and UID) the reference was made with.
+    pub aad: &'a [u8],
+    /// What the key is.
+    pub kind: KeyKind,
+}
+
+/// What a key unwrapped into the backend becomes (Register of a wrapped key).
+#[derive(Debug, Clone, Copy)]
+pub struct NewKey<'a> {
+    /// The symmetric key's kind.
+    pub kind: KeyKind,
+    /// Export policy, as [`KeyBackend::generate_key`].
+    pub extractable: bool,
+    /// The new object's binding.
+    pub aad: &'a [u8],
 }
 
 /// Where key material lives.
@@ -146,6 +170,143 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
             "backend {} does not generate key pairs",
             self.name()
         )))
+    }
+
+    /// Wraps the symmetric key `target` under `wrapping` with `method` (Get with a
+    /// Key Wrapping Specification, Encoding Option No Encoding): the wrapped key value.
+    /// The caller has checked the objects' policy (usage mask, state, vault's
+    /// wrapped-export rule). A backend that can wrap without the clear key leaving it
+    /// (PKCS#11 `C_WrapKey`) does so; the default exports the key
+    /// ([`KeyBackend::export_secret`], so a key the backend made non-extractable
+    /// fails with [`CryptoError::Unsupported`] naming it) and calls
+    /// [`KeyBackend::wrap_bytes`].
+    fn wrap_key(
+        &self,
+        wrapping: KeyUse<'_>,
+        method: WrapMethod,
+        target: KeyUse<'_>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let clear = self
+            .export_secret(target.key, target.aad)
+            .map_err(|e| CryptoError::Unsupported(e.to_string()))?;
+        self.wrap_bytes(wrapping, method, &clear)
+    }
+
+    /// Wraps caller-held bytes (a TTLV-encoded Key Value, a PKCS#8 key) under
+    /// `wrapping`. The default uses [`KeyBackend::encrypt`] with the method's cipher;
+    /// for RSA-AES key wrap, a fresh AES-256 key from [`KeyBackend::random`] wraps the
+    /// bytes (RFC 5649, software engine) and is itself encrypted with RSA-OAEP.
+    fn wrap_bytes(
+        &self,
+        wrapping: KeyUse<'_>,
+        method: WrapMethod,
+        clear: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        if let Some(cipher) = method.cipher() {
+            return Ok(self
+                .encrypt(wrapping.key, wrapping.aad, wrapping.kind, &cipher, clear)?
+                .data);
+        }
+        let WrapMethod::RsaAesKw(hash) = method else {
+            return Err(CryptoError::Unsupported(format!("{method:?}")));
+        };
+        let ephemeral = self
+            .random(32)
+            .map_err(|e| CryptoError::Device(e.to_string()))?;
+        let mut out = self
+            .encrypt(
+                wrapping.key,
+                wrapping.aad,
+                wrapping.kind,
+                &Cipher::RsaOaep { hash },
+                &ephemeral,
+            )?
+            .data;
+        let inner = crate::crypto::software::encrypt(
+            KeyKind::Aes(256),
+            &ephemeral,
+            &Cipher::AesKeyWrap { pad: true },
+            clear,
+        )?;
+        out.extend_from_slice(&inner.data);
+        Ok(out)
+    }
+
+    /// Unwraps `wrapped` under `unwrapping` (an AES key, or the RSA private key) and
+    /// returns the clear bytes: the inverse of [`KeyBackend::wrap_bytes`], for a
+    /// wrapped Key Value the gateway must read (TTLV encoding, asymmetric keys).
+    fn unwrap_bytes(
+        &self,
+        unwrapping: KeyUse<'_>,
+        method: WrapMethod,
+        wrapped: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        if let Some(cipher) = method.cipher() {
+            return self.decrypt(
+                unwrapping.key,
+                unwrapping.aad,
+                unwrapping.kind,
+                &cipher,
+                wrapped,
+            );
+        }
+        let (WrapMethod::RsaAesKw(hash), KeyKind::RsaPrivate(bits)) = (method, unwrapping.kind)
+        else {
+            return Err(CryptoError::BadParameters(format!(
+                "{method:?} with a {:?} key",
+                unwrapping.kind
+            )));
+        };
+        let split = crate::crypto::rsa_part_len(bits);
+        if wrapped.len() <= split {
+            return Err(CryptoError::BadParameters(
+                "RSA-AES wrapped data shorter than the RSA part".into(),
+            ));
+        }
+        let (rsa_part, aes_part) = wrapped.split_at(split);
+        let ephemeral = self.decrypt(
+            unwrapping.key,
+            unwrapping.aad,
+            unwrapping.kind,
+            &Cipher::RsaOaep { hash },
+            rsa_part,
+        )?;
+        if ephemeral.len() != 16 && ephemeral.len() != 24 && ephemeral.len() != 32 {
+            return Err(CryptoError::Failed(
+                "RSA-AES key wrap: the RSA part is not an AES key".into(),
+            ));
+        }
+        let bits = u32::try_from(ephemeral.len() * 8).unwrap_or(0);
+        crate::crypto::software::decrypt(
+            KeyKind::Aes(bits),
+            &ephemeral,
+            &Cipher::AesKeyWrap { pad: true },
+            aes_part,
+        )
+    }
+
+    /// Unwraps a wrapped symmetric key straight into the backend's custody (Register
+    /// of a wrapped key, Encoding Option No Encoding). A backend that can
+    /// (PKCS#11 `C_UnwrapKey`) never lets the clear key out; the default unwraps
+    /// with [`KeyBackend::unwrap_bytes`] and imports at once with
+    /// [`KeyBackend::import_key`], the clear key zeroized on return.
+    fn unwrap_key(
+        &self,
+        unwrapping: KeyUse<'_>,
+        method: WrapMethod,
+        wrapped: &[u8],
+        new: NewKey<'_>,
+    ) -> Result<KeyRef, CryptoError> {
+        let clear = self.unwrap_bytes(unwrapping, method, wrapped)?;
+        if symmetric_key_len(new.kind).ok() != Some(clear.len()) {
+            return Err(CryptoError::BadParameters(format!(
+                "the unwrapped key is {} bytes, not a {:?} key",
+                clear.len(),
+                new.kind
+            )));
+        }
+        self.import_key(new.kind, &clear, new.extractable, new.aad)
+            .map_err(|e| CryptoError::Device(e.to_string()))
     }
 
     /// Encrypts with the referenced key.

@@ -71,6 +71,7 @@ mod mech;
 mod module;
 mod ops;
 mod resident;
+mod wrap;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -85,9 +86,10 @@ use cryptoki::types::AuthPin;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{BackendError, GeneratedRefs, KeyBackend, KeyRef};
+use super::{BackendError, GeneratedRefs, KeyBackend, KeyRef, KeyUse, NewKey};
 use crate::crypto::{
     Cipher, CryptoError, Encrypted, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme,
+    WrapMethod,
 };
 use conn::{CachedObject, Conn, Target};
 use error::Fault;
@@ -358,7 +360,7 @@ impl Pkcs11Backend {
             _ => Mechanism::GenericSecretKeyGen,
         };
         let value_len = u64::try_from(len).unwrap_or(u64::MAX);
-        self.make_secret(ty, extractable, aad, |session, template| {
+        self.make_secret(ty, extractable, aad, |_, _, session, template| {
             // A DES key's length follows from its type (CKA_VALUE_LEN is not given).
             if !matches!(ty, Type::Des2 | Type::Des3) {
                 template.push(Attribute::ValueLen(value_len.into()));
@@ -389,7 +391,7 @@ impl Pkcs11Backend {
                 secret.len()
             )));
         }
-        self.make_secret(ty, extractable, aad, |session, template| {
+        self.make_secret(ty, extractable, aad, |_, _, session, template| {
             template.push(Attribute::Class(Class::Secret.object_class()));
             template.push(Attribute::KeyType(ty.key_type()));
             template.push(Attribute::Value(secret.to_vec()));
@@ -407,11 +409,11 @@ impl Pkcs11Backend {
         ty: Type,
         extractable: bool,
         aad: &[u8],
-        create: impl Fn(&Session, &mut Vec<Attribute>) -> Result<ObjectHandle, Fault>,
+        create: impl Fn(&Conn, &Pkcs11, &Session, &mut Vec<Attribute>) -> Result<ObjectHandle, Fault>,
     ) -> Result<KeyRef, Fault> {
         match self.placement {
             Placement::Resident => {
-                self.run(|conn, _, session| {
+                self.run(|conn, ctx, session| {
                     // A fresh id per attempt: a retried creation that had in fact
                     // succeeded leaves an orphan, never two objects with one id.
                     let id = random_id()?;
@@ -425,12 +427,12 @@ impl Pkcs11Backend {
                         Attribute::Id(id.to_vec()),
                         Attribute::Label(label.clone()),
                     ]);
-                    let handle = create(session, &mut template)?;
+                    let handle = create(conn, ctx, session, &mut template)?;
                     conn.remember(Class::Secret, &id, handle, label);
                     Ok(KeyRef(keyref::resident(Class::Secret, ty, &id)))
                 })
             }
-            Placement::Wrapped => self.run(|conn, _, session| {
+            Placement::Wrapped => self.run(|conn, ctx, session| {
                 let kek = kek(conn)?;
                 let mut template = usage(Class::Secret, ty);
                 // Extractable in the token only so that C_WrapKey may wrap it; the
@@ -442,7 +444,7 @@ impl Pkcs11Backend {
                     Attribute::Sensitive(true),
                     Attribute::Extractable(true),
                 ]);
-                let handle = create(session, &mut template)?;
+                let handle = create(conn, ctx, session, &mut template)?;
                 let wrapped = wrap_and_destroy(session, &kek, handle);
                 let flags = if extractable { FLAG_EXTRACTABLE } else { 0 };
                 let body = keyref::wrapped_body(Class::Secret, ty, flags, kek.mechanism, &wrapped?);
@@ -837,7 +839,7 @@ impl KeyBackend for Pkcs11Backend {
                 secret.len()
             )));
         }
-        self.make_secret(Type::Data, true, aad, |session, template| {
+        self.make_secret(Type::Data, true, aad, |_, _, session, template| {
             let value = encode_data(secret)?;
             template.push(Attribute::Class(Class::Secret.object_class()));
             template.push(Attribute::KeyType(Type::Data.key_type()));
@@ -970,6 +972,55 @@ impl KeyBackend for Pkcs11Backend {
     /// `CKM_DES3_ECB`, 8-byte IV, as the software backend reads them), or an RSA
     /// public key for RSA-OAEP and PKCS#1 v1.5. An IV/nonce the caller left out is drawn from the token's generator and
     /// returned in [`Encrypted::iv`]; AES-GCM's tag is returned apart.
+    /// `C_WrapKey` in the token for a secret key (`pkcs11/wrap.rs`); other
+    /// objects are exported (when the token allows) and wrapped as bytes.
+    fn wrap_key(
+        &self,
+        wrapping: KeyUse<'_>,
+        method: WrapMethod,
+        target: KeyUse<'_>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        if Self::wraps_in_token(target.key) {
+            return crypto(self.wrap_key_inner(wrapping, method, target));
+        }
+        let clear = self
+            .export_secret(target.key, target.aad)
+            .map_err(|e| CryptoError::Unsupported(e.to_string()))?;
+        self.wrap_bytes(wrapping, method, &clear)
+    }
+
+    /// Through a session generic secret holding the bytes (`pkcs11/wrap.rs`).
+    fn wrap_bytes(
+        &self,
+        wrapping: KeyUse<'_>,
+        method: WrapMethod,
+        clear: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        crypto(self.wrap_bytes_inner(wrapping, method, clear))
+    }
+
+    /// `C_UnwrapKey` into a session generic secret, read and destroyed.
+    fn unwrap_bytes(
+        &self,
+        unwrapping: KeyUse<'_>,
+        method: WrapMethod,
+        wrapped: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        crypto(self.unwrap_bytes_inner(unwrapping, method, wrapped))
+    }
+
+    /// `C_UnwrapKey` straight into the token (resident) or into a session object
+    /// wrapped under the KEK at once (wrapped): the clear key never leaves the token.
+    fn unwrap_key(
+        &self,
+        unwrapping: KeyUse<'_>,
+        method: WrapMethod,
+        wrapped: &[u8],
+        new: NewKey<'_>,
+    ) -> Result<KeyRef, CryptoError> {
+        crypto(self.unwrap_key_inner(unwrapping, method, wrapped, new))
+    }
+
     fn encrypt(
         &self,
         key: &KeyRef,
@@ -1093,17 +1144,28 @@ fn usage(class: Class, ty: Type) -> Vec<Attribute> {
         (_, Type::Rsa) => (true, true),
         _ => (false, true),
     };
+    // AES and RSA keys may wrap and unwrap keys (ops::wrap checks the object's Wrap
+    // Key / Unwrap Key usage before asking).
+    let wraps = matches!(ty, Type::Aes | Type::Rsa);
     let mut attrs = match class {
         Class::Secret => vec![
             Attribute::Encrypt(encrypt),
             Attribute::Decrypt(encrypt),
             Attribute::Sign(sign),
             Attribute::Verify(sign),
-            Attribute::Wrap(false),
-            Attribute::Unwrap(false),
+            Attribute::Wrap(wraps),
+            Attribute::Unwrap(wraps),
         ],
-        Class::Private => vec![Attribute::Sign(sign), Attribute::Decrypt(encrypt)],
-        Class::Public => vec![Attribute::Verify(sign), Attribute::Encrypt(encrypt)],
+        Class::Private => vec![
+            Attribute::Sign(sign),
+            Attribute::Decrypt(encrypt),
+            Attribute::Unwrap(wraps),
+        ],
+        Class::Public => vec![
+            Attribute::Verify(sign),
+            Attribute::Encrypt(encrypt),
+            Attribute::Wrap(wraps),
+        ],
     };
     if class != Class::Public {
         attrs.push(Attribute::Derive(false));

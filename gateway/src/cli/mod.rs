@@ -4,6 +4,8 @@
 
 mod admin;
 mod bench;
+mod export;
+mod import;
 mod kmip;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +43,10 @@ enum Command {
     Replay(admin::ReplayArgs),
     /// Load a KMIP server with one operation on N connections; print ops/s and latency.
     Bench(bench::BenchArgs),
+    /// Bring a key into a vault, wrapped under the vault's import key (BYOK).
+    Import(import::ImportArgs),
+    /// Write a key of a vault to a file, wrapped under a key the caller names.
+    Export(export::ExportArgs),
 }
 
 /// Runs the parsed command line.
@@ -54,6 +60,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(c) => admin::audit(&c),
         Command::Replay(a) => admin::replay(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Import(a) => import::run(&a),
+        Command::Export(a) => export::run(&a),
     }
 }
 

@@ -189,3 +189,45 @@ impl std::fmt::Debug for GeneratedPair {
             .finish_non_exhaustive()
     }
 }
+
+/// How a key is wrapped under another (KMIP 1.4 §2.1.5 Wrapping Method Encrypt, with
+/// the wrapping key's Cryptographic Parameters; PKCS#11 `C_WrapKey` mechanisms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WrapMethod {
+    /// AES key wrap, RFC 3394 (`CKM_AES_KEY_WRAP`; KMIP Block Cipher Mode NIST Key
+    /// Wrap): the wrapped value is a multiple of 8 bytes, at least 16.
+    AesKw,
+    /// AES key wrap with padding, RFC 5649 (`CKM_AES_KEY_WRAP_PAD`; KMIP Block Cipher
+    /// Mode AES Key Wrap Padding): any length.
+    AesKwp,
+    /// RSA-OAEP under a public key, MGF1 with the same hash (`CKM_RSA_PKCS_OAEP`).
+    RsaOaep(HashAlg),
+    /// RSA-AES key wrap (`CKM_RSA_AES_KEY_WRAP`, the cloud BYOK format): a fresh
+    /// AES-256 key wrapped with RSA-OAEP (this hash), followed by the target wrapped
+    /// under that AES key with RFC 5649.
+    RsaAesKw(HashAlg),
+}
+
+impl WrapMethod {
+    /// True when the wrapping key is an RSA public key (and the unwrapping key its
+    /// private key); false for AES.
+    pub fn is_rsa(self) -> bool {
+        matches!(self, Self::RsaOaep(_) | Self::RsaAesKw(_))
+    }
+
+    /// The data cipher for a one-step method (everything but RSA-AES key wrap).
+    pub fn cipher(self) -> Option<Cipher> {
+        match self {
+            Self::AesKw => Some(Cipher::AesKeyWrap { pad: false }),
+            Self::AesKwp => Some(Cipher::AesKeyWrap { pad: true }),
+            Self::RsaOaep(hash) => Some(Cipher::RsaOaep { hash }),
+            Self::RsaAesKw(_) => None,
+        }
+    }
+}
+
+/// The length in bytes of the RSA-OAEP part of an RSA-AES key wrap under a key of
+/// `modulus_bits`; what follows it is the RFC 5649 part.
+pub fn rsa_part_len(modulus_bits: u32) -> usize {
+    usize::try_from(modulus_bits.div_ceil(8)).unwrap_or(usize::MAX)
+}

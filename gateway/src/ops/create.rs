@@ -3,6 +3,7 @@
 use super::certificate;
 use super::keyformat;
 use super::object::{self, aad, new_attributes, new_uid, Material, Obj};
+use super::{version, wrap};
 use super::{OpCtx, OpError};
 use crate::backend::{BackendError, KeyRef};
 use crate::crypto::{Curve, KeyKind};
@@ -15,8 +16,7 @@ use kmip::messages::payloads::{
 use kmip::messages::{Attribute, Attributes};
 use kmip::ttlv::{binary, Limits, Tag, Ttlv, Value};
 use kmip::types::{
-    CertificateType, CryptographicAlgorithm, KeyFormatType, LinkType, ObjectType, ResultReason,
-    State,
+    CertificateType, CryptographicAlgorithm, KeyFormatType, ObjectType, ResultReason, State,
 };
 use zeroize::Zeroizing;
 
@@ -99,14 +99,19 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
             "Object Type does not match the object",
         ));
     }
+    // A wrapped Key Block (ops::wrap) is unwrapped first, or left for the backend
+    // to unwrap into its custody.
+    let mut object = req.object.clone();
+    let pending = wrap::prepare_register(ctx, &mut object)?;
     let uid = new_uid();
     let mut client = req.attributes.clone();
+    let new_version = version::take_request(&mut client)?;
     let mut derived = vec![(
         Tag::OBJECT_TYPE,
         Value::Enumeration(req.object_type.value()),
     )];
     let mut from_certificate = Vec::new();
-    if let ManagedObject::Certificate(c) = &req.object {
+    if let ManagedObject::Certificate(c) = &object {
         // KMIP 1.4 §3.8, §3.9: set by the server from the certificate itself.
         derived.push((
             Tag::CERTIFICATE_TYPE,
@@ -121,7 +126,7 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
             from_certificate = certificate::attributes(&c.certificate_value)?;
         }
     }
-    if let Some(kb) = req.object.key_block() {
+    if let Some(kb) = object.key_block() {
         // 2.x: the Key Format Type attribute is the key block's.
         derived.push((
             Tag::KEY_FORMAT_TYPE,
@@ -129,8 +134,13 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
         ));
     }
     drop_agreeing(&mut client, &derived);
-    let digest_input = digest_input(&req.object);
-    let (template, secret) = split_secret(req.object.clone())?;
+    // What the backend unwraps in place is never read here: no Digest of it.
+    let digest_input = if pending.is_some() {
+        None
+    } else {
+        digest_input(&object)
+    };
+    let (template, secret) = split_secret(object.clone())?;
     let format = template.key_block().map(|kb| kb.key_format_type);
     if let Some(kb) = template.key_block() {
         // Algorithm and length come with the key block when the attributes omit them.
@@ -190,7 +200,7 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
     // object of the right key type); everything else is custody of bytes.
     let key_aad = aad(&ctx.vault.name, &uid);
     let symmetric = match (
-        &req.object,
+        &object,
         attrs.cryptographic_algorithm(),
         attrs.cryptographic_length(),
     ) {
@@ -218,16 +228,27 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
         _ => None,
     };
     let extractable = object::flag(&attrs, Tag::EXTRACTABLE) == Some(true);
-    let key_ref = match (symmetric, asymmetric) {
-        (Some(kind), _) => ctx
+    let key_ref = match (symmetric, asymmetric, &pending) {
+        (Some(kind), _, Some(p)) => p.finish(ctx, kind, extractable, &key_aad)?,
+        (None, _, Some(_)) => {
+            return Err(OpError::new(
+                ResultReason::InvalidField,
+                "a wrapped symmetric key needs its Cryptographic Algorithm and Length (in the \
+                 Key Block or the attributes)",
+            ))
+        }
+        (Some(kind), _, None) => ctx
             .backend
             .import_key(kind, &secret, extractable, &key_aad)?,
-        (None, Some(kind)) if req.object_type == ObjectType::PrivateKey => ctx
+        (None, Some(kind), None) if req.object_type == ObjectType::PrivateKey => ctx
             .backend
             .import_private_key(kind, &secret, extractable, &key_aad)?,
-        (None, Some(kind)) => ctx.backend.import_public_key(kind, &secret, &key_aad)?,
-        (None, None) => ctx.backend.import_secret(&secret, &key_aad)?,
+        (None, Some(kind), None) => ctx.backend.import_public_key(kind, &secret, &key_aad)?,
+        (None, None, None) => ctx.backend.import_secret(&secret, &key_aad)?,
     };
+    if new_version {
+        version::register_next(ctx, &mut attrs, &uid, req.object_type.value())?;
+    }
     let mut obj = new_obj(ctx, &uid, req.object_type, attrs, &template, key_ref.0);
     object::insert(ctx, &mut obj)?;
     Ok(RegisterResponse {
@@ -292,16 +313,8 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
         client.set(Tag::ACTIVATION_DATE, Value::DateTime(ctx.now));
     }
     let mut attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
-    attrs.push(Attribute::standard(
-        Tag::LINK,
-        object::link(LinkType::ReplacedObjectLink, &old.rec.uid),
-    ));
+    version::link_next(ctx, &mut old, &mut attrs, &uid)?;
     store_generated_key(ctx, &uid, alg, bits, attrs)?;
-    old.attrs.push(Attribute::standard(
-        Tag::LINK,
-        object::link(LinkType::ReplacementObjectLink, &uid),
-    ));
-    object::save(ctx, &mut old)?;
     ctx.id_placeholder = Some(uid.clone());
     Ok(ReKeyResponse {
         unique_identifier: uid,
@@ -624,7 +637,7 @@ pub fn split_secret(mut o: ManagedObject) -> Result<(ManagedObject, Secret), OpE
             if kb.key_wrapping_data.is_some() {
                 return Err(OpError::new(
                     ResultReason::FeatureNotSupported,
-                    "registering wrapped key material is not supported yet",
+                    "wrapped key material is unwrapped before it is stored (ops::wrap)",
                 ));
             }
             let format = kb.key_format_type;
@@ -676,8 +689,8 @@ pub fn split_secret(mut o: ManagedObject) -> Result<(ManagedObject, Secret), OpE
                 },
                 Some(KeyValue::Wrapped(_)) => {
                     return Err(OpError::new(
-                        ResultReason::FeatureNotSupported,
-                        "registering wrapped key material is not supported yet",
+                        ResultReason::InvalidField,
+                        "a wrapped Key Value without Key Wrapping Data",
                     ));
                 }
                 None => {

@@ -347,7 +347,7 @@ fn missing(what: &str) -> OpError {
     OpError::new(ResultReason::InvalidMessage, format!("{what} is required"))
 }
 
-fn unsupported(what: impl Into<String>) -> OpError {
+pub(super) fn unsupported(what: impl Into<String>) -> OpError {
     OpError::new(ResultReason::FeatureNotSupported, what)
 }
 
@@ -375,13 +375,17 @@ fn no_streaming(
 
 /// The use a request makes of a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Use {
+pub(super) enum Use {
     Encrypt,
     Decrypt,
     Sign,
     Verify,
     Mac,
     MacVerify,
+    /// Wrapping another key for export (ops::wrap).
+    WrapKey,
+    /// Unwrapping a registered wrapped key (ops::wrap).
+    UnwrapKey,
 }
 
 impl Use {
@@ -393,18 +397,24 @@ impl Use {
             Use::Verify => CryptographicUsageMask::Verify,
             Use::Mac => CryptographicUsageMask::MacGenerate,
             Use::MacVerify => CryptographicUsageMask::MacVerify,
+            Use::WrapKey => CryptographicUsageMask::WrapKey,
+            Use::UnwrapKey => CryptographicUsageMask::UnwrapKey,
         }
     }
 
     /// Applies cryptographic protection (1.4 §3.22 "protect"), as opposed to
     /// processing protected data.
     fn protects(self) -> bool {
-        matches!(self, Use::Encrypt | Use::Sign | Use::Mac)
+        matches!(self, Use::Encrypt | Use::Sign | Use::Mac | Use::WrapKey)
     }
 }
 
 /// Loads a key for a cryptographic use and checks mask, state and dates.
-fn usable(ctx: &mut OpCtx<'_>, uid: &Option<String>, usage: Use) -> Result<(Obj, KeyRef), OpError> {
+pub(super) fn usable(
+    ctx: &mut OpCtx<'_>,
+    uid: &Option<String>,
+    usage: Use,
+) -> Result<(Obj, KeyRef), OpError> {
     let obj = object::load(ctx, uid)?;
     object::not_archived(&obj)?;
     let mask = obj.attrs.cryptographic_usage_mask().unwrap_or_default();
@@ -545,7 +555,7 @@ fn input_len(input: &SignInput<'_>) -> usize {
 }
 
 /// The mechanism-level kind of a stored key, from its attributes.
-fn key_kind(obj: &Obj) -> Result<KeyKind, OpError> {
+pub(super) fn key_kind(obj: &Obj) -> Result<KeyKind, OpError> {
     let alg = obj.attrs.cryptographic_algorithm();
     let bits = obj
         .attrs
@@ -613,7 +623,10 @@ fn key_kind(obj: &Obj) -> Result<KeyKind, OpError> {
 /// The request's Cryptographic Parameters, or else the key's own attribute (1.4
 /// §4.29: "If omitted then the Cryptographic Parameters associated with the Managed
 /// Cryptographic Object with the lowest Attribute Index SHALL be used").
-fn params(obj: &Obj, given: &Option<CryptographicParameters>) -> CryptographicParameters {
+pub(super) fn params(
+    obj: &Obj,
+    given: &Option<CryptographicParameters>,
+) -> CryptographicParameters {
     given.clone().unwrap_or_else(|| {
         obj.attrs
             .get(Tag::CRYPTOGRAPHIC_PARAMETERS)
@@ -827,7 +840,7 @@ fn check_mgf(p: &CryptographicParameters, hash: HashingAlgorithm) -> Result<(), 
     }
 }
 
-fn hash_alg(h: HashingAlgorithm) -> Result<HashAlg, OpError> {
+pub(super) fn hash_alg(h: HashingAlgorithm) -> Result<HashAlg, OpError> {
     Ok(match h {
         HashingAlgorithm::Sha1 => HashAlg::Sha1,
         HashingAlgorithm::Sha224 => HashAlg::Sha224,

@@ -4,6 +4,7 @@ use super::attributes::reason;
 use super::create::fill_secret;
 use super::keyformat;
 use super::object::{self, aad};
+use super::wrap;
 use super::{OpCtx, OpError};
 use crate::backend::{BackendError, KeyRef};
 use kmip::messages::objects::{KeyMaterial, KeyValue, ManagedObject, TransparentKey};
@@ -12,19 +13,15 @@ use kmip::ttlv::{Tag, Value};
 use kmip::types::{KeyFormatType, ObjectType, ResultReason, State};
 use zeroize::Zeroizing;
 
-/// Get: returns the object. Key material leaves only when the role may read it, the
-/// key is Extractable and not Sensitive; it can be converted between Raw and
+/// Get: returns the object. Key material leaves in clear only when the role may read
+/// it, the key is Extractable and not Sensitive; wrapped under another key of the
+/// vault (a Key Wrapping Specification, ops::wrap) also when the vault allows
+/// wrapped export of such keys. It can be converted between Raw and
 /// Transparent Symmetric Key on request, and asymmetric keys between their encodings
 /// (a public key also to Transparent RSA / EC Public Key; ops::keyformat).
 pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError> {
     let mut obj = object::load(ctx, &req.unique_identifier)?;
     object::not_archived(&obj)?;
-    if req.key_wrapping_specification.is_some() {
-        return Err(OpError::new(
-            ResultReason::FeatureNotSupported,
-            "wrapped export is not supported yet",
-        ));
-    }
     if req.key_compression_type.is_some() {
         return Err(OpError::new(
             ResultReason::KeyCompressionTypeNotSupported,
@@ -33,7 +30,7 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
     }
     let object_type = ObjectType::from_value(obj.rec.object_type);
     let template = object::template(&obj)?;
-    let (Some(template), Some(key_ref)) = (template, obj.rec.key_ref.clone()) else {
+    let (Some(template), Some(key_ref)) = (template, obj.rec.key_ref.clone().map(KeyRef)) else {
         return Err(OpError::new(
             reason(
                 ctx.version,
@@ -49,8 +46,36 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
             "role may not read key material",
         ));
     }
-    // Sensitive and Extractable apply to every object (1.4 §3.48, §3.50), a public
-    // key marked Sensitive included (OASIS BL-M-12-21).
+    let out = match req.key_wrapping_specification.as_deref() {
+        Some(spec) => {
+            wrap::check_export(ctx, &obj)?;
+            wrap::wrap_for_get(ctx, spec, &obj, &template, &key_ref, |ctx| {
+                in_clear(ctx, req, &obj, object_type, template.clone(), &key_ref)
+            })?
+        }
+        None => {
+            check_clear_export(ctx, &obj)?;
+            in_clear(ctx, req, &obj, object_type, template, &key_ref)?
+        }
+    };
+    // Fresh (KMIP 1.4 §3.34) says whether the object was ever served to a client;
+    // this Get serves it.
+    if object::flag(&obj.attrs, Tag::FRESH) == Some(true) {
+        obj.attrs.set(Tag::FRESH, Value::Boolean(false));
+        object::save(ctx, &mut obj)?;
+    }
+    Ok(GetResponse {
+        object_type,
+        unique_identifier: obj.rec.uid,
+        object: out,
+        extensions: Vec::new(),
+    })
+}
+
+/// Sensitive and Extractable apply to every object (1.4 §3.48, §3.50), a public
+/// key marked Sensitive included (OASIS BL-M-12-21): such an object never leaves in
+/// clear (wrapped, it may: ops::wrap).
+fn check_clear_export(ctx: &OpCtx<'_>, obj: &object::Obj) -> Result<(), OpError> {
     if object::flag(&obj.attrs, Tag::SENSITIVE) == Some(true) {
         return Err(OpError::new(
             reason(
@@ -71,6 +96,19 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
             "the object is not extractable",
         ));
     }
+    Ok(())
+}
+
+/// The object with its material in clear, in the format asked for: what Get
+/// returns, and what a wrapped Get wraps when the gateway must read the material.
+fn in_clear(
+    ctx: &OpCtx<'_>,
+    req: &GetRequest,
+    obj: &object::Obj,
+    object_type: ObjectType,
+    template: ManagedObject,
+    key_ref: &KeyRef,
+) -> Result<ManagedObject, OpError> {
     // A generated public key keeps its SPKI in the object (ops::keypair): served
     // from there, not from the backend.
     let held_public = match template.key_block() {
@@ -90,10 +128,10 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
     };
     let secret = match held_public {
         Some(spki) => spki,
-        None => export(ctx, &obj, KeyRef(key_ref))?,
+        None => export(ctx, obj, key_ref.clone())?,
     };
     let stored_format = template.key_block().map(|kb| kb.key_format_type);
-    let out = match stored_format {
+    Ok(match stored_format {
         // Asymmetric keys are stored as PKCS#8 / SPKI and served in the registered
         // (or generated) format, or the one asked for (ops::keyformat).
         Some(f) if keyformat::canonical_format(object_type, f) => {
@@ -124,18 +162,6 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
             }
             out
         }
-    };
-    // Fresh (KMIP 1.4 §3.34) says whether the object was ever served to a client;
-    // this Get serves it.
-    if object::flag(&obj.attrs, Tag::FRESH) == Some(true) {
-        obj.attrs.set(Tag::FRESH, Value::Boolean(false));
-        object::save(ctx, &mut obj)?;
-    }
-    Ok(GetResponse {
-        object_type,
-        unique_identifier: obj.rec.uid,
-        object: out,
-        extensions: Vec::new(),
     })
 }
 

@@ -2,10 +2,12 @@
 //!
 //! Every requested attribute must match: equal value for most attributes, the
 //! Name Value for Names, all requested bits for Cryptographic Usage Mask, and a
-//! range when a date attribute is given twice. Results are newest first (so a name
-//! resolves to its newest version), paged by Offset Items / Maximum Items.
+//! range when a date attribute is given twice. Results are newest first; with a
+//! Name, the Active objects come first (so a name resolves to its newest active
+//! version, ops::version); paged by Offset Items / Maximum Items.
 
 use super::object::{self, Obj};
+use super::{importkey, version};
 use super::{OpCtx, OpError};
 use crate::store::ObjectFilter;
 use kmip::messages::codec::{Codec, Ctx};
@@ -18,6 +20,11 @@ use kmip::version::ProtocolVersion;
 /// Locate.
 pub fn locate(ctx: &mut OpCtx<'_>, req: &LocateRequest) -> Result<LocateResponse, OpError> {
     let wanted = requested_attributes(req)?;
+    if let [n] = wanted.names().as_slice() {
+        if n.value == importkey::IMPORT_KEY_NAME {
+            importkey::ensure(ctx)?;
+        }
+    }
     let mut filter = ObjectFilter::default();
     if let Some(Ok(t)) = wanted.typed::<ObjectType>(Tag::OBJECT_TYPE) {
         filter.object_type = Some(t.value());
@@ -45,10 +52,18 @@ pub fn locate(ctx: &mut OpCtx<'_>, req: &LocateRequest) -> Result<LocateResponse
             continue;
         }
         if matches_all(&obj, &wanted) {
-            found.push(obj.rec.uid);
+            let mut attrs = obj.attrs.clone();
+            object::apply_dates(ctx.now, &mut attrs);
+            found.push((obj.rec.uid, attrs.state().unwrap_or(State::PreActive)));
         }
     }
     found.reverse();
+    // A name's versions: the Active ones first (ops::version).
+    let found = if wanted.names().is_empty() {
+        found.into_iter().map(|(u, _)| u).collect()
+    } else {
+        version::order(found)
+    };
     let located = found.len();
     let offset = usize::try_from(req.offset_items.unwrap_or(0).max(0)).unwrap_or(0);
     let max = req

@@ -8,11 +8,14 @@ mod create;
 pub(crate) mod crypto;
 mod discover;
 mod get;
+pub mod importkey;
 mod keyformat;
 mod keypair;
 mod lifecycle;
 mod locate;
 pub(crate) mod object;
+mod version;
+mod wrap;
 
 use crate::backend::{BackendError, KeyBackend, KeyRef};
 use crate::store::{StoreError, Txn};
@@ -32,6 +35,9 @@ pub struct VaultPolicy {
     pub extractable_by_default: bool,
     /// The ceiling: whether any key of this vault may be exported in clear.
     pub allow_extractable: bool,
+    /// Whether a non-extractable or sensitive key may be exported wrapped
+    /// (`allow_wrapped_export`).
+    pub allow_wrapped_export: bool,
 }
 
 /// Everything an operation may touch.
