@@ -698,6 +698,18 @@ fn unwrap_template() -> Vec<Attribute> {
     ]
 }
 
+/// The template for an AES key unwrapped with RSA-OAEP. RSA-OAEP hides the key's
+/// length: the library needs CKA_VALUE_LEN to create the key in the vault (README),
+/// while SoftHSM 2.6 refuses it (CKR_ATTRIBUTE_READ_ONLY) and reads the length from
+/// the data. A documented difference.
+fn oaep_template(t: &Target) -> Vec<Attribute> {
+    let mut tmpl = unwrap_template();
+    if t.name == "keygate" {
+        tmpl.push(Attribute::ValueLen(32.into()));
+    }
+    tmpl
+}
+
 #[test]
 fn aes_key_wrap_matches_rfc_3394_and_unwrapped_keys_work() {
     both(|t, s| {
@@ -724,8 +736,8 @@ fn aes_key_wrap_matches_rfc_3394_and_unwrapped_keys_work() {
             .wrap_with_padding_vec(&target)
             .unwrap();
         assert_eq!(wrapped, expect, "{}: RFC 5649", t.name);
-        let mut tmpl = unwrap_template();
-        tmpl.push(Attribute::ValueLen(32.into()));
+        // No CKA_VALUE_LEN: the length follows from the wrapped bytes.
+        let tmpl = unwrap_template();
         let back = s
             .unwrap_key(&kwp, w, &wrapped, &tmpl)
             .expect("C_UnwrapKey AES-KWP");
@@ -786,7 +798,7 @@ fn keys_wrapped_outside_under_a_token_rsa_key_are_imported() {
                 &Mechanism::RsaPkcsOaep(oaep()),
                 private,
                 &ct,
-                &unwrap_template(),
+                &oaep_template(t),
             )
             .expect("C_UnwrapKey RSA-OAEP");
         assert_eq!(ecb_block(s, k), openssl_ecb_block(&target), "{}", t.name);

@@ -188,11 +188,13 @@ fn check_method(
 }
 
 /// Whether `obj` may leave wrapped (the caller has checked the role): a key that is
-/// Sensitive or not Extractable only when the vault allows wrapped export
-/// (`allow_wrapped_export`); anything else may.
+/// not Extractable only when the vault allows wrapped export
+/// (`allow_wrapped_export`); anything else may, Sensitive keys included.
 pub(super) fn check_export(ctx: &OpCtx<'_>, obj: &Obj) -> Result<(), OpError> {
-    let locked = object::flag(&obj.attrs, Tag::SENSITIVE) == Some(true)
-        || object::flag(&obj.attrs, Tag::EXTRACTABLE) == Some(false);
+    // Sensitive forbids the clear value only: "unless it is wrapped by another key"
+    // (KMIP 2.1 Sensitive; PKCS#11 CKA_SENSITIVE with CKA_EXTRACTABLE likewise).
+    // Non-extractable keys leave wrapped only where the vault allows it.
+    let locked = object::flag(&obj.attrs, Tag::EXTRACTABLE) == Some(false);
     if locked && !ctx.vault.allow_wrapped_export {
         return Err(OpError::new(
             reason(

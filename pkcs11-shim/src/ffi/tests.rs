@@ -442,6 +442,8 @@ fn misuse_is_answered_and_a_lost_gateway_is_recovered() {
         .iter()
         .all(|a| a.ulValueLen == CK_UNAVAILABLE_INFORMATION));
 
+    mechanisms_cryptoki_cannot_name(h, public, private);
+
     // Logged out, private keys disappear from searches and handles.
     let class: CK_OBJECT_CLASS = CKO_PRIVATE_KEY;
     assert_eq!(
@@ -497,4 +499,186 @@ fn misuse_is_answered_and_a_lost_gateway_is_recovered() {
     // SAFETY: a valid output location.
     let rv = unsafe { C_GetInfo(info.as_mut_ptr()) };
     assert_eq!(rv, CKR_CRYPTOKI_NOT_INITIALIZED);
+}
+
+/// Creates an AES-256 key with a known value (wrap and unwrap allowed, extractable).
+fn known_aes(h: CK_SESSION_HANDLE, value: &[u8; 32]) -> CK_OBJECT_HANDLE {
+    let (class, kt, yes) = (CKO_SECRET_KEY, CKK_AES, CK_TRUE);
+    let no: CK_BBOOL = CK_FALSE;
+    let mut t = [
+        attr(CKA_CLASS, &class),
+        attr(CKA_KEY_TYPE, &kt),
+        attr(CKA_VALUE, value),
+        attr(CKA_TOKEN, &yes),
+        attr(CKA_ENCRYPT, &yes),
+        attr(CKA_WRAP, &yes),
+        attr(CKA_UNWRAP, &yes),
+        attr(CKA_EXTRACTABLE, &yes),
+        attr(CKA_SENSITIVE, &no),
+    ];
+    let mut k = 0;
+    // SAFETY: a valid template and output.
+    let rv = unsafe { C_CreateObject(h, t.as_mut_ptr(), t.len() as CK_ULONG, &mut k) };
+    assert_eq!(rv, CKR_OK, "C_CreateObject");
+    k
+}
+
+fn ecb_block(h: CK_SESSION_HANDLE, key: CK_OBJECT_HANDLE) -> Vec<u8> {
+    let mut m = CK_MECHANISM {
+        mechanism: CKM_AES_ECB,
+        pParameter: null_mut(),
+        ulParameterLen: 0,
+    };
+    let mut out = vec![0u8; 16];
+    let mut len: CK_ULONG = 16;
+    let mut zero = [0u8; 16];
+    // SAFETY: valid mechanism, 16-byte input and output.
+    unsafe {
+        assert_eq!(C_EncryptInit(h, &mut m, key), CKR_OK);
+        assert_eq!(
+            C_Encrypt(h, zero.as_mut_ptr(), 16, out.as_mut_ptr(), &mut len),
+            CKR_OK
+        );
+    }
+    out
+}
+
+fn openssl_ecb_block(key: &[u8; 32]) -> Vec<u8> {
+    use openssl::symm::{Cipher, Crypter, Mode};
+    let mut c = Crypter::new(Cipher::aes_256_ecb(), Mode::Encrypt, key, None).expect("crypter");
+    c.pad(false);
+    let mut out = vec![0u8; 32];
+    let n = c.update(&[0u8; 16], &mut out).expect("update");
+    out.truncate(n);
+    out
+}
+
+/// AES-CTR, CKM_AES_KEY_WRAP_KWP (0x210B) and CKM_RSA_AES_KEY_WRAP (0x1054): the
+/// mechanisms the `cryptoki` crate has no variant for, sent raw.
+fn mechanisms_cryptoki_cannot_name(
+    h: CK_SESSION_HANDLE,
+    public: CK_OBJECT_HANDLE,
+    private: CK_OBJECT_HANDLE,
+) {
+    let kek = [0x11u8; 32];
+    let target = [0x22u8; 32];
+    let k = known_aes(h, &kek);
+    let t = known_aes(h, &target);
+
+    // CTR with a full 128-bit counter, against OpenSSL.
+    let mut ctr = CK_AES_CTR_PARAMS {
+        ulCounterBits: 128,
+        cb: [0xf0; 16],
+    };
+    let mut m = CK_MECHANISM {
+        mechanism: CKM_AES_CTR,
+        pParameter: (&mut ctr as *mut CK_AES_CTR_PARAMS).cast(),
+        ulParameterLen: std::mem::size_of::<CK_AES_CTR_PARAMS>() as CK_ULONG,
+    };
+    let mut data = *b"forty bytes of counter-mode plaintext..!";
+    let mut out = vec![0u8; 40];
+    let mut len: CK_ULONG = 40;
+    // SAFETY: valid mechanism and 40-byte buffers.
+    unsafe {
+        assert_eq!(C_EncryptInit(h, &mut m, k), CKR_OK);
+        assert_eq!(
+            C_Encrypt(h, data.as_mut_ptr(), 40, out.as_mut_ptr(), &mut len),
+            CKR_OK
+        );
+    }
+    let expect = openssl::symm::encrypt(
+        openssl::symm::Cipher::aes_256_ctr(),
+        &kek,
+        Some(&[0xf0; 16]),
+        &data,
+    )
+    .expect("openssl CTR");
+    assert_eq!(out, expect, "AES-CTR");
+
+    // Key wrap with padding under the PKCS#11 3.0 value.
+    let mut m = CK_MECHANISM {
+        mechanism: CKM_AES_KEY_WRAP_KWP,
+        pParameter: null_mut(),
+        ulParameterLen: 0,
+    };
+    let mut wrapped = vec![0u8; 64];
+    let mut len: CK_ULONG = 64;
+    // SAFETY: valid mechanism and a 64-byte output.
+    let rv = unsafe { C_WrapKey(h, &mut m, k, t, wrapped.as_mut_ptr(), &mut len) };
+    assert_eq!(rv, CKR_OK, "C_WrapKey KWP");
+    wrapped.truncate(len as usize);
+    let expect = aes_kw::KekAes256::from(kek)
+        .wrap_with_padding_vec(&target)
+        .expect("kwp");
+    assert_eq!(wrapped, expect, "RFC 5649 under 0x210B");
+
+    // RSA-AES key wrap made outside with the vault key pair's public key.
+    let mut modulus = vec![0u8; 256];
+    let mut ma = CK_ATTRIBUTE {
+        type_: CKA_MODULUS,
+        pValue: modulus.as_mut_ptr().cast(),
+        ulValueLen: 256,
+    };
+    // SAFETY: a 256-byte value buffer.
+    let rv = unsafe { C_GetAttributeValue(h, public, &mut ma, 1) };
+    assert_eq!(rv, CKR_OK);
+    let rsa = openssl::rsa::Rsa::from_public_components(
+        openssl::bn::BigNum::from_slice(&modulus).expect("n"),
+        openssl::bn::BigNum::from_u32(65537).expect("e"),
+    )
+    .expect("rsa");
+    let eph = [0x33u8; 32];
+    let mut blob = vec![0u8; 256];
+    let n = rsa
+        .public_encrypt(&eph, &mut blob, openssl::rsa::Padding::PKCS1_OAEP)
+        .expect("oaep");
+    blob.truncate(n);
+    blob.extend(
+        aes_kw::KekAes256::from(eph)
+            .wrap_with_padding_vec(&target)
+            .expect("kwp"),
+    );
+    let mut oaep = CK_RSA_PKCS_OAEP_PARAMS {
+        hashAlg: CKM_SHA_1,
+        mgf: CKG_MGF1_SHA1,
+        source: CKZ_DATA_SPECIFIED,
+        pSourceData: null_mut(),
+        ulSourceDataLen: 0,
+    };
+    let mut p = CK_RSA_AES_KEY_WRAP_PARAMS {
+        ulAESKeyBits: 256,
+        pOAEPParams: &mut oaep,
+    };
+    let mut m = CK_MECHANISM {
+        mechanism: CKM_RSA_AES_KEY_WRAP,
+        pParameter: (&mut p as *mut CK_RSA_AES_KEY_WRAP_PARAMS).cast(),
+        ulParameterLen: std::mem::size_of::<CK_RSA_AES_KEY_WRAP_PARAMS>() as CK_ULONG,
+    };
+    let (class, kt, yes) = (CKO_SECRET_KEY, CKK_AES, CK_TRUE);
+    let mut tmpl = [
+        attr(CKA_CLASS, &class),
+        attr(CKA_KEY_TYPE, &kt),
+        attr(CKA_ENCRYPT, &yes),
+        attr(CKA_TOKEN, &yes),
+    ];
+    let mut imported = 0;
+    // SAFETY: valid mechanism (with its nested OAEP parameters), blob and template.
+    let rv = unsafe {
+        C_UnwrapKey(
+            h,
+            &mut m,
+            private,
+            blob.as_mut_ptr(),
+            blob.len() as CK_ULONG,
+            tmpl.as_mut_ptr(),
+            4,
+            &mut imported,
+        )
+    };
+    assert_eq!(rv, CKR_OK, "C_UnwrapKey RSA-AES key wrap");
+    assert_eq!(
+        ecb_block(h, imported),
+        openssl_ecb_block(&target),
+        "the imported key is the target"
+    );
 }

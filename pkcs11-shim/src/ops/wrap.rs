@@ -146,6 +146,33 @@ pub fn wrap(
     }
 }
 
+/// The length of a secret key that the template does not give, from the wrapped
+/// bytes where the method fixes it: RFC 3394 adds 8 bytes; RFC 5649 adds 8 to a
+/// key whose length is a multiple of 8 (every AES key); RSA-AES key wrap is the
+/// modulus-long RSA part followed by RFC 5649. RSA-OAEP hides the length, so
+/// CKA_VALUE_LEN is then required (the gateway must know the key it creates).
+fn implied_bits(
+    m: &Mechanism,
+    unwrapping: &ObjInfo,
+    wrapped: &[u8],
+    key_type: CK_KEY_TYPE,
+) -> Result<i32> {
+    let body = match m.kind {
+        CKM_AES_KEY_WRAP => Some(wrapped.len()),
+        CKM_AES_KEY_WRAP_PAD | CKM_AES_KEY_WRAP_KWP if key_type == CKK_AES => Some(wrapped.len()),
+        CKM_RSA_AES_KEY_WRAP if key_type == CKK_AES => unwrapping
+            .key_bits()
+            .map(|b| (b as usize).div_ceil(8))
+            .and_then(|n| wrapped.len().checked_sub(n)),
+        _ => None,
+    };
+    match body.and_then(|b| b.checked_sub(8)) {
+        Some(n) if n > 0 => i32::try_from(n * 8).map_err(|_| Error::Ck(CKR_WRAPPED_KEY_LEN_RANGE)),
+        Some(_) => ck(CKR_WRAPPED_KEY_LEN_RANGE),
+        None => ck(CKR_TEMPLATE_INCOMPLETE),
+    }
+}
+
 /// Attributes an unwrap template may carry beyond [`COMMON`].
 const UNWRAP: &[CK_ATTRIBUTE_TYPE] = &[CKA_VALUE_LEN];
 
@@ -165,16 +192,11 @@ pub fn unwrap(
     let key_type = t
         .ulong(CKA_KEY_TYPE)?
         .ok_or(Error::Ck(CKR_TEMPLATE_INCOMPLETE))?;
-    let bits = t
-        .ulong(CKA_VALUE_LEN)?
-        .map(|l| i32::try_from(l * 8).map_err(|_| Error::Ck(CKR_ATTRIBUTE_VALUE_INVALID)))
-        .transpose()?
-        // RFC 3394 adds exactly 8 bytes.
-        .or_else(|| {
-            (m.kind == CKM_AES_KEY_WRAP)
-                .then(|| i32::try_from((wrapped.len().saturating_sub(8)) * 8).ok())
-                .flatten()
-        });
+    let bits = match t.ulong(CKA_VALUE_LEN)? {
+        Some(l) => Some(i32::try_from(l * 8).map_err(|_| Error::Ck(CKR_ATTRIBUTE_VALUE_INVALID))?),
+        None if class == CKO_SECRET_KEY => Some(implied_bits(m, unwrapping, wrapped, key_type)?),
+        None => None,
+    };
     let (object_type, format, alg, hmac, default) = match (class, key_type) {
         (CKO_SECRET_KEY, CKK_AES) => (
             ObjectType::SymmetricKey,
