@@ -205,8 +205,8 @@ pub struct VaultConfig {
     pub extractable_by_default: bool,
     /// The ceiling: when false, no object of this vault is ever extractable.
     pub allow_extractable: bool,
-    /// Whether a non-extractable (or sensitive) key of this vault may leave it
-    /// wrapped under another key of the vault (Get with a Key Wrapping
+    /// Whether a non-extractable key of this vault may leave it wrapped under
+    /// another key of the vault (sensitive keys always may) (Get with a Key Wrapping
     /// Specification). Never in clear. Default false.
     pub allow_wrapped_export: bool,
 }
