@@ -150,6 +150,10 @@ cargo fmt --all -- --check
 step "clippy: cargo clippy --workspace --all-targets --locked -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The PKCS#11 library's tests load the built libkeygate_pkcs11.so from target/debug.
+step "build: cargo build --locked -p keygate-pkcs11 (the .so the outside clients load)"
+cargo build --locked -p keygate-pkcs11
+
 if cargo nextest --version >/dev/null 2>&1; then
     step "test: cargo nextest run --workspace --locked (+ doctests)"
     cargo nextest run --workspace --locked --no-fail-fast
