@@ -96,7 +96,9 @@ exports! {
             // pReserved: pkcs11-provider passes a configuration string there;
             // accepted and ignored.
         }
-        api::initialize()
+        api::initialize()?;
+        cleanup_at_exit();
+        Ok(())
     }
 
     fn C_Finalize(reserved: *mut c_void) {
@@ -491,6 +493,26 @@ unsupported! {
     fn C_VerifyMessageBegin(CK_SESSION_HANDLE, *mut c_void, CK_ULONG);
     fn C_VerifyMessageNext(CK_SESSION_HANDLE, *mut c_void, CK_ULONG, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, CK_ULONG);
     fn C_MessageVerifyFinal(CK_SESSION_HANDLE);
+}
+
+/// Registers, once per process, an exit handler that finalises the library if the
+/// application exits without `C_Finalize`, so its session objects are destroyed on
+/// the gateway. Registered from this shared object, glibc ties the handler to it
+/// and drops it if the library is unloaded first.
+fn cleanup_at_exit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    extern "C" fn at_exit() {
+        // Not initialised (or already finalised) is the common case: nothing to do.
+        let _ = guard("exit handler", || match api::finalize() {
+            Err(e) if e.rv() == CKR_CRYPTOKI_NOT_INITIALIZED => Ok(()),
+            other => other,
+        });
+    }
+    ONCE.call_once(|| {
+        // SAFETY: `at_exit` is a plain `extern "C" fn()` that never unwinds (guard).
+        // A failed registration only loses the cleanup at exit.
+        let _ = unsafe { libc::atexit(at_exit) };
+    });
 }
 
 /// Writes a list by the length protocol of §5.2 (C_GetSlotList, C_GetMechanismList).
