@@ -604,6 +604,36 @@ fn keypair_req(v: ProtocolVersion, alg: SignAlg) -> Vec<u8> {
     )
 }
 
+/// The requests a run sends, for benchmarks that skip the network
+/// (`gateway/benches/request_path.rs`): binary TTLV of one-item KMIP requests.
+pub mod requests {
+    use super::{CryptographicAlgorithm, CryptographicUsageMask as U, Operation};
+    use kmip::version::ProtocolVersion;
+
+    /// Create of an AES-256 key for Encrypt and Decrypt.
+    pub fn create_aes(v: ProtocolVersion) -> Vec<u8> {
+        super::create_req(
+            v,
+            super::sym_attrs(CryptographicAlgorithm::Aes, &[U::Encrypt, U::Decrypt]),
+        )
+    }
+
+    /// Activate of `uid`.
+    pub fn activate(v: ProtocolVersion, uid: &str) -> Vec<u8> {
+        super::uid_req(v, Operation::Activate, uid)
+    }
+
+    /// Get of `uid`.
+    pub fn get(v: ProtocolVersion, uid: &str) -> Vec<u8> {
+        super::get_req(v, uid)
+    }
+
+    /// Encrypt of `data` with `uid`, AES-GCM with a server-chosen IV.
+    pub fn encrypt(v: ProtocolVersion, uid: &str, data: &[u8]) -> Vec<u8> {
+        super::encrypt_req(v, uid, data)
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Exchange
 
