@@ -1,44 +1,60 @@
 #!/usr/bin/env bash
-# bench/compare.sh: KMIP server throughput, side by side, on this machine in one run.
+# bench/compare.sh: KMIP server throughput, side by side, on this machine in one run,
+# written into BENCHMARKS.md (between the compare.sh markers) with the command, date,
+# machine, commit and load average.
 #
-# Starts, each on a free port of 127.0.0.1:
-#   - Keygate (`keygate serve`, software backend, set up by `keygate init` in a
-#     temporary directory);
-#   - PyKMIP's server (`pykmip-server` 0.11 from the project venv, TLS 1.2 auth suite,
-#     ECDSA P-256 CA/server/client certificates made with the venv's `cryptography`,
-#     client certificates required, SQLite database in the temporary directory);
-# runs the same `keygate bench` loads against each (KMIP 1.2, same connection count,
-# same duration): get, create, encrypt (AES-256-GCM, 64-byte payload); and writes a
-# Markdown table (ops/s, p99 latency, errors, Keygate/PyKMIP ratio) to stdout.
-# Progress goes to stderr.
+# Starts, each on a free port of 127.0.0.1, from a fresh temporary directory:
+#   - Keygate, software backend (`keygate init` defaults, SQLite store, durable);
+#   - Keygate, pkcs11 backend on SoftHSM2, placement resident (token "kg-resident");
+#   - Keygate, pkcs11 backend on SoftHSM2, placement wrapped (token "kg-wrapped");
+#   - PyKMIP's server (`pykmip-server` 0.11 from the venv, TLS 1.2 auth suite, ECDSA
+#     P-256 certificates, client certificates required, SQLite database);
+# and the raw baseline: `keygate bench --raw-pkcs11`, the same operations through
+# cryptoki straight on the resident daemon's SoftHSM2 token, same thread count.
 #
-# NOT YET (later steps of issue 7): Keygate on the pkcs11 backend with SoftHSM2
-# (resident and wrapped placement), and the raw baseline (the same operations
-# through `cryptoki` directly on the same SoftHSM2 token). Their rows are absent.
+# Loads (`keygate bench`, KMIP 1.2 so PyKMIP takes them too, payload 64 B):
+#   P1 sign RSA-2048, 2 connections: Keygate resident and wrapped / raw cryptoki
+#   P2 encrypt AES-256-GCM, software backend, 16 connections
+#   P3 get, 4 connections: Keygate software / PyKMIP
+#   P4 create AES-256, 8 connections: software (durable SQLite), resident, wrapped
+#      (and PyKMIP, raw cryptoki token objects, for reference)
+#   P5 connect (new mTLS connection + Discover Versions + Get + close), 4 connections,
+#      with session resumption (one client TLS configuration) and without
+#   P8 10,000 idle mTLS connections to the software daemon: its VmRSS
+# Every load runs RUNS times (interleaved, so noise spreads over all); the table
+# gives the median ops/s and the median p99.
 #
-# Usage: bench/compare.sh [--long] [--connections N]
-#   default: 3 s per load (about half a minute in all, plus the release build)
-#   --long:  20 s per load
-# Environment: KEYGATE_BIN (default: target/release/keygate, built here with
-# `cargo build --release --locked -p keygate --bin keygate`), KEYGATE_PYTHON (the venv
-# python with PyKMIP; default .venv/bin/python, made by ./test.sh).
+# Usage: bench/compare.sh [--long] [--runs N] [--duration D] [--idle N] [--no-write]
+#   default: 3 runs x 2 s per load (about 3 minutes in all, plus the release build)
+#   --long:      5 runs x 10 s per load
+#   --no-write:  print the section instead of writing it into BENCHMARKS.md
+# Environment: KEYGATE_BIN (default: target/release/keygate, built here),
+# KEYGATE_PYTHON (venv python with PyKMIP; default .venv/bin/python, made by
+# ./test.sh), KEYGATE_PKCS11_MODULE (default: the usual SoftHSM2 paths).
+# Needs: softhsm2-util, python3 with PyKMIP; run as a user that may raise
+# `ulimit -n` to 20,480 (root does).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+command_line="bench/compare.sh${*:+ $*}"
 
-duration=3s
-connections=4
+duration=2s
+runs=3
+idle=10000
+write=1
 while [[ $# -gt 0 ]]; do
     case $1 in
-        --long) duration=20s ;;
-        --connections) connections=$2; shift ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        --long) duration=10s; runs=5 ;;
+        --runs) runs=$2; shift ;;
+        --duration) duration=$2; shift ;;
+        --idle) idle=$2; shift ;;
+        --no-write) write=0 ;;
+        -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
 done
-ops=(get create encrypt)
 kmip_version=1.2
 payload=64
 
@@ -51,6 +67,20 @@ if [[ -z ${KEYGATE_BIN:-} ]]; then
     echo "building keygate (release)..." >&2
     cargo build --release --locked -q -p keygate --bin keygate >&2
     KEYGATE_BIN=$repo/target/release/keygate
+fi
+module=${KEYGATE_PKCS11_MODULE:-}
+if [[ -z $module ]]; then
+    for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
+        /usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so /usr/lib64/pkcs11/libsofthsm2.so \
+        /usr/local/lib/softhsm/libsofthsm2.so; do
+        if [[ -f $m ]]; then module=$m; break; fi
+    done
+fi
+
+# 10,000 connections need as many descriptors in the daemon and in the client.
+want_fds=$((idle + 2048))
+if (( $(ulimit -n) < want_fds )); then
+    ulimit -n "$want_fds" 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/keygate-compare.XXXXXX")
@@ -84,24 +114,54 @@ sys.exit(1)
 EOF
 }
 
-# --- Keygate, software backend --------------------------------------------------
-kg_port=$(free_port)
-"$KEYGATE_BIN" init --dir "$work/keygate" --listen "127.0.0.1:$kg_port" >/dev/null
-"$KEYGATE_BIN" serve --config "$work/keygate/keygate.toml" >"$work/keygate.out" 2>&1 &
-pids+=($!)
-if ! wait_for_port "$kg_port" 30; then
-    echo "keygate serve did not listen on $kg_port:" >&2
-    cat "$work/keygate.out" >&2
-    exit 1
+# --- SoftHSM2 tokens -------------------------------------------------------------------
+export KEYGATE_BENCH_PIN=1234
+have_hsm=0
+if [[ -n $module ]] && command -v softhsm2-util >/dev/null; then
+    mkdir -p "$work/softhsm/tokens"
+    export SOFTHSM2_CONF=$work/softhsm/softhsm2.conf
+    printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
+        "$work/softhsm/tokens" >"$SOFTHSM2_CONF"
+    for label in kg-resident kg-wrapped; do
+        softhsm2-util --init-token --free --label "$label" --so-pin 123456 \
+            --pin "$KEYGATE_BENCH_PIN" >/dev/null
+    done
+    have_hsm=1
+else
+    echo "SoftHSM2 not found: the pkcs11 and raw rows are left out" >&2
 fi
-kg_args=(--server "127.0.0.1:$kg_port" --ca "$work/keygate/ca.pem"
-    --cert "$work/keygate/clients/app/cert.pem" --key "$work/keygate/clients/app/key.pem")
 
-# --- PyKMIP's server ---------------------------------------------------------------
+# --- Keygate daemons ----------------------------------------------------------------------
+declare -A port pid args
+start_keygate() { # name [init args...]
+    local name=$1
+    shift
+    port[$name]=$(free_port)
+    "$KEYGATE_BIN" init --dir "$work/$name" --listen "127.0.0.1:${port[$name]}" "$@" >/dev/null
+    printf '\n[limits]\nmax_connections = %d\n' $((idle + 1024)) >>"$work/$name/keygate.toml"
+    "$KEYGATE_BIN" serve --config "$work/$name/keygate.toml" >"$work/$name.out" 2>&1 &
+    pid[$name]=$!
+    pids+=($!)
+    if ! wait_for_port "${port[$name]}" 60; then
+        echo "keygate serve ($name) did not listen on ${port[$name]}:" >&2
+        cat "$work/$name.out" >&2
+        exit 1
+    fi
+    args[$name]="--server 127.0.0.1:${port[$name]} --ca $work/$name/ca.pem --cert $work/$name/clients/app/cert.pem --key $work/$name/clients/app/key.pem"
+}
+start_keygate software
+if (( have_hsm )); then
+    for placement in resident wrapped; do
+        start_keygate "$placement" --pkcs11-module "$module" --token-label "kg-$placement" \
+            --pin-env KEYGATE_BENCH_PIN --placement "$placement"
+    done
+fi
+
+# --- PyKMIP's server ---------------------------------------------------------------------
 pk=$work/pykmip
 mkdir -p "$pk/policies"
 "$py" - "$pk" <<'EOF'
-import datetime, sys
+import datetime, ipaddress, sys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -141,7 +201,6 @@ for who, eku, san in (("server", ExtendedKeyUsageOID.SERVER_AUTH, True),
          .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
          .add_extension(x509.ExtendedKeyUsage([eku]), critical=False))
     if san:
-        import ipaddress
         b = b.add_extension(x509.SubjectAlternativeName([
             x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False)
@@ -170,55 +229,222 @@ if ! wait_for_port "$pk_port" 30; then
     cat "$work/pykmip.out" "$pk/server.log" >&2
     exit 1
 fi
-pk_args=(--server "127.0.0.1:$pk_port" --ca "$pk/ca.pem" --cert "$pk/client.pem" --key "$pk/client.key")
+args[pykmip]="--server 127.0.0.1:$pk_port --ca $pk/ca.pem --cert $pk/client.pem --key $pk/client.key"
 
-# --- The loads -----------------------------------------------------------------------
-run() { # label op args...
-    local label=$1 op=$2
-    shift 2
-    echo "$label $op: $connections connection(s), $duration..." >&2
+# --- The loads -------------------------------------------------------------------------------
+# Each line: label target op connections [extra bench arguments]
+loads=(
+    "sign-sw software sign 2"
+    "encrypt-sw software encrypt 16"
+    "get-sw software get 4"
+    "get-pykmip pykmip get 4"
+    "create-sw software create 8"
+    "create-pykmip pykmip create 8"
+    "connect-sw software connect 4"
+    "connect-fresh-sw software connect 4 --fresh-tls"
+)
+if (( have_hsm )); then
+    loads+=(
+        "sign-resident resident sign 2"
+        "sign-wrapped wrapped sign 2"
+        "sign-raw raw sign 2"
+        "create-resident resident create 8"
+        "create-wrapped wrapped create 8"
+        "create-raw raw create 8"
+    )
+fi
+
+load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+run_load() { # run-number label target op connections [extra...]
+    local n=$1 label=$2 target=$3 op=$4 conns=$5
+    shift 5
+    local out=$work/results/$label.$n
+    local -a target_args
+    if [[ $target == raw ]]; then
+        target_args=(--raw-pkcs11 "$module" --token-label kg-resident --pin-env KEYGATE_BENCH_PIN)
+    else
+        # shellcheck disable=SC2206
+        target_args=(${args[$target]} --kmip-version "$kmip_version")
+    fi
+    echo "run $n/$runs: $label ($op, $conns connection(s), $duration; load $(load_avg))" >&2
     # keygate bench exits 1 when any operation failed; the JSON still says how many.
-    "$KEYGATE_BIN" bench "$@" --op "$op" --connections "$connections" --duration "$duration" \
-        --payload "$payload" --kmip-version "$kmip_version" --json \
-        >"$work/$label-$op.json" 2>"$work/$label-$op.err" || true
-    if [[ ! -s $work/$label-$op.json ]]; then
-        echo "  failed: $(tr '\n' ' ' <"$work/$label-$op.err")" >&2
+    "$KEYGATE_BIN" bench "${target_args[@]}" --op "$op" --connections "$conns" \
+        --duration "$duration" --payload "$payload" --json "$@" >"$out.json" 2>"$out.err" || true
+    if [[ ! -s $out.json ]]; then
+        echo "  failed: $(tr '\n' ' ' <"$out.err")" >&2
     fi
 }
-for op in "${ops[@]}"; do
-    run keygate "$op" "${kg_args[@]}"
-    run pykmip "$op" "${pk_args[@]}"
+
+mkdir -p "$work/results"
+load_start=$(load_avg)
+started=$(date -u +%s)
+for ((n = 1; n <= runs; n++)); do
+    for line in "${loads[@]}"; do
+        # shellcheck disable=SC2086
+        run_load "$n" $line
+    done
 done
+echo "P8: $idle idle connections to the software daemon (load $(load_avg))" >&2
+"$KEYGATE_BIN" bench ${args[software]} --kmip-version "$kmip_version" --op idle \
+    --connections "$idle" --duration 3s --server-pid "${pid[software]}" --json \
+    >"$work/results/idle.1.json" 2>"$work/results/idle.1.err" || true
+load_end=$(load_avg)
+elapsed=$(( $(date -u +%s) - started ))
 
-# --- The table -------------------------------------------------------------------------
-"$py" - "$work" "$connections" "$duration" "$kmip_version" "$payload" "${ops[@]}" <<'EOF'
-import json, os, sys
-work, conns, duration, version, payload, ops = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
+# --- The section --------------------------------------------------------------------------------
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$repo" status --porcelain -- gateway kmip bench 2>/dev/null) ]]; then
+    commit="$commit (plus uncommitted changes)"
+fi
+cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+section=$work/section.md
+"$py" - "$work/results" "$section" "$command_line" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" \
+    "$cpu" "$(nproc)" "$runs" "$duration" "$load_start" "$load_end" "$elapsed" "$idle" \
+    "$kmip_version" "$payload" <<'EOF'
+import glob, json, os, statistics, sys
+(results, out, command, date, commit, cpu, nproc, runs, duration, load_start, load_end,
+ elapsed, idle, version, payload) = sys.argv[1:]
 
-def load(label, op):
-    path = os.path.join(work, f"{label}-{op}.json")
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        err = open(os.path.join(work, f"{label}-{op}.err")).read().strip().splitlines()
-        return {"failed": err[-1] if err else "no output"}
+def runs_of(label):
+    rs, failures = [], []
+    for path in sorted(glob.glob(os.path.join(results, label + ".*.json"))):
+        try:
+            with open(path) as f:
+                rs.append(json.load(f))
+        except (OSError, ValueError):
+            err = open(path[:-5] + ".err").read().strip().splitlines()
+            failures.append(err[-1] if err else "no output")
+    for path in sorted(glob.glob(os.path.join(results, label + ".*.err"))):
+        if not os.path.exists(path[:-4] + ".json") or os.path.getsize(path[:-4] + ".json") == 0:
+            err = open(path).read().strip().splitlines()
+            if (err[-1] if err else "no output") not in failures:
+                failures.append(err[-1] if err else "no output")
+    return rs, failures
 
-def cells(r):
-    if "failed" in r:
-        return ["failed: " + r["failed"], "", ""]
-    return [f"{r['ops_per_sec']:,.0f}", f"{r['latency_us']['p99']:,}", f"{r['errors']:,} / {r['ops']:,}"]
+def summary(label):
+    rs, failures = runs_of(label)
+    if not rs:
+        return None
+    return {
+        "ops": statistics.median(r["ops_per_sec"] for r in rs),
+        "p99": statistics.median(r["latency_us"]["p99"] for r in rs),
+        "runs": [r["ops_per_sec"] for r in rs],
+        "errors": sum(r["errors"] for r in rs),
+        "total": sum(r["ops"] for r in rs),
+        "resumed": sum(r.get("resumed", 0) for r in rs),
+        "failures": failures,
+        "raw": rs,
+    }
 
-print(f"KMIP {version}, {conns} connections, {duration} per load, payload {payload} B (encrypt: AES-256-GCM).")
-print()
-print("| op | Keygate ops/s | Keygate p99 (µs) | Keygate errors / ops | PyKMIP ops/s | PyKMIP p99 (µs) | PyKMIP errors / ops | ops/s ratio Keygate / PyKMIP | p99 ratio PyKMIP / Keygate |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-for op in ops:
-    k, p = load("keygate", op), load("pykmip", op)
-    if "failed" in k or "failed" in p or not p["ops_per_sec"] or not k["latency_us"]["p99"]:
-        ratio, pratio = "n/a", "n/a"
+labels = [
+    ("sign-sw", "Keygate software", "sign RSA-2048", 2),
+    ("sign-resident", "Keygate pkcs11 resident (SoftHSM2)", "sign RSA-2048", 2),
+    ("sign-wrapped", "Keygate pkcs11 wrapped (SoftHSM2)", "sign RSA-2048", 2),
+    ("sign-raw", "raw cryptoki on SoftHSM2 (token of the resident daemon)", "sign RSA-2048", 2),
+    ("encrypt-sw", "Keygate software", "encrypt AES-256-GCM 64 B", 16),
+    ("get-sw", "Keygate software", "get", 4),
+    ("get-pykmip", "PyKMIP server", "get", 4),
+    ("create-sw", "Keygate software (durable SQLite)", "create AES-256", 8),
+    ("create-resident", "Keygate pkcs11 resident (SoftHSM2)", "create AES-256", 8),
+    ("create-wrapped", "Keygate pkcs11 wrapped (SoftHSM2)", "create AES-256", 8),
+    ("create-raw", "raw cryptoki on SoftHSM2: C_GenerateKey, token object", "create AES-256", 8),
+    ("create-pykmip", "PyKMIP server", "create AES-256", 8),
+    ("connect-sw", "Keygate software, TLS session resumption", "connect", 4),
+    ("connect-fresh-sw", "Keygate software, full handshakes (--fresh-tls)", "connect", 4),
+]
+s = {label: summary(label) for label, *_ in labels}
+
+def num(x, d=0):
+    return f"{x:,.{d}f}"
+
+lines = []
+w = lines.append
+w(f"- Command: `{command}` ({runs} runs of {duration} per load, interleaved; medians)")
+w(f"- Date: {date}; the loads took {elapsed} s")
+w(f"- Commit: `{commit}`")
+w(f"- Machine: {cpu}, {nproc} CPUs (`nproc`); load average (1/5/15 min) {load_start} at the start, {load_end} at the end")
+w(f"- KMIP {version} requests, payload {payload} B; the load generator (`keygate bench`) runs on the same CPUs as the servers")
+w("")
+w("| load | target | connections | ops/s (median) | p99 µs (median) | ops/s of each run | errors / ops |")
+w("|---|---|---:|---:|---:|---|---:|")
+for label, target, op, conns in labels:
+    r = s[label]
+    if r is None:
+        _, failures = runs_of(label)
+        why = "; ".join(failures) if failures else "not run"
+        w(f"| {op} | {target} | {conns} | – | – | {why} | – |")
+        continue
+    extra = f" ({r['resumed']:,} resumed)" if label.startswith("connect") else ""
+    w(f"| {op} | {target} | {conns} | {num(r['ops'])} | {num(r['p99'])} | "
+      f"{' / '.join(num(x) for x in r['runs'])} | {r['errors']:,} / {r['total']:,}{extra} |")
+
+idle_r, idle_fail = runs_of("idle")
+w("")
+w("Goals (issue 7):")
+w("")
+w("| goal | measure | measured | goal met |")
+w("|---|---|---:|---|")
+
+def ratio(a, b):
+    if s.get(a) and s.get(b) and s[b]["ops"] > 0:
+        return s[a]["ops"] / s[b]["ops"]
+    return None
+
+def goal(name, measure, value, fmt, ok):
+    if value is None:
+        w(f"| {name} | {measure} | not measured | – |")
     else:
-        ratio = f"{k['ops_per_sec'] / p['ops_per_sec']:,.1f}×"
-        pratio = f"{p['latency_us']['p99'] / k['latency_us']['p99']:,.1f}×"
-    print("| " + " | ".join([op] + cells(k) + cells(p) + [ratio, pratio]) + " |")
+        w(f"| {name} | {measure} | {fmt(value)} | {'yes' if ok(value) else '**no**'} |")
+
+x = lambda v: f"{v:,.2f}×"
+goal("P1", "sign RSA-2048, 2 threads: Keygate resident / raw cryptoki ≥ 0.95",
+     ratio("sign-resident", "sign-raw"), x, lambda v: v >= 0.95)
+goal("P1", "… Keygate wrapped / raw cryptoki ≥ 0.95",
+     ratio("sign-wrapped", "sign-raw"), x, lambda v: v >= 0.95)
+goal("P2", "encrypt AES-GCM 64 B, software, 16 connections ≥ 50,000 ops/s",
+     s["encrypt-sw"] and s["encrypt-sw"]["ops"], lambda v: f"{v:,.0f} ops/s", lambda v: v >= 50000)
+goal("P3", "get: Keygate / PyKMIP ≥ 100×", ratio("get-sw", "get-pykmip"), x, lambda v: v >= 100)
+goal("P4", "create, durable SQLite (software) ≥ 5,000/s",
+     s["create-sw"] and s["create-sw"]["ops"], lambda v: f"{v:,.0f}/s", lambda v: v >= 5000)
+goal("P4", "create: wrapped / resident on SoftHSM2 ≥ 20×",
+     ratio("create-wrapped", "create-resident"), x, lambda v: v >= 20)
+goal("P5", "connect pattern, session resumption ≥ 2,000/s",
+     s["connect-sw"] and s["connect-sw"]["ops"], lambda v: f"{v:,.0f}/s", lambda v: v >= 2000)
+goal("P5", "… full handshakes (for reference) ≥ 2,000/s",
+     s["connect-fresh-sw"] and s["connect-fresh-sw"]["ops"], lambda v: f"{v:,.0f}/s", lambda v: v >= 2000)
+rss = None
+if idle_r and idle_r[0].get("server_rss_kib") and idle_r[0]["ok"] > 0:
+    i = idle_r[0]
+    rss = i["server_rss_kib"] * 1024 / 1e6
+    goal("P8", f"daemon VmRSS with {i['ok']:,} idle mTLS connections (of {idle} asked; "
+         f"{i['errors']:,} failed) ≤ 300 MB",
+         rss, lambda v: f"{v:,.1f} MB (idle daemon before: {i['server_rss_before_kib'] * 1024 / 1e6:,.1f} MB)",
+         lambda v: v <= 300 and i["ok"] >= int(idle))
+else:
+    w(f"| P8 | daemon VmRSS with {idle} idle connections | not measured: {'; '.join(idle_fail) or 'no output'} | – |")
+w("")
+w("MB = 10^6 bytes. Ratios are of the medians. A failed or errored run shows in the last column.")
+with open(out, "w") as f:
+    f.write("\n".join(lines) + "\n")
 EOF
+
+begin='<!-- bench/compare.sh: begin (generated; edits are overwritten) -->'
+end='<!-- bench/compare.sh: end -->'
+if (( write )); then
+    "$py" - "$repo/BENCHMARKS.md" "$section" "$begin" "$end" <<'EOF'
+import sys
+path, section, begin, end = sys.argv[1:]
+doc = open(path).read()
+body = open(section).read()
+block = f"{begin}\n{body}{end}"
+if begin in doc and end in doc:
+    head, rest = doc.split(begin, 1)
+    doc = head + block + rest.split(end, 1)[1]
+else:
+    doc = doc.rstrip("\n") + "\n\n## KMIP server throughput (bench/compare.sh)\n\n" + block + "\n"
+open(path, "w").write(doc)
+EOF
+    echo "wrote the table into BENCHMARKS.md" >&2
+fi
+cat "$section"

@@ -10,8 +10,20 @@
 //! Each connection is one std thread with one blocking [`Client`]; it records the
 //! latency of every successful operation in microseconds (`Vec<u32>`), and the
 //! vectors are merged and sorted at the end for exact (nearest-rank) percentiles.
+//! All connections of a run come from one [`Connector`], so a server that offers
+//! TLS session resumption resumes them (`connect` reports how many did);
+//! [`BenchConfig::fresh_tls`] makes every connection run a full handshake instead.
+//!
+//! `idle` opens N connections, makes one Discover Versions on each, and holds them
+//! all open for the run's duration: with [`BenchConfig::server_pid`] the report
+//! carries the server's resident memory then ([`BenchReport::server_rss_kib`]).
+//!
+//! [`raw`] is the baseline without KMIP: the same operations through `cryptoki`
+//! straight on a PKCS#11 token, same thread count, same report.
 
-use kmip::client::{Client, ClientConfig};
+pub mod raw;
+
+use kmip::client::{Client, ClientConfig, Connector};
 use kmip::messages::objects::CryptographicParameters;
 use kmip::messages::objects::{KeyBlock, KeyMaterial, KeyValue, ManagedObject, SymmetricKey};
 use kmip::messages::payloads::{
@@ -54,11 +66,14 @@ pub enum BenchOp {
     Mac,
     /// New mTLS connection + Discover Versions + Get + close.
     Connect,
+    /// Open the connections (Discover Versions once on each) and hold them, idle,
+    /// for the duration.
+    Idle,
 }
 
 impl BenchOp {
     /// Every operation, by its command-line name.
-    pub const ALL: [(&'static str, Self); 8] = [
+    pub const ALL: [(&'static str, Self); 9] = [
         ("get", Self::Get),
         ("create", Self::Create),
         ("register", Self::Register),
@@ -67,6 +82,7 @@ impl BenchOp {
         ("sign", Self::Sign),
         ("mac", Self::Mac),
         ("connect", Self::Connect),
+        ("idle", Self::Idle),
     ];
 
     /// The command-line name.
@@ -151,6 +167,31 @@ pub struct BenchConfig {
     pub alg: SignAlg,
     /// Print progress to stderr once a second.
     pub progress: bool,
+    /// A new TLS configuration for every connection, so none resumes a session
+    /// (every `connect` iteration then runs a full handshake).
+    pub fresh_tls: bool,
+    /// The server's process id, when it runs on this machine: its resident memory
+    /// is read from `/proc/PID/status` before and during the run.
+    pub server_pid: Option<u32>,
+}
+
+impl BenchConfig {
+    /// A run of `op` on `connections` connections until `limit`, with the defaults
+    /// of the command line otherwise (64-byte payload, KMIP 1.4, RSA, no progress).
+    pub fn new(client: ClientConfig, op: BenchOp, connections: usize, limit: Limit) -> Self {
+        Self {
+            client,
+            op,
+            connections,
+            limit,
+            payload: 64,
+            version: ProtocolVersion::V1_4,
+            alg: SignAlg::Rsa,
+            progress: false,
+            fresh_tls: false,
+            server_pid: None,
+        }
+    }
 }
 
 /// Why a run could not start.
@@ -181,6 +222,14 @@ pub struct BenchReport {
     pub latency: LatencyStats,
     /// Distinct error messages with their counts (most frequent first).
     pub error_samples: Vec<(String, u64)>,
+    /// Connections whose TLS handshake resumed an earlier session.
+    pub resumed: u64,
+    /// The server's resident memory (VmRSS, KiB) before the connections opened.
+    pub server_rss_before_kib: Option<u64>,
+    /// The server's resident memory (VmRSS, KiB) at the end of the run: for
+    /// `idle` while all the connections are held open, otherwise just after the
+    /// loop.
+    pub server_rss_kib: Option<u64>,
 }
 
 /// Latency summary in microseconds (all zero when nothing succeeded).
@@ -555,6 +604,36 @@ fn keypair_req(v: ProtocolVersion, alg: SignAlg) -> Vec<u8> {
     )
 }
 
+/// The requests a run sends, for benchmarks that skip the network
+/// (`gateway/benches/request_path.rs`): binary TTLV of one-item KMIP requests.
+pub mod requests {
+    use super::{CryptographicAlgorithm, CryptographicUsageMask as U, Operation};
+    use kmip::version::ProtocolVersion;
+
+    /// Create of an AES-256 key for Encrypt and Decrypt.
+    pub fn create_aes(v: ProtocolVersion) -> Vec<u8> {
+        super::create_req(
+            v,
+            super::sym_attrs(CryptographicAlgorithm::Aes, &[U::Encrypt, U::Decrypt]),
+        )
+    }
+
+    /// Activate of `uid`.
+    pub fn activate(v: ProtocolVersion, uid: &str) -> Vec<u8> {
+        super::uid_req(v, Operation::Activate, uid)
+    }
+
+    /// Get of `uid`.
+    pub fn get(v: ProtocolVersion, uid: &str) -> Vec<u8> {
+        super::get_req(v, uid)
+    }
+
+    /// Encrypt of `data` with `uid`, AES-GCM with a server-chosen IV.
+    pub fn encrypt(v: ProtocolVersion, uid: &str, data: &[u8]) -> Vec<u8> {
+        super::encrypt_req(v, uid, data)
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Exchange
 
@@ -612,8 +691,39 @@ fn exchange(c: &mut Client, what: Operation, req: &[u8]) -> Result<ResponsePaylo
     send(c, what, req).map_err(String::from)
 }
 
-fn connect(cfg: &ClientConfig) -> Result<Client, String> {
-    Client::connect(cfg).map_err(|e| format!("connect: {e}"))
+/// Opens the run's connections: from one shared [`Connector`] (sessions resume), or
+/// each from a fresh configuration (`fresh_tls`).
+struct Dialer<'a> {
+    cfg: &'a ClientConfig,
+    shared: Option<Connector>,
+    resumed: AtomicU64,
+}
+
+impl<'a> Dialer<'a> {
+    fn new(cfg: &'a BenchConfig) -> Result<Self, String> {
+        let shared = if cfg.fresh_tls {
+            None
+        } else {
+            Some(Connector::new(&cfg.client).map_err(|e| format!("connect: {e}"))?)
+        };
+        Ok(Self {
+            cfg: &cfg.client,
+            shared,
+            resumed: AtomicU64::new(0),
+        })
+    }
+
+    fn connect(&self) -> Result<Client, String> {
+        let c = match &self.shared {
+            Some(connector) => connector.connect(),
+            None => Client::connect(self.cfg),
+        }
+        .map_err(|e| format!("connect: {e}"))?;
+        if c.resumed() {
+            self.resumed.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(c)
+    }
 }
 
 /// Keys made for the run, and the requests that use them.
@@ -657,7 +767,7 @@ fn prepare(cfg: &BenchConfig, c: &mut Client) -> Result<Prepared, String> {
             sym_attrs(CryptographicAlgorithm::Aes, &[U::Encrypt, U::Decrypt]),
         ),
         BenchOp::Register => register_req(v),
-        BenchOp::Get | BenchOp::Connect => {
+        BenchOp::Get | BenchOp::Connect | BenchOp::Idle => {
             let uid = create_key(
                 c,
                 v,
@@ -760,19 +870,24 @@ fn micros(d: Duration) -> u32 {
 }
 
 /// One iteration; `client` is `None` when the connection was lost.
-fn iteration(cfg: &BenchConfig, p: &Prepared, client: &mut Option<Client>) -> Result<(), String> {
+fn iteration(
+    cfg: &BenchConfig,
+    dialer: &Dialer<'_>,
+    p: &Prepared,
+    client: &mut Option<Client>,
+) -> Result<(), String> {
     if cfg.op == BenchOp::Connect {
-        let mut c = connect(&cfg.client)?;
+        let mut c = dialer.connect()?;
         exchange(&mut c, Operation::DiscoverVersions, &p.discover)?;
         exchange(&mut c, Operation::Get, &p.request)?;
         return c.close().map_err(|e| format!("close: {e}"));
     }
     if client.is_none() {
-        *client = Some(connect(&cfg.client)?);
+        *client = Some(dialer.connect()?);
     }
     let c = client.as_mut().ok_or("no connection")?;
     let op = match cfg.op {
-        BenchOp::Get | BenchOp::Connect => Operation::Get,
+        BenchOp::Get | BenchOp::Connect | BenchOp::Idle => Operation::Get,
         BenchOp::Create => Operation::Create,
         BenchOp::Register => Operation::Register,
         BenchOp::Locate => Operation::Locate,
@@ -792,46 +907,126 @@ fn iteration(cfg: &BenchConfig, p: &Prepared, client: &mut Option<Client>) -> Re
     }
 }
 
-fn worker(cfg: &BenchConfig, p: &Prepared, shared: &Shared, deadline: Option<Instant>) -> Vec<u32> {
-    let mut lat = Vec::with_capacity(4096);
-    let mut client = if cfg.op == BenchOp::Connect {
-        None
-    } else {
-        match connect(&cfg.client) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                shared.error(e);
-                None
-            }
+/// What [`drive`] measured.
+struct Driven {
+    ops: u64,
+    errors: u64,
+    elapsed: Duration,
+    samples: Vec<u32>,
+    error_samples: Vec<(String, u64)>,
+}
+
+impl Driven {
+    fn report(mut self) -> BenchReport {
+        let latency = LatencyStats::from_samples(&mut self.samples);
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        BenchReport {
+            ops: self.ops,
+            errors: self.errors,
+            elapsed: self.elapsed,
+            ops_per_sec: latency.count as f64 / secs,
+            latency,
+            error_samples: self.error_samples,
+            resumed: 0,
+            server_rss_before_kib: None,
+            server_rss_kib: None,
         }
+    }
+}
+
+/// The closed loop shared by KMIP runs and [`raw`] runs: `threads` threads, each
+/// calling `make(thread index)` once for its state and then its iteration function
+/// until `limit`; every successful iteration's latency is recorded.
+fn drive<M, F>(threads: usize, limit: Limit, show_progress: bool, make: M) -> Driven
+where
+    M: Fn(usize) -> F + Sync,
+    F: FnMut() -> Result<(), String>,
+{
+    let shared = Shared {
+        claimed: AtomicU64::new(0),
+        done: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        messages: Mutex::new(BTreeMap::new()),
     };
-    loop {
-        if shared.stop.load(Ordering::Relaxed) {
-            break;
+    let start = Instant::now();
+    let deadline = match limit {
+        Limit::Duration(d) => Some(start + d),
+        Limit::Requests(_) => None,
+    };
+    let finished = AtomicBool::new(false);
+    let mut samples: Vec<u32> = Vec::new();
+    let (shared_ref, make) = (&shared, &make);
+    let elapsed = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                s.spawn(move || {
+                    let mut step = make(i);
+                    let mut lat = Vec::with_capacity(4096);
+                    loop {
+                        if shared_ref.stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        match limit {
+                            Limit::Requests(k) => {
+                                if shared_ref.claimed.fetch_add(1, Ordering::Relaxed) >= k {
+                                    break;
+                                }
+                            }
+                            Limit::Duration(_) => {
+                                if deadline.is_some_and(|d| Instant::now() >= d) {
+                                    break;
+                                }
+                            }
+                        }
+                        let t = Instant::now();
+                        match step() {
+                            Ok(()) => lat.push(micros(t.elapsed())),
+                            Err(e) => shared_ref.error(e),
+                        }
+                        shared_ref.done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    lat
+                })
+            })
+            .collect();
+        if show_progress {
+            let finished = &finished;
+            s.spawn(move || progress(shared_ref, finished, start));
         }
-        match cfg.limit {
-            Limit::Requests(k) => {
-                if shared.claimed.fetch_add(1, Ordering::Relaxed) >= k {
-                    break;
-                }
+        for h in handles {
+            match h.join() {
+                Ok(mut v) => samples.append(&mut v),
+                Err(_) => shared_ref.error("worker thread panicked".into()),
             }
-            Limit::Duration(_) => {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    break;
-                }
-            }
         }
-        let t = Instant::now();
-        match iteration(cfg, p, &mut client) {
-            Ok(()) => lat.push(micros(t.elapsed())),
-            Err(e) => shared.error(e),
-        }
-        shared.done.fetch_add(1, Ordering::Relaxed);
+        let elapsed = start.elapsed();
+        finished.store(true, Ordering::Relaxed);
+        elapsed
+    });
+    let mut error_samples: Vec<(String, u64)> = shared
+        .messages
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    error_samples.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Driven {
+        ops: shared.done.load(Ordering::Relaxed),
+        errors: shared.errors.load(Ordering::Relaxed),
+        elapsed,
+        samples,
+        error_samples,
     }
-    if let Some(c) = client {
-        let _ = c.close();
-    }
-    lat
+}
+
+/// Resident memory (`VmRSS`) of process `pid` in KiB, from `/proc/PID/status`.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Prepares the keys, runs the loop and summarises it.
@@ -844,40 +1039,30 @@ pub fn run(cfg: &BenchConfig) -> Result<BenchReport, BenchError> {
     if cfg.limit == Limit::Requests(0) {
         return Err(BenchError::Config("--requests must be at least 1".into()));
     }
-    let mut setup = connect(&cfg.client).map_err(BenchError::Prepare)?;
+    if cfg.op == BenchOp::Idle && !matches!(cfg.limit, Limit::Duration(_)) {
+        return Err(BenchError::Config(
+            "idle holds the connections for --duration (not --requests)".into(),
+        ));
+    }
+    let dialer = Dialer::new(cfg).map_err(BenchError::Prepare)?;
+    let mut setup = dialer.connect().map_err(BenchError::Prepare)?;
     let prepared = prepare(cfg, &mut setup).map_err(BenchError::Prepare)?;
-    let shared = Shared {
-        claimed: AtomicU64::new(0),
-        done: AtomicU64::new(0),
-        errors: AtomicU64::new(0),
-        stop: AtomicBool::new(false),
-        messages: Mutex::new(BTreeMap::new()),
+    let rss_before = cfg.server_pid.and_then(rss_kib);
+    let (driven, rss) = if cfg.op == BenchOp::Idle {
+        hold_idle(cfg, &dialer, &prepared)
+    } else {
+        let driven = drive(cfg.connections, cfg.limit, cfg.progress, |_| {
+            let mut client = if cfg.op == BenchOp::Connect {
+                None
+            } else {
+                dialer.connect().ok()
+            };
+            let (dialer, prepared) = (&dialer, &prepared);
+            move || iteration(cfg, dialer, prepared, &mut client)
+        });
+        let rss = cfg.server_pid.and_then(rss_kib);
+        (driven, rss)
     };
-    let start = Instant::now();
-    let deadline = match cfg.limit {
-        Limit::Duration(d) => Some(start + d),
-        Limit::Requests(_) => None,
-    };
-    let finished = AtomicBool::new(false);
-    let mut samples: Vec<u32> = Vec::new();
-    let elapsed = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..cfg.connections)
-            .map(|_| s.spawn(|| worker(cfg, &prepared, &shared, deadline)))
-            .collect();
-        if cfg.progress {
-            let (shared, finished) = (&shared, &finished);
-            s.spawn(move || progress(shared, finished, start));
-        }
-        for h in handles {
-            match h.join() {
-                Ok(mut v) => samples.append(&mut v),
-                Err(_) => shared.error("worker thread panicked".into()),
-            }
-        }
-        let elapsed = start.elapsed();
-        finished.store(true, Ordering::Relaxed);
-        elapsed
-    });
     // Best-effort cleanup of what preparation made (not part of the measure).
     for uid in &prepared.cleanup {
         let _ = exchange(
@@ -887,25 +1072,44 @@ pub fn run(cfg: &BenchConfig) -> Result<BenchReport, BenchError> {
         );
     }
     let _ = setup.close();
-    let ops = shared.done.load(Ordering::Relaxed);
-    let errors = shared.errors.load(Ordering::Relaxed);
-    let latency = LatencyStats::from_samples(&mut samples);
-    let secs = elapsed.as_secs_f64().max(1e-9);
-    let mut error_samples: Vec<(String, u64)> = shared
-        .messages
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    error_samples.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(BenchReport {
-        ops,
-        errors,
-        elapsed,
-        ops_per_sec: latency.count as f64 / secs,
-        latency,
-        error_samples,
-    })
+    let mut report = driven.report();
+    report.resumed = dialer.resumed.load(Ordering::Relaxed);
+    report.server_rss_before_kib = rss_before;
+    report.server_rss_kib = rss;
+    Ok(report)
+}
+
+/// `idle`: open the connections from a few threads (each: connect + Discover
+/// Versions, its latency recorded), hold them all for the duration, read the
+/// server's memory, close them.
+fn hold_idle(cfg: &BenchConfig, dialer: &Dialer<'_>, p: &Prepared) -> (Driven, Option<u64>) {
+    const OPENERS: usize = 4;
+    let held = Mutex::new(Vec::with_capacity(cfg.connections));
+    let driven = drive(
+        OPENERS.min(cfg.connections),
+        Limit::Requests(cfg.connections as u64),
+        cfg.progress,
+        |_| {
+            let held = &held;
+            move || {
+                let mut c = dialer.connect()?;
+                exchange(&mut c, Operation::DiscoverVersions, &p.discover)?;
+                held.lock().map_err(|_| "poisoned")?.push(c);
+                Ok(())
+            }
+        },
+    );
+    let hold = match cfg.limit {
+        Limit::Duration(d) => d,
+        Limit::Requests(_) => Duration::ZERO,
+    };
+    std::thread::sleep(hold);
+    let rss = cfg.server_pid.and_then(rss_kib);
+    let held = held.into_inner().unwrap_or_default();
+    for c in held {
+        let _ = c.close();
+    }
+    (driven, rss)
 }
 
 fn progress(shared: &Shared, finished: &AtomicBool, start: Instant) {
@@ -947,6 +1151,15 @@ impl fmt::Display for BenchReport {
             "latency (us): p50 {}  p90 {}  p99 {}  max {}  mean {:.1}",
             l.p50, l.p90, l.p99, l.max, l.mean
         )?;
+        if self.resumed > 0 {
+            write!(f, "\nresumed TLS sessions: {}", self.resumed)?;
+        }
+        if let Some(kib) = self.server_rss_kib {
+            write!(f, "\nserver RSS (KiB): {kib}")?;
+            if let Some(before) = self.server_rss_before_kib {
+                write!(f, " (before: {before})")?;
+            }
+        }
         for (m, n) in &self.error_samples {
             write!(f, "\nerror x{n}: {m}")?;
         }

@@ -86,7 +86,48 @@ fn every_operation_completes_without_errors() {
     assert_eq!(r["alg"], "ec");
     check_op(&d, "sign", 10, &["--alg", "rsa", "--kmip-version", "2.1"]);
     check_op(&d, "mac", 40, &["--kmip-version", "1.2"]);
-    check_op(&d, "connect", 10, &[]);
+    // One client TLS configuration for the run: the daemon resumes the sessions
+    // after the first full handshakes; --fresh-tls makes every one full.
+    let r = check_op(&d, "connect", 10, &[]);
+    assert!(u(&r, "resumed") > 0, "{r}");
+    let r = check_op(&d, "connect", 10, &["--fresh-tls"]);
+    assert_eq!(u(&r, "resumed"), 0, "{r}");
+}
+
+#[test]
+fn idle_connections_are_held_and_server_memory_read() {
+    let d = Daemon::start("bench-idle");
+    let pid = std::process::id().to_string();
+    let out = bench(
+        &d,
+        "app",
+        &[
+            "--op",
+            "idle",
+            "--connections",
+            "40",
+            "--duration",
+            "200ms",
+            "--server-pid",
+            &pid,
+        ],
+    );
+    let r = report(&out);
+    assert!(out.status.success(), "{r}");
+    assert_eq!(r["op"], "idle");
+    assert_eq!(u(&r, "ops"), 40, "{r}");
+    assert_eq!(u(&r, "ok"), 40, "{r}");
+    assert_eq!(u(&r, "errors"), 0, "{r}");
+    // The daemon of this fixture runs in this test process.
+    assert!(u(&r, "server_rss_kib") > 0, "{r}");
+    assert!(u(&r, "server_rss_before_kib") > 0, "{r}");
+    let text = bench(
+        &d,
+        "app",
+        &["--op", "idle", "--connections", "3", "--requests", "3"],
+    );
+    assert_eq!(text.status.code(), Some(1), "idle takes --duration only");
+    assert!(String::from_utf8_lossy(&text.stderr).contains("--duration"));
 }
 
 #[test]

@@ -532,3 +532,70 @@ fn two_stores_on_one_file_share_data() {
         ["from-a", "from-b"]
     );
 }
+
+#[test]
+fn readers_do_not_wait_for_each_other_nor_for_a_writer() {
+    let dir = TempDir::new("snapshots");
+    let store = open(&dir);
+    insert_committed(&store, &record("v1", "x"));
+    // Two transactions that only read, open at once on one thread: with one lock for
+    // every transaction the second `begin` would wait for ever.
+    let mut a = store.begin().unwrap();
+    let mut b = store.begin().unwrap();
+    let seen = a.get("v1", "x").unwrap().unwrap();
+    assert_eq!(b.get("v1", "x").unwrap(), Some(seen.clone()));
+    // A writer commits while both are open; each keeps its snapshot.
+    let mut w = store.begin().unwrap();
+    let mut changed = seen.clone();
+    changed.state = 7;
+    w.update(&changed).unwrap();
+    w.commit().unwrap();
+    assert_eq!(a.get("v1", "x").unwrap(), Some(seen.clone()));
+    b.commit().unwrap();
+    // `a` read the old object and now writes it: a conflict, nothing written.
+    let mut stale = seen.clone();
+    stale.state = 9;
+    assert!(matches!(a.update(&stale), Err(StoreError::Database(m)) if m.contains("conflict")));
+    assert!(matches!(
+        a.insert(&record("v1", "y")),
+        Err(StoreError::Database(_))
+    ));
+    drop(a);
+    let mut tx = store.begin().unwrap();
+    assert_eq!(tx.get("v1", "x").unwrap().unwrap().state, 7);
+    assert_eq!(tx.get("v1", "y").unwrap(), None);
+}
+
+#[test]
+fn read_then_write_without_interference_commits() {
+    let dir = TempDir::new("upgrade");
+    let store = open(&dir);
+    insert_committed(&store, &record("v1", "x"));
+    insert_committed(&store, &record("v1", "other"));
+    let mut a = store.begin().unwrap();
+    let mut x = a.get("v1", "x").unwrap().unwrap();
+    let listed = a.list("v1", &ObjectFilter::default()).unwrap();
+    assert_eq!(uids(&listed), ["x", "other"]);
+    // Another transaction changes an object `a` did not read by uid, but `a` listed
+    // it: the list reads differently now, so `a` may not build on it.
+    let mut w = store.begin().unwrap();
+    let mut o = w.get("v1", "other").unwrap().unwrap();
+    o.state = 3;
+    w.update(&o).unwrap();
+    w.commit().unwrap();
+    x.state = 5;
+    assert!(a.update(&x).is_err());
+    drop(a);
+    // Without interference the same read-modify-write commits.
+    let mut a = store.begin().unwrap();
+    let mut x = a.get("v1", "x").unwrap().unwrap();
+    assert_eq!(a.list("v1", &ObjectFilter::default()).unwrap().len(), 2);
+    x.state = 5;
+    a.update(&x).unwrap();
+    a.insert(&record("v1", "z")).unwrap();
+    assert_eq!(a.get("v1", "z").unwrap(), Some(record("v1", "z")));
+    a.commit().unwrap();
+    let mut tx = store.begin().unwrap();
+    assert_eq!(tx.get("v1", "x").unwrap().unwrap().state, 5);
+    assert!(tx.get("v1", "z").unwrap().is_some());
+}

@@ -260,13 +260,64 @@ impl fmt::Debug for Client {
     }
 }
 
+/// A [`ClientConfig`] made ready once (certificates and key read and parsed, one
+/// rustls configuration), for a caller that opens many connections to one server.
+///
+/// Connections made by one `Connector` share rustls's in-memory session store, so a
+/// server offering resumption (TLS 1.3 tickets, TLS 1.2 tickets or session ids)
+/// resumes them instead of running a full handshake each time; the client
+/// certificate still authenticates every connection (the server binds it to the
+/// resumed session).
+#[derive(Clone)]
+pub struct Connector {
+    tls: Arc<rustls::ClientConfig>,
+    name: ServerName<'static>,
+    server: String,
+    connect_timeout: Duration,
+    io_timeout: Duration,
+    limits: Limits,
+}
+
+impl fmt::Debug for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connector")
+            .field("server", &self.server)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    /// Reads and checks `cfg`'s certificates and key and the server name.
+    pub fn new(cfg: &ClientConfig) -> Result<Self, ClientError> {
+        Ok(Self {
+            tls: Arc::new(tls_config(cfg)?),
+            name: server_name(cfg)?,
+            server: cfg.server.clone(),
+            connect_timeout: cfg.connect_timeout,
+            io_timeout: cfg.io_timeout,
+            limits: cfg.limits,
+        })
+    }
+
+    /// A new connection, as [`Client::connect`].
+    pub fn connect(&self) -> Result<Client, ClientError> {
+        Client::connect_with(self)
+    }
+}
+
 impl Client {
     /// Connects to `cfg.server`, completes the TLS handshake (presenting the client
     /// certificate) and returns the ready client. Configuration errors are reported
-    /// before any network traffic.
+    /// before any network traffic. Each call reads the configuration afresh and
+    /// runs a full handshake; see [`Connector`] for many connections.
     pub fn connect(cfg: &ClientConfig) -> Result<Self, ClientError> {
-        let tls_config = Arc::new(tls_config(cfg)?);
-        let name = server_name(cfg)?;
+        Self::connect_with(&Connector::new(cfg)?)
+    }
+
+    fn connect_with(cfg: &Connector) -> Result<Self, ClientError> {
+        let tls_config = Arc::clone(&cfg.tls);
+        let name = cfg.name.clone();
         let sock = connect_tcp(&cfg.server, cfg.connect_timeout)?;
         sock.set_nodelay(true).map_err(|source| ClientError::Io {
             stage: Stage::Connect,
@@ -320,6 +371,11 @@ impl Client {
     /// The negotiated TLS version.
     pub fn protocol_version(&self) -> Option<rustls::ProtocolVersion> {
         self.tls.conn.protocol_version()
+    }
+
+    /// Whether the TLS handshake resumed an earlier session (see [`Connector`]).
+    pub fn resumed(&self) -> bool {
+        self.tls.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
     }
 
     /// Sends a TLS close_notify and shuts the connection down.

@@ -11,23 +11,21 @@
 //!
 //! The venv comes from `./test.sh`; if it is missing the test fails and says so.
 
-use keygate::bench::{self, BenchConfig, BenchOp, BenchReport, Limit, SignAlg};
+use keygate::bench::{self, BenchConfig, BenchOp, BenchReport, Limit};
 use kmip::version::ProtocolVersion;
 use softhsm_tests::pykmip_server::PykmipServer;
 
 const CONNECTIONS: usize = 2;
 
 fn run(server: &PykmipServer, op: BenchOp, requests: u64, payload: usize) -> BenchReport {
-    let cfg = BenchConfig {
-        client: server.client_config(),
+    let mut cfg = BenchConfig::new(
+        server.client_config(),
         op,
-        connections: CONNECTIONS,
-        limit: Limit::Requests(requests),
-        payload,
-        version: ProtocolVersion::new(1, 2),
-        alg: SignAlg::Rsa,
-        progress: false,
-    };
+        CONNECTIONS,
+        Limit::Requests(requests),
+    );
+    cfg.payload = payload;
+    cfg.version = ProtocolVersion::new(1, 2);
     let report = bench::run(&cfg).unwrap_or_else(|e| {
         panic!(
             "{}: {e}\npykmip-server log:\n{}",

@@ -6,11 +6,20 @@
 //! setting, may lose the last commits on power loss, which would break the rule that
 //! every acknowledged KMIP write is durable).
 //!
-//! **Concurrency.** One connection, behind a mutex. A [`Txn`] holds the mutex guard and
-//! a `BEGIN IMMEDIATE` transaction for its whole life, so transactions run one at a time
-//! and a read-modify-write inside one cannot lose an update. Transactions span one KMIP
-//! batch and in-process SQLite answers in microseconds, so the queue stays short; the
-//! `busy_timeout` covers another process (the CLI) holding the write lock.
+//! **Concurrency.** One writer connection behind a mutex, and a pool of reader
+//! connections. A [`Txn`] starts as a read snapshot (`BEGIN`, deferred) on a reader
+//! connection, without the mutex: transactions that only read (Get, Encrypt, Sign,
+//! Locate, ... — and the backend work the request path does inside its transaction)
+//! run side by side, each on a consistent snapshot. At its first write a transaction
+//! takes the writer mutex and a `BEGIN IMMEDIATE` transaction on the writer connection
+//! and re-reads, there, everything it had read from its snapshot: if all of it is
+//! unchanged, its decisions stand as if it had held the lock from the start, and it
+//! continues on the writer (writes run one at a time, so a read-modify-write cannot
+//! lose an update). If another transaction changed something it had read in between,
+//! the write fails with [`StoreError::Database`] and nothing of it is written (a
+//! conflict; it can only happen when two requests change the same object at once,
+//! which the one-lock store answered by running them in turn). The `busy_timeout`
+//! covers another process (the CLI) holding the write lock.
 //!
 //! **Erasure.** `secure_delete` is on, so the bytes of a cleared `key_ref` (a sealed
 //! blob) are zeroed rather than left in free space: in the main file at the next
@@ -36,10 +45,15 @@ pub const SCHEMA_VERSION: i64 = 1;
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Reader connections kept open between transactions (more are opened when more
+/// transactions run at once, and closed again when they end).
+const MAX_IDLE_READERS: usize = 16;
+
 /// The `Store` over one SQLite database file.
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
 }
 
 impl SqliteStore {
@@ -55,7 +69,37 @@ impl SqliteStore {
         Ok(Self {
             path: path.to_owned(),
             conn: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// A reader connection from the pool, or a new one.
+    fn reader(&self) -> Result<Connection, StoreError> {
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match pooled {
+            Some(conn) => Ok(conn),
+            None => {
+                let conn = Connection::open(&self.path).map_err(db_err("open reader"))?;
+                configure(&conn)?;
+                Ok(conn)
+            }
+        }
+    }
+
+    /// Returns a reader connection to the pool (closed if the pool is full or the
+    /// connection is still inside a transaction it could not end).
+    fn put_reader(&self, conn: Connection) {
+        if !conn.is_autocommit() {
+            return;
+        }
+        let mut pool = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < MAX_IDLE_READERS {
+            pool.push(conn);
+        }
     }
 
     /// The database file.
@@ -82,31 +126,72 @@ impl fmt::Debug for SqliteStore {
 
 impl Store for SqliteStore {
     fn begin(&self) -> Result<Box<dyn Txn + '_>, StoreError> {
-        let conn = self.lock();
-        if !conn.is_autocommit() {
-            // Only reachable if an earlier rollback failed; never build on its leftovers.
-            tracing::warn!(
-                "sqlite store: transaction left open by an earlier failure; rolling back"
-            );
-            conn.execute_batch("ROLLBACK")
-                .map_err(db_err("rollback leftover transaction"))?;
+        let conn = self.reader()?;
+        if let Err(e) = conn.execute_batch("BEGIN") {
+            return Err(db_err("begin")(e));
         }
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .map_err(db_err("begin"))?;
         Ok(Box::new(SqliteTxn {
-            conn,
+            store: self,
+            phase: Phase::Reading {
+                conn: Some(conn),
+                reads: Vec::new(),
+            },
             committed: false,
             broken: false,
         }))
     }
 }
 
-/// A `BEGIN IMMEDIATE` transaction holding the store's connection.
+/// Where a transaction stands.
+enum Phase<'a> {
+    /// Only reads so far: a snapshot on a reader connection (`conn` is `None` only
+    /// while moving to [`Phase::Writing`]), and what was read, to check at the
+    /// first write.
+    Reading {
+        conn: Option<Connection>,
+        reads: Vec<ReadLog>,
+    },
+    /// Since the first write: the writer connection in `BEGIN IMMEDIATE`.
+    Writing(MutexGuard<'a, Connection>),
+}
+
+/// A read made from a snapshot, with its answer.
+enum ReadLog {
+    Get {
+        vault: String,
+        uid: String,
+        found: Option<ObjectRecord>,
+    },
+    List {
+        vault: String,
+        filter: ObjectFilter,
+        found: Vec<ObjectRecord>,
+    },
+}
+
+impl ReadLog {
+    /// Whether `conn` answers the same now.
+    fn holds_on(&self, conn: &Connection) -> Result<bool, StoreError> {
+        Ok(match self {
+            ReadLog::Get { vault, uid, found } => get_on(conn, vault, uid)? == *found,
+            ReadLog::List {
+                vault,
+                filter,
+                found,
+            } => list_on(conn, vault, filter)? == *found,
+        })
+    }
+}
+
+/// A transaction: a read snapshot until its first write, then the writer's
+/// `BEGIN IMMEDIATE` transaction (module documentation, "Concurrency").
 struct SqliteTxn<'a> {
-    conn: MutexGuard<'a, Connection>,
+    store: &'a SqliteStore,
+    phase: Phase<'a>,
     committed: bool,
-    /// Set when a failed operation's partial writes could not be undone; the
-    /// transaction then refuses every further call and rolls back on drop.
+    /// Set when a failed operation's partial writes could not be undone, or the
+    /// move to writing found a conflict; the transaction then refuses every
+    /// further call and rolls back on drop.
     broken: bool,
 }
 
@@ -117,20 +202,15 @@ impl Txn for SqliteTxn<'_> {
 
     fn get(&mut self, vault: &str, uid: &str) -> Result<Option<ObjectRecord>, StoreError> {
         self.check_usable()?;
-        let rec = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {OBJECT_COLUMNS} FROM objects WHERE vault = ?1 AND uid = ?2"
-            ))
-            .and_then(|mut stmt| stmt.query_row(params![vault, uid], read_object).optional())
-            .map_err(db_err("get object"))?;
-        match rec {
-            Some(mut rec) => {
-                self.read_values(&mut rec)?;
-                Ok(Some(rec))
-            }
-            None => Ok(None),
+        let found = get_on(self.conn(), vault, uid)?;
+        if let Phase::Reading { reads, .. } = &mut self.phase {
+            reads.push(ReadLog::Get {
+                vault: vault.to_owned(),
+                uid: uid.to_owned(),
+                found: found.clone(),
+            });
         }
+        Ok(found)
     }
 
     /// Replaces the attributes, object, state, key reference, names and groups of the
@@ -146,50 +226,22 @@ impl Txn for SqliteTxn<'_> {
         filter: &ObjectFilter,
     ) -> Result<Vec<ObjectRecord>, StoreError> {
         self.check_usable()?;
-        let mut sql = format!("SELECT {OBJECT_COLUMNS} FROM objects o WHERE o.vault = ?");
-        let mut args = vec![Value::Text(vault.to_owned())];
-        if let Some(object_type) = filter.object_type {
-            sql.push_str(" AND o.object_type = ?");
-            args.push(Value::Integer(object_type.into()));
+        let found = list_on(self.conn(), vault, filter)?;
+        if let Phase::Reading { reads, .. } = &mut self.phase {
+            reads.push(ReadLog::List {
+                vault: vault.to_owned(),
+                filter: filter.clone(),
+                found: found.clone(),
+            });
         }
-        if let Some(state) = filter.state {
-            sql.push_str(" AND o.state = ?");
-            args.push(Value::Integer(state.into()));
-        }
-        if let Some(name) = &filter.name {
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM object_names n
-                              WHERE n.vault = o.vault AND n.value = ? AND n.uid = o.uid)",
-            );
-            args.push(Value::Text(name.clone()));
-        }
-        if let Some(group) = &filter.object_group {
-            sql.push_str(
-                " AND EXISTS (SELECT 1 FROM object_groups g
-                              WHERE g.vault = o.vault AND g.value = ? AND g.uid = o.uid)",
-            );
-            args.push(Value::Text(group.clone()));
-        }
-        sql.push_str(" ORDER BY o.seq");
-
-        let mut recs = self
-            .conn
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| {
-                stmt.query_map(params_from_iter(args), read_object)?
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(db_err("list objects"))?;
-        for rec in &mut recs {
-            self.read_values(rec)?;
-        }
-        Ok(recs)
+        Ok(found)
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         self.check_usable()?;
-        // On failure `committed` stays false and Drop rolls back what is left.
-        self.conn
+        // On failure `committed` stays false and Drop rolls back what is left. A
+        // snapshot that read only has nothing to make durable: ending it suffices.
+        self.conn()
             .execute_batch("COMMIT")
             .map_err(db_err("commit"))?;
         self.committed = true;
@@ -198,6 +250,68 @@ impl Txn for SqliteTxn<'_> {
 }
 
 impl SqliteTxn<'_> {
+    /// The connection the transaction runs on now.
+    fn conn(&self) -> &Connection {
+        match &self.phase {
+            Phase::Writing(conn) => conn,
+            Phase::Reading { conn, .. } => conn
+                .as_ref()
+                .expect("a reading transaction holds its connection"),
+        }
+    }
+
+    /// Before the first write: takes the writer connection (`BEGIN IMMEDIATE`), checks
+    /// that everything read from the snapshot still reads the same there, and ends
+    /// the snapshot. A conflict breaks the transaction.
+    fn start_writing(&mut self) -> Result<(), StoreError> {
+        let Phase::Reading { conn, reads } = &mut self.phase else {
+            return Ok(());
+        };
+        let writer = self.store.lock();
+        if !writer.is_autocommit() {
+            // Only reachable if an earlier rollback failed; never build on its leftovers.
+            tracing::warn!(
+                "sqlite store: transaction left open by an earlier failure; rolling back"
+            );
+            writer
+                .execute_batch("ROLLBACK")
+                .map_err(db_err("rollback leftover transaction"))?;
+        }
+        writer
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(db_err("begin"))?;
+        let mut conflict = None;
+        for read in reads.iter() {
+            match read.holds_on(&writer) {
+                Ok(true) => {}
+                Ok(false) => {
+                    conflict = Some(StoreError::Database(
+                        "conflict: another transaction changed an object this one had \
+                         read; nothing was written"
+                            .into(),
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    conflict = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = conflict {
+            let _ = writer.execute_batch("ROLLBACK");
+            self.broken = true;
+            return Err(e);
+        }
+        if let Some(reader) = conn.take() {
+            if reader.execute_batch("ROLLBACK").is_ok() {
+                self.store.put_reader(reader);
+            }
+        }
+        self.phase = Phase::Writing(writer);
+        Ok(())
+    }
+
     /// Runs one operation under a savepoint, so a failure undoes its partial writes
     /// and leaves the transaction usable (a batch that continues past a failed item
     /// must not commit half an object).
@@ -206,12 +320,13 @@ impl SqliteTxn<'_> {
         op: impl FnOnce(&mut Self) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.check_usable()?;
-        self.conn
+        self.start_writing()?;
+        self.writer()?
             .execute_batch("SAVEPOINT txn_op")
             .map_err(db_err("savepoint"))?;
         match op(self) {
             Ok(value) => {
-                self.conn
+                self.writer()?
                     .execute_batch("RELEASE txn_op")
                     .map_err(db_err("release savepoint"))?;
                 Ok(value)
@@ -219,9 +334,9 @@ impl SqliteTxn<'_> {
             Err(e) => {
                 // After some errors SQLite has rolled back the whole transaction;
                 // `check_usable` reports that on the next call.
-                if !self.conn.is_autocommit() {
+                if !self.conn().is_autocommit() {
                     if let Err(undo) = self
-                        .conn
+                        .conn()
                         .execute_batch("ROLLBACK TO txn_op; RELEASE txn_op")
                     {
                         self.broken = true;
@@ -236,9 +351,19 @@ impl SqliteTxn<'_> {
         }
     }
 
+    /// The writer connection (after [`start_writing`](Self::start_writing)).
+    fn writer(&self) -> Result<&Connection, StoreError> {
+        match &self.phase {
+            Phase::Writing(conn) => Ok(conn),
+            Phase::Reading { .. } => Err(StoreError::Database(
+                "internal: write before the transaction took the writer".into(),
+            )),
+        }
+    }
+
     fn insert_object(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
         let inserted = self
-            .conn
+            .writer()?
             .prepare_cached(
                 "INSERT INTO objects (uid, vault, object_type, state, attributes, object, backend,
                                       key_ref, created_at, seq)
@@ -276,7 +401,7 @@ impl SqliteTxn<'_> {
 
     fn update_object(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
         let changed = self
-            .conn
+            .writer()?
             .prepare_cached(
                 "UPDATE objects SET state = ?3, attributes = ?4, object = ?5, key_ref = ?6
                  WHERE vault = ?1 AND uid = ?2",
@@ -296,7 +421,7 @@ impl SqliteTxn<'_> {
             return Err(StoreError::NotFound(rec.uid.clone()));
         }
         for table in [Table::Names, Table::Groups] {
-            self.conn
+            self.writer()?
                 .prepare_cached(table.delete_sql())
                 .and_then(|mut stmt| stmt.execute(params![rec.uid]))
                 .map_err(db_err(table.context()))?;
@@ -315,7 +440,7 @@ impl SqliteTxn<'_> {
                 "transaction aborted: a failed operation could not be undone".into(),
             ));
         }
-        if self.conn.is_autocommit() {
+        if self.conn().is_autocommit() {
             return Err(StoreError::Database(
                 "transaction aborted: the database rolled it back after an error".into(),
             ));
@@ -325,7 +450,7 @@ impl SqliteTxn<'_> {
 
     /// Whether any vault has an object `uid`.
     fn uid_exists(&mut self, uid: &str) -> Result<bool, StoreError> {
-        self.conn
+        self.writer()?
             .prepare_cached("SELECT 1 FROM objects WHERE uid = ?1")
             .and_then(|mut stmt| stmt.exists(params![uid]))
             .map_err(db_err("check object uid"))
@@ -341,7 +466,7 @@ impl SqliteTxn<'_> {
             return Ok(());
         }
         let mut stmt = self
-            .conn
+            .writer()?
             .prepare_cached(table.insert_sql())
             .map_err(db_err(table.context()))?;
         for (pos, value) in values.iter().enumerate() {
@@ -353,36 +478,112 @@ impl SqliteTxn<'_> {
         }
         Ok(())
     }
+}
 
-    /// Fills `rec.names` and `rec.object_groups` from their tables.
-    fn read_values(&mut self, rec: &mut ObjectRecord) -> Result<(), StoreError> {
-        for table in [Table::Names, Table::Groups] {
-            let values = self
-                .conn
-                .prepare_cached(table.select_sql())
-                .and_then(|mut stmt| {
-                    stmt.query_map(params![rec.uid], |row| row.get::<_, String>(0))?
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .map_err(db_err(table.context()))?;
-            match table {
-                Table::Names => rec.names = values,
-                Table::Groups => rec.object_groups = values,
-            }
+/// The object `uid` of `vault`, with its names and groups.
+fn get_on(conn: &Connection, vault: &str, uid: &str) -> Result<Option<ObjectRecord>, StoreError> {
+    let rec = conn
+        .prepare_cached(&format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects WHERE vault = ?1 AND uid = ?2"
+        ))
+        .and_then(|mut stmt| stmt.query_row(params![vault, uid], read_object).optional())
+        .map_err(db_err("get object"))?;
+    match rec {
+        Some(mut rec) => {
+            read_values(conn, &mut rec)?;
+            Ok(Some(rec))
         }
-        Ok(())
+        None => Ok(None),
     }
+}
+
+/// The objects of `vault` matching `filter`, in creation order.
+fn list_on(
+    conn: &Connection,
+    vault: &str,
+    filter: &ObjectFilter,
+) -> Result<Vec<ObjectRecord>, StoreError> {
+    let mut sql = format!("SELECT {OBJECT_COLUMNS} FROM objects o WHERE o.vault = ?");
+    let mut args = vec![Value::Text(vault.to_owned())];
+    if let Some(object_type) = filter.object_type {
+        sql.push_str(" AND o.object_type = ?");
+        args.push(Value::Integer(object_type.into()));
+    }
+    if let Some(state) = filter.state {
+        sql.push_str(" AND o.state = ?");
+        args.push(Value::Integer(state.into()));
+    }
+    if let Some(name) = &filter.name {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM object_names n
+                          WHERE n.vault = o.vault AND n.value = ? AND n.uid = o.uid)",
+        );
+        args.push(Value::Text(name.clone()));
+    }
+    if let Some(group) = &filter.object_group {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM object_groups g
+                          WHERE g.vault = o.vault AND g.value = ? AND g.uid = o.uid)",
+        );
+        args.push(Value::Text(group.clone()));
+    }
+    sql.push_str(" ORDER BY o.seq");
+
+    let mut recs = conn
+        .prepare_cached(&sql)
+        .and_then(|mut stmt| {
+            stmt.query_map(params_from_iter(args), read_object)?
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(db_err("list objects"))?;
+    for rec in &mut recs {
+        read_values(conn, rec)?;
+    }
+    Ok(recs)
+}
+
+/// Fills `rec.names` and `rec.object_groups` from their tables.
+fn read_values(conn: &Connection, rec: &mut ObjectRecord) -> Result<(), StoreError> {
+    for table in [Table::Names, Table::Groups] {
+        let values = conn
+            .prepare_cached(table.select_sql())
+            .and_then(|mut stmt| {
+                stmt.query_map(params![rec.uid], |row| row.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(db_err(table.context()))?;
+        match table {
+            Table::Names => rec.names = values,
+            Table::Groups => rec.object_groups = values,
+        }
+    }
+    Ok(())
 }
 
 impl Drop for SqliteTxn<'_> {
     fn drop(&mut self) {
-        // After some errors (I/O, disk full) SQLite has already rolled back on its own.
-        if self.committed || self.conn.is_autocommit() {
-            return;
-        }
-        if let Err(e) = self.conn.execute_batch("ROLLBACK") {
-            // Drop cannot fail; the next `begin` sees the open transaction and retries.
-            tracing::error!(error = %describe(&e), "sqlite store: rollback failed");
+        match &mut self.phase {
+            Phase::Reading { conn, .. } => {
+                let Some(conn) = conn.take() else { return };
+                if !conn.is_autocommit() {
+                    if let Err(e) = conn.execute_batch("ROLLBACK") {
+                        tracing::error!(error = %describe(&e), "sqlite store: ending a snapshot failed");
+                    }
+                }
+                self.store.put_reader(conn);
+            }
+            Phase::Writing(conn) => {
+                // After some errors (I/O, disk full) SQLite has already rolled back on
+                // its own.
+                if self.committed || conn.is_autocommit() {
+                    return;
+                }
+                if let Err(e) = conn.execute_batch("ROLLBACK") {
+                    // Drop cannot fail; the next writer sees the open transaction and
+                    // retries.
+                    tracing::error!(error = %describe(&e), "sqlite store: rollback failed");
+                }
+            }
         }
     }
 }
