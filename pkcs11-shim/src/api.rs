@@ -247,13 +247,11 @@ pub fn destroy_object(h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a handle the session cannot see: another slot's, a destroyed object,
-/// a private object before login, another session's session object.
+/// Refuses a handle the session cannot see: another slot's, a destroyed object, a
+/// private object before login. (Session objects are visible to every session of
+/// the application, §4.4; they end with the session that made them.)
 fn visible(held: &Held, s: &Session, o: CK_OBJECT_HANDLE) -> Result<Arc<crate::object::ObjInfo>> {
-    let e = held.lib.objects.entry(s.slot, o)?;
-    if e.session.is_some_and(|owner| owner != held.handle) {
-        return ck(CKR_OBJECT_HANDLE_INVALID);
-    }
+    held.lib.objects.entry(s.slot, o)?;
     let info = ops::info(&held.lib, s.slot, o)?;
     if info.destroyed() || (info.private() && !held.lib.slots[s.slot].logged_in()) {
         return ck(CKR_OBJECT_HANDLE_INVALID);
@@ -298,7 +296,7 @@ pub fn find_init(h: CK_SESSION_HANDLE, t: &Template) -> Result<()> {
     if s.find.is_some() {
         return ck(CKR_OPERATION_ACTIVE);
     }
-    let found = ops::find(&held.lib, s.slot, t, h)?;
+    let found = ops::find(&held.lib, s.slot, t)?;
     s.find = Some(Find {
         pending: found.into(),
     });

@@ -215,12 +215,7 @@ pub fn cert_parts(value: Vec<u8>) -> Result<CertParts> {
 /// may see. CKA_CLASS, CKA_LABEL and CKA_ID go into the Locate request (so a vault
 /// of many objects is searched on the gateway, page by page); every attribute is
 /// then checked on each candidate.
-pub fn find(
-    lib: &Library,
-    slot: usize,
-    template: &Template,
-    session: CK_SESSION_HANDLE,
-) -> Result<Vec<CK_OBJECT_HANDLE>> {
+pub fn find(lib: &Library, slot: usize, template: &Template) -> Result<Vec<CK_OBJECT_HANDLE>> {
     let s = &lib.slots[slot];
     if s.needs_login_to_connect() && !s.logged_in() {
         // Nothing reaches the gateway before the PIN decrypts the key.
@@ -275,10 +270,6 @@ pub fn find(
             };
             let entry = lib.objects.entry(slot, h)?;
             if info.destroyed() || (info.private() && !logged_in) {
-                continue;
-            }
-            // Another session's session objects are not visible (§4.4).
-            if entry.session.is_some_and(|o| o != session) {
                 continue;
             }
             if info.matches(template, entry.session.is_none()) {
