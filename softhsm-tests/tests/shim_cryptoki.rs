@@ -812,3 +812,32 @@ fn keys_wrapped_outside_under_a_token_rsa_key_are_imported() {
         s.destroy_object(public).expect("destroy");
     });
 }
+
+#[test]
+fn many_threads_share_the_library() {
+    let t = gateway();
+    let s = t.ctx.open_rw_session(t.slot).expect("session");
+    let key: Vec<u8> = (9u8..41).collect();
+    let k = aes_key(&s, &key, &unique("threads"));
+    std::thread::scope(|scope| {
+        for i in 0..8u8 {
+            let key = &key;
+            scope.spawn(move || {
+                let s = t.ctx.open_rw_session(t.slot).expect("session per thread");
+                for j in 0..20u8 {
+                    let mut iv = [i; 12];
+                    iv[11] = j;
+                    let data = [i ^ j; 64];
+                    let mut tag = [0u8; 16];
+                    let expect =
+                        encrypt_aead(Cipher::aes_256_gcm(), key, Some(&iv), &[], &data, &mut tag)
+                            .unwrap();
+                    let gcm = Mechanism::AesGcm(GcmParams::new(&mut iv, &[], 128.into()).unwrap());
+                    let got = s.encrypt(&gcm, k, &data).expect("C_Encrypt from a thread");
+                    assert_eq!(got[..64], expect[..], "thread {i} call {j}");
+                }
+            });
+        }
+    });
+    s.destroy_object(k).expect("destroy");
+}
