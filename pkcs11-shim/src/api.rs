@@ -425,31 +425,54 @@ pub fn crypt(h: CK_SESSION_HANDLE, class: Class, data: &[u8], out: &mut dyn Outp
         .ok_or(Error::Ck(CKR_OPERATION_NOT_INITIALIZED))?;
     if op.done.is_none() {
         if op.multi {
-            let e = ck(CKR_OPERATION_ACTIVE);
+            // C_Encrypt after C_EncryptUpdate.
             *class.slot(&mut s) = None;
-            return e;
+            return ck(CKR_OPERATION_ACTIVE);
         }
         // A signature's length is known before signing: answer a length query
         // without a round trip.
         if class == Class::Sign {
             let (_, key) = ops::key_for(&held.lib, slot, op.key, class.key_classes())?;
             if let Some(n) = ops::crypto::signature_len(&key, &op.mechanism) {
-                match out.fits(n) {
-                    Ok(true) => {}
-                    Ok(false) => return Ok(()),
-                    Err(e) => return Err(e),
+                if !out.fits(n)? {
+                    return Ok(());
                 }
             }
         }
-        match run(&held, slot, class, op, data, &[]) {
-            Ok(v) => op.done = Some(v),
-            Err(e) => {
-                *class.slot(&mut s) = None;
-                return Err(e);
-            }
+    }
+    compute(&held, &mut s, class, Some(data))?;
+    deliver(class.slot(&mut s), out)
+}
+
+/// Runs the operation once on `data` (single part) or on what the updates
+/// collected, unless an answer is already kept. A failure ends the operation.
+fn compute(held: &Held, s: &mut Session, class: Class, data: Option<&[u8]>) -> Result<()> {
+    let slot = s.slot;
+    let op = class
+        .slot(s)
+        .as_mut()
+        .ok_or(Error::Ck(CKR_OPERATION_NOT_INITIALIZED))?;
+    if op.done.is_some() {
+        return Ok(());
+    }
+    let collected;
+    let input = match data {
+        Some(d) => d,
+        None => {
+            collected = Zeroizing::new(op.data.to_vec());
+            collected.as_slice()
+        }
+    };
+    match run(held, slot, class, op, input, &[]) {
+        Ok(v) => {
+            op.done = Some(v);
+            Ok(())
+        }
+        Err(e) => {
+            *class.slot(s) = None;
+            Err(e)
         }
     }
-    deliver(class.slot(&mut s), out)
 }
 
 /// Delivers a computed answer and ends the operation once written.
@@ -507,21 +530,7 @@ pub fn crypt_update(
 pub fn crypt_final(h: CK_SESSION_HANDLE, class: Class, out: &mut dyn Output) -> Result<()> {
     let held = Held::get(h)?;
     let mut s = held.lock();
-    let slot = s.slot;
-    let op = class
-        .slot(&mut s)
-        .as_mut()
-        .ok_or(Error::Ck(CKR_OPERATION_NOT_INITIALIZED))?;
-    if op.done.is_none() {
-        let data = Zeroizing::new(op.data.to_vec());
-        match run(&held, slot, class, op, &data, &[]) {
-            Ok(v) => op.done = Some(v),
-            Err(e) => {
-                *class.slot(&mut s) = None;
-                return Err(e);
-            }
-        }
-    }
+    compute(&held, &mut s, class, None)?;
     deliver(class.slot(&mut s), out)
 }
 

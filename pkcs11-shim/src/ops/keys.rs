@@ -338,6 +338,16 @@ pub fn create_object(g: &Gateway, t: &Template) -> Result<(String, bool)> {
         _ => return ck(CKR_ATTRIBUTE_VALUE_INVALID),
     };
     attrs.push(activation_now());
+    Ok((register(g, object_type, attrs, object)?, token(t)?))
+}
+
+/// Registers `object` with `attrs` and returns its UID.
+pub(super) fn register(
+    g: &Gateway,
+    object_type: ObjectType,
+    attrs: Vec<Attribute>,
+    object: ManagedObject,
+) -> Result<String> {
     let r = g.call(
         Operation::Register,
         RequestPayload::Register(RegisterRequest {
@@ -349,7 +359,7 @@ pub fn create_object(g: &Gateway, t: &Template) -> Result<(String, bool)> {
         }),
     )?;
     match r {
-        ResponsePayload::Register(r) => Ok((r.unique_identifier, token(t)?)),
+        ResponsePayload::Register(r) => Ok(r.unique_identifier),
         _ => Err(Error::Protocol("Register: unexpected payload".into())),
     }
 }

@@ -23,8 +23,8 @@ use kmip::messages::objects::{
     CryptographicParameters, KeyBlock, KeyInformation, KeyValue, KeyWrappingData,
     KeyWrappingSpecification, ManagedObject, PrivateKey, SymmetricKey,
 };
-use kmip::messages::payloads::{GetRequest, RegisterRequest, RequestPayload, ResponsePayload};
-use kmip::messages::{Attribute, Attributes};
+use kmip::messages::payloads::{GetRequest, RequestPayload, ResponsePayload};
+use kmip::messages::Attribute;
 use kmip::ttlv::{Tag, Value};
 use kmip::types::{
     BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask as U, EncodingOption,
@@ -271,24 +271,10 @@ pub fn unwrap(
             extensions: Vec::new(),
         }),
     };
-    let r = g
-        .call(
-            Operation::Register,
-            RequestPayload::Register(RegisterRequest {
-                object_type,
-                attributes: Attributes::new(attrs),
-                object,
-                protection_storage_masks: None,
-                extensions: Vec::new(),
-            }),
-        )
-        .map_err(|e| match e.rv() {
-            // The wrapped bytes did not open under the key.
-            CKR_FUNCTION_FAILED => Error::Ck(CKR_WRAPPED_KEY_INVALID),
-            _ => e,
-        })?;
-    match r {
-        ResponsePayload::Register(r) => Ok((r.unique_identifier, super::keys::token(t)?)),
-        _ => Err(Error::Protocol("Register: unexpected payload".into())),
-    }
+    let uid = super::keys::register(g, object_type, attrs, object).map_err(|e| match e.rv() {
+        // The wrapped bytes did not open under the key.
+        CKR_FUNCTION_FAILED => Error::Ck(CKR_WRAPPED_KEY_INVALID),
+        _ => e,
+    })?;
+    Ok((uid, super::keys::token(t)?))
 }
