@@ -234,6 +234,21 @@ fn get_wrapped_under_aes_keys_unwraps_outside() {
             "{v}"
         );
 
+        // Export (2.x): the same wrapped object, with the key's attributes.
+        if !v.is_v1() {
+            let export = get_wrapped(&target, &wrapping, &[], Some("NoEncoding"))
+                .replace("value=\"Get\"", "value=\"Export\"");
+            match c.send(v, &export).ok(0) {
+                ResponsePayload::Export(e) => {
+                    let blob =
+                        wrapped_value(&e.object, &wrapping, Some(EncodingOption::NoEncoding));
+                    assert_eq!(kek(&w).unwrap_vec(&blob).expect("KW opens"), key);
+                    assert!(e.attributes.cryptographic_algorithm().is_some());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+
         // A key without Wrap Key in its mask does not wrap.
         let r = c.send(v, &get_wrapped(&wrapping, &target, &[], Some("NoEncoding")));
         let want = if v.is_v1() {
