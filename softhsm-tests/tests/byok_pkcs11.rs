@@ -37,6 +37,7 @@ const TOKENS: &[&str] = &[
     "kg-byok-wrapped",
     "kg-byok-roundtrip",
     "kg-byok-import",
+    "kg-byok-allow",
 ];
 
 const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::V1_4, ProtocolVersion::V2_1];
@@ -53,6 +54,11 @@ fn pin_file() -> (TempDir, PathBuf) {
 
 /// A daemon whose `default` vault is on SoftHSM token `token`.
 fn daemon(token: &str, placement: Placement) -> (Daemon, TempDir) {
+    daemon_edited(token, placement, |_| {})
+}
+
+/// As [`daemon`], with the config edited before the start.
+fn daemon_edited(token: &str, placement: Placement, edit: impl FnOnce(&Path)) -> (Daemon, TempDir) {
     SoftHsm::shared(TOKENS);
     let (pin_dir, pin) = pin_file();
     let opts = InitOptions {
@@ -64,7 +70,7 @@ fn daemon(token: &str, placement: Placement) -> (Daemon, TempDir) {
         }),
         ..InitOptions::default()
     };
-    (Daemon::start_with(token, &opts), pin_dir)
+    (Daemon::start_edited(token, &opts, edit), pin_dir)
 }
 
 /// Request XML in the shapes of version `v`.
@@ -648,4 +654,62 @@ fn byok_with_keygate_import_into_a_resident_vault() {
         .expect("verifier");
     verifier.update(data).expect("update");
     assert!(verifier.verify(&sig).expect("verify"));
+}
+
+#[test]
+fn resident_vault_allowing_wrapped_export_wraps_keys_it_never_reveals() {
+    let (d, _pin) = daemon_edited("kg-byok-allow", Placement::Resident, |config| {
+        let text = std::fs::read_to_string(config).expect("config");
+        let marker = "allow_extractable = true\n";
+        assert!(text.contains(marker), "init config layout");
+        std::fs::write(
+            config,
+            text.replacen(
+                marker,
+                "allow_extractable = true\nallow_wrapped_export = true\n",
+                1,
+            ),
+        )
+        .expect("config");
+    });
+    let mut c = d.connect("admin");
+    for v in VERSIONS {
+        let w = vec![0x24u8; 32];
+        let aes = c.send(v, &register_aes(v, &w, "WrapKey UnwrapKey")).uid(0);
+        activate(&mut c, v, &aes);
+        let locked = c.send(v, &create_aes(v, "Encrypt Decrypt", false)).uid(0);
+        activate(&mut c, v, &locked);
+        let (why, _) = c.send(v, &k::by_uid("Get", &locked)).failed(0);
+        assert_eq!(why, ResultReason::NotExtractable, "{v}");
+        let r = c.send(
+            v,
+            &get_wrapped(&locked, &aes, &[("BlockCipherMode", "NISTKeyWrap")]),
+        );
+        let key = kek(&w)
+            .unwrap_vec(&wrapped_bytes(object(&r), &aes))
+            .expect("KW");
+        // The key that came out wrapped is the key the token uses.
+        let iv = [3u8; 16];
+        let r = c.send(
+            v,
+            &k::item(
+                "Encrypt",
+                &format!(
+                    "{}<CryptographicParameters>{}{}</CryptographicParameters>{}{}",
+                    k::uid(&locked),
+                    k::enumeration("BlockCipherMode", "CBC"),
+                    k::enumeration("PaddingMethod", "PKCS5"),
+                    k::bytes("Data", b"wrapped-only key"),
+                    k::bytes("IVCounterNonce", &iv),
+                ),
+            ),
+        );
+        let ct = match r.ok(0) {
+            ResponsePayload::Encrypt(e) => e.data.clone().expect("ciphertext"),
+            other => panic!("{other:?}"),
+        };
+        let pt = openssl::symm::decrypt(openssl::symm::Cipher::aes_256_cbc(), &key, Some(&iv), &ct)
+            .expect("decrypts with the exported key");
+        assert_eq!(pt, b"wrapped-only key", "{v}");
+    }
 }

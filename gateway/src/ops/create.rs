@@ -5,7 +5,7 @@ use super::keyformat;
 use super::object::{self, aad, new_attributes, new_uid, Material, Obj};
 use super::{version, wrap};
 use super::{OpCtx, OpError};
-use crate::backend::{BackendError, KeyRef};
+use crate::backend::{BackendError, Export, KeyRef};
 use crate::crypto::{Curve, KeyKind};
 use crate::store::ObjectRecord;
 use kmip::messages::codec::Codec;
@@ -228,8 +228,9 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
         _ => None,
     };
     let extractable = object::flag(&attrs, Tag::EXTRACTABLE) == Some(true);
+    let export = Export::of(extractable, ctx.vault.allow_wrapped_export);
     let key_ref = match (symmetric, asymmetric, &pending) {
-        (Some(kind), _, Some(p)) => p.finish(ctx, kind, extractable, &key_aad)?,
+        (Some(kind), _, Some(p)) => p.finish(ctx, kind, export, &key_aad)?,
         (None, _, Some(_)) => {
             return Err(OpError::new(
                 ResultReason::InvalidField,
@@ -237,9 +238,7 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
                  Key Block or the attributes)",
             ))
         }
-        (Some(kind), _, None) => ctx
-            .backend
-            .import_key(kind, &secret, extractable, &key_aad)?,
+        (Some(kind), _, None) => ctx.backend.import_key(kind, &secret, export, &key_aad)?,
         (None, Some(kind), None) if req.object_type == ObjectType::PrivateKey => ctx
             .backend
             .import_private_key(kind, &secret, extractable, &key_aad)?,
@@ -407,7 +406,8 @@ fn generate_key(
     })?;
     // The backend generates the key where it lives (3DES parity included) and
     // marks it extractable only when the object's Extractable attribute says so.
-    let r = ctx.backend.generate_key(kind, extractable, &aad)?;
+    let export = Export::of(extractable, ctx.vault.allow_wrapped_export);
+    let r = ctx.backend.generate_key(kind, export, &aad)?;
     let seen = match ctx.backend.export_secret(&r, &aad) {
         Ok(s) => Some(s),
         // A backend that keeps the key to itself: no Digest (1.4 §3.17 asks for
