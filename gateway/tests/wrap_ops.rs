@@ -85,6 +85,18 @@ fn register_wrapped(
     wrapping: &str,
     params: &[(&str, &str)],
 ) -> String {
+    register_wrapped_as(v, wrapped, wrapping, params, Some("NoEncoding"))
+}
+
+/// Register of an AES-256 key wrapped under `wrapping` with `encoding` (none: the
+/// KMIP default, TTLV Encoding).
+fn register_wrapped_as(
+    v: ProtocolVersion,
+    wrapped: &[u8],
+    wrapping: &str,
+    params: &[(&str, &str)],
+    encoding: Option<&str>,
+) -> String {
     let a = attr(v, "CryptographicUsageMask", "Integer", "Encrypt Decrypt");
     item(
         "Register",
@@ -99,7 +111,9 @@ fn register_wrapped(
             "<CryptographicLength type=\"Integer\" value=\"256\"/>",
             enumeration("WrappingMethod", "Encrypt"),
             key_info(wrapping, params),
-            enumeration("EncodingOption", "NoEncoding"),
+            encoding
+                .map(|e| enumeration("EncodingOption", e))
+                .unwrap_or_default(),
         ),
     )
 }
@@ -402,6 +416,24 @@ fn register_keys_wrapped_outside() {
                 .uid(0);
             assert_eq!(clear_key(&mut c, v, &u), key, "{v} {params:?}");
         }
+        // TTLV Encoding (the default): the wrapped value is the Key Value structure.
+        let ttlv = binary::encode(
+            &KeyValue::plain(KeyMaterial::Bytes(key.clone()))
+                .encode(Tag::KEY_VALUE, &kmip::messages::codec::Ctx::new(v)),
+        );
+        let u = c
+            .send(
+                v,
+                &register_wrapped_as(
+                    v,
+                    &kek(&w).wrap_vec(&ttlv).expect("wrap"),
+                    &wrapping,
+                    &[],
+                    None,
+                ),
+            )
+            .uid(0);
+        assert_eq!(clear_key(&mut c, v, &u), key, "{v} TTLV");
         // A blob that does not open under the key is refused.
         let mut bad = kek(&w).wrap_vec(&key).expect("wrap");
         bad[3] ^= 1;
