@@ -351,6 +351,123 @@ fn wrap_in_token(token: &str, placement: Placement) {
             .failed(0);
         assert_eq!(why, ResultReason::NotExtractable, "{token} {v}");
 
+        // Import with RSA-OAEP under a key pair of the vault (C_UnwrapKey with
+        // CKM_RSA_PKCS_OAEP): the key is the one the token then encrypts with.
+        let r = c.send(
+            v,
+            &k::item(
+                "CreateKeyPair",
+                &format!(
+                    "{}{}{}",
+                    if v.is_v1() {
+                        format!(
+                            "<CommonTemplateAttribute>{}{}</CommonTemplateAttribute>",
+                            attr(
+                                v,
+                                "CryptographicAlgorithm",
+                                "Cryptographic Algorithm",
+                                "Enumeration",
+                                "RSA"
+                            ),
+                            attr(
+                                v,
+                                "CryptographicLength",
+                                "Cryptographic Length",
+                                "Integer",
+                                "2048"
+                            ),
+                        )
+                    } else {
+                        format!(
+                            "<CommonAttributes>{}{}</CommonAttributes>",
+                            k::enumeration("CryptographicAlgorithm", "RSA"),
+                            k::integer("CryptographicLength", "2048"),
+                        )
+                    },
+                    if v.is_v1() {
+                        format!(
+                            "<PrivateKeyTemplateAttribute>{}</PrivateKeyTemplateAttribute>",
+                            mask(v, "UnwrapKey")
+                        )
+                    } else {
+                        format!(
+                            "<PrivateKeyAttributes>{}</PrivateKeyAttributes>",
+                            mask(v, "UnwrapKey")
+                        )
+                    },
+                    if v.is_v1() {
+                        format!(
+                            "<PublicKeyTemplateAttribute>{}</PublicKeyTemplateAttribute>",
+                            mask(v, "WrapKey")
+                        )
+                    } else {
+                        format!(
+                            "<PublicKeyAttributes>{}</PublicKeyAttributes>",
+                            mask(v, "WrapKey")
+                        )
+                    },
+                ),
+            ),
+        );
+        let (pair_private, pair_public) = match r.ok(0) {
+            ResponsePayload::CreateKeyPair(p) => (
+                p.private_key_unique_identifier.clone(),
+                p.public_key_unique_identifier.clone(),
+            ),
+            other => panic!("{other:?}"),
+        };
+        activate(&mut c, v, &pair_private);
+        let spki = clear_bytes(object(&c.send(
+            v,
+            &k::item(
+                "Get",
+                &format!(
+                    "{}{}",
+                    k::uid(&pair_public),
+                    k::enumeration("KeyFormatType", "X_509")
+                ),
+            ),
+        )));
+        let vault_rsa = Rsa::public_key_from_der(&spki).expect("SPKI");
+        let brought = [0x6bu8; 32];
+        let mut blob = vec![0u8; vault_rsa.size() as usize];
+        vault_rsa
+            .public_encrypt(&brought, &mut blob, Padding::PKCS1_OAEP)
+            .expect("OAEP");
+        let u = c
+            .send(v, &register_wrapped(v, &blob, &pair_private, &OAEP_SHA1))
+            .uid(0);
+        activate(&mut c, v, &u);
+        let block = [0x11u8; 16];
+        let r = c.send(
+            v,
+            &k::item(
+                "Encrypt",
+                &format!(
+                    "{}<CryptographicParameters>{}{}</CryptographicParameters>{}",
+                    k::uid(&u),
+                    k::enumeration("BlockCipherMode", "ECB"),
+                    k::enumeration("PaddingMethod", "None"),
+                    k::bytes("Data", &block),
+                ),
+            ),
+        );
+        let ct = match r.ok(0) {
+            ResponsePayload::Encrypt(e) => e.data.clone().expect("ciphertext"),
+            other => panic!("{other:?}"),
+        };
+        let mut dec = openssl::symm::Crypter::new(
+            openssl::symm::Cipher::aes_256_ecb(),
+            openssl::symm::Mode::Decrypt,
+            &brought,
+            None,
+        )
+        .expect("crypter");
+        dec.pad(false);
+        let mut pt = vec![0u8; 32];
+        let n = dec.update(&ct, &mut pt).expect("decrypt");
+        assert_eq!(&pt[..n], &block, "{token} {v} RSA-OAEP import");
+
         // Import: a key wrapped outside, unwrapped in the token, comes back out.
         let fresh: Vec<u8> = (0u8..32).collect();
         let u = c
