@@ -245,11 +245,19 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
         (None, Some(kind), None) => ctx.backend.import_public_key(kind, &secret, &key_aad)?,
         (None, None, None) => ctx.backend.import_secret(&secret, &key_aad)?,
     };
-    if new_version {
-        version::register_next(ctx, &mut attrs, &uid, req.object_type.value())?;
+    let replaced = if new_version {
+        version::replaced_by_register(ctx, &attrs, req.object_type.value())?
+    } else {
+        None
+    };
+    let store = |ctx: &mut OpCtx<'_>, attrs| {
+        let mut obj = new_obj(ctx, &uid, req.object_type, attrs, &template, key_ref.0);
+        object::insert(ctx, &mut obj)
+    };
+    match replaced {
+        Some(mut old) => version::next_version(ctx, &mut old, &uid, attrs, store)?,
+        None => store(ctx, attrs)?,
     }
-    let mut obj = new_obj(ctx, &uid, req.object_type, attrs, &template, key_ref.0);
-    object::insert(ctx, &mut obj)?;
     Ok(RegisterResponse {
         unique_identifier: uid,
         extensions: Vec::new(),
@@ -311,9 +319,10 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
     } else if object::date(&old.attrs, Tag::ACTIVATION_DATE).is_some() {
         client.set(Tag::ACTIVATION_DATE, Value::DateTime(ctx.now));
     }
-    let mut attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
-    version::link_next(ctx, &mut old, &mut attrs, &uid)?;
-    store_generated_key(ctx, &uid, alg, bits, attrs)?;
+    let attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
+    version::next_version(ctx, &mut old, &uid, attrs, |ctx, attrs| {
+        store_generated_key(ctx, &uid, alg, bits, attrs)
+    })?;
     ctx.id_placeholder = Some(uid.clone());
     Ok(ReKeyResponse {
         unique_identifier: uid,
