@@ -271,6 +271,36 @@ fn oaep_open(rsa: &Rsa<Private>, data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// KMIP Encrypt with `(block cipher mode, padding method)`; the ciphertext.
+fn encrypt(
+    c: &mut Kmip,
+    v: ProtocolVersion,
+    u: &str,
+    (mode, padding): (&str, &str),
+    data: &[u8],
+    iv: Option<&[u8]>,
+) -> Vec<u8> {
+    let r = c.send(
+        v,
+        &k::item(
+            "Encrypt",
+            &format!(
+                "{}<CryptographicParameters>{}{}</CryptographicParameters>{}{}",
+                k::uid(u),
+                k::enumeration("BlockCipherMode", mode),
+                k::enumeration("PaddingMethod", padding),
+                k::bytes("Data", data),
+                iv.map(|iv| k::bytes("IVCounterNonce", iv))
+                    .unwrap_or_default(),
+            ),
+        ),
+    );
+    match r.ok(0) {
+        ResponsePayload::Encrypt(e) => e.data.clone().expect("ciphertext"),
+        other => panic!("{other:?}"),
+    }
+}
+
 fn activate(c: &mut Kmip, v: ProtocolVersion, u: &str) {
     c.send(v, &k::by_uid("Activate", u)).ok(0);
 }
@@ -439,23 +469,7 @@ fn wrap_in_token(token: &str, placement: Placement) {
             .uid(0);
         activate(&mut c, v, &u);
         let block = [0x11u8; 16];
-        let r = c.send(
-            v,
-            &k::item(
-                "Encrypt",
-                &format!(
-                    "{}<CryptographicParameters>{}{}</CryptographicParameters>{}",
-                    k::uid(&u),
-                    k::enumeration("BlockCipherMode", "ECB"),
-                    k::enumeration("PaddingMethod", "None"),
-                    k::bytes("Data", &block),
-                ),
-            ),
-        );
-        let ct = match r.ok(0) {
-            ResponsePayload::Encrypt(e) => e.data.clone().expect("ciphertext"),
-            other => panic!("{other:?}"),
-        };
+        let ct = encrypt(&mut c, v, &u, ("ECB", "None"), &block, None);
         let mut dec = openssl::symm::Crypter::new(
             openssl::symm::Cipher::aes_256_ecb(),
             openssl::symm::Mode::Decrypt,
@@ -644,24 +658,7 @@ fn byok_round_trip_with_openssl_into_a_resident_vault() {
     // Used in the token by KMIP Encrypt (AES-CBC), decrypted outside with the key.
     let plaintext = b"bring your own key, keep it in the HSM";
     let iv = [7u8; 16];
-    let r = c.send(
-        v,
-        &k::item(
-            "Encrypt",
-            &format!(
-                "{}<CryptographicParameters>{}{}</CryptographicParameters>{}{}",
-                k::uid(&u),
-                k::enumeration("BlockCipherMode", "CBC"),
-                k::enumeration("PaddingMethod", "PKCS5"),
-                k::bytes("Data", plaintext),
-                k::bytes("IVCounterNonce", &iv),
-            ),
-        ),
-    );
-    let ct = match r.ok(0) {
-        ResponsePayload::Encrypt(e) => e.data.clone().expect("ciphertext"),
-        other => panic!("{other:?}"),
-    };
+    let ct = encrypt(&mut c, v, &u, ("CBC", "PKCS5"), plaintext, Some(&iv));
     std::fs::write(dir.join("ct.bin"), &ct).expect("write");
     let out = openssl(
         dir,
@@ -718,24 +715,7 @@ fn byok_with_keygate_import_into_a_resident_vault() {
     activate(&mut c, v, &done.uid);
     let plaintext = b"imported with keygate import";
     let iv = [9u8; 16];
-    let r = c.send(
-        v,
-        &k::item(
-            "Encrypt",
-            &format!(
-                "{}<CryptographicParameters>{}{}</CryptographicParameters>{}{}",
-                k::uid(&done.uid),
-                k::enumeration("BlockCipherMode", "CBC"),
-                k::enumeration("PaddingMethod", "PKCS5"),
-                k::bytes("Data", plaintext),
-                k::bytes("IVCounterNonce", &iv),
-            ),
-        ),
-    );
-    let ct = match r.ok(0) {
-        ResponsePayload::Encrypt(e) => e.data.clone().expect("ciphertext"),
-        other => panic!("{other:?}"),
-    };
+    let ct = encrypt(&mut c, v, &done.uid, ("CBC", "PKCS5"), plaintext, Some(&iv));
     std::fs::write(dir.join("ct.bin"), &ct).expect("write");
     let out = openssl(
         dir,
@@ -807,24 +787,14 @@ fn resident_vault_allowing_wrapped_export_wraps_keys_it_never_reveals() {
             .expect("KW");
         // The key that came out wrapped is the key the token uses.
         let iv = [3u8; 16];
-        let r = c.send(
+        let ct = encrypt(
+            &mut c,
             v,
-            &k::item(
-                "Encrypt",
-                &format!(
-                    "{}<CryptographicParameters>{}{}</CryptographicParameters>{}{}",
-                    k::uid(&locked),
-                    k::enumeration("BlockCipherMode", "CBC"),
-                    k::enumeration("PaddingMethod", "PKCS5"),
-                    k::bytes("Data", b"wrapped-only key"),
-                    k::bytes("IVCounterNonce", &iv),
-                ),
-            ),
+            &locked,
+            ("CBC", "PKCS5"),
+            b"wrapped-only key",
+            Some(&iv),
         );
-        let ct = match r.ok(0) {
-            ResponsePayload::Encrypt(e) => e.data.clone().expect("ciphertext"),
-            other => panic!("{other:?}"),
-        };
         let pt = openssl::symm::decrypt(openssl::symm::Cipher::aes_256_cbc(), &key, Some(&iv), &ct)
             .expect("decrypts with the exported key");
         assert_eq!(pt, b"wrapped-only key", "{v}");

@@ -214,10 +214,7 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
         method: WrapMethod,
         target: KeyUse<'_>,
     ) -> Result<Vec<u8>, CryptoError> {
-        let clear = self
-            .export_secret(target.key, target.aad)
-            .map_err(|e| CryptoError::Unsupported(e.to_string()))?;
-        self.wrap_bytes(wrapping, method, &clear)
+        export_and_wrap(self, wrapping, method, target)
     }
 
     /// Wraps caller-held bytes (a TTLV-encoded Key Value, a PKCS#8 key) under
@@ -418,6 +415,22 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
             self.name()
         )))
     }
+}
+
+/// [`KeyBackend::wrap_key`] for a backend that wraps what it can read: exports
+/// `target` (the clear value only for this call, zeroized) and wraps it with
+/// [`KeyBackend::wrap_bytes`]. A key the backend keeps to itself is
+/// [`CryptoError::Unsupported`], naming why.
+pub fn export_and_wrap<B: KeyBackend + ?Sized>(
+    backend: &B,
+    wrapping: KeyUse<'_>,
+    method: WrapMethod,
+    target: KeyUse<'_>,
+) -> Result<Vec<u8>, CryptoError> {
+    let clear = backend
+        .export_secret(target.key, target.aad)
+        .map_err(|e| CryptoError::Unsupported(e.to_string()))?;
+    backend.wrap_bytes(wrapping, method, &clear)
 }
 
 /// The length in bytes of a symmetric key of `kind`: AES 128/192/256 bits, an HMAC

@@ -993,11 +993,6 @@ impl KeyBackend for Pkcs11Backend {
         })
     }
 
-    /// In the token with an AES key, a Triple-DES key ([`Cipher::AesCbc`] /
-    /// [`Cipher::AesEcb`] with a [`KeyKind::Des3`] key: `CKM_DES3_CBC[_PAD]` /
-    /// `CKM_DES3_ECB`, 8-byte IV, as the software backend reads them), or an RSA
-    /// public key for RSA-OAEP and PKCS#1 v1.5. An IV/nonce the caller left out is drawn from the token's generator and
-    /// returned in [`Encrypted::iv`]; AES-GCM's tag is returned apart.
     /// `C_WrapKey` in the token for a secret key (`pkcs11/wrap.rs`); other
     /// objects are exported (when the token allows) and wrapped as bytes.
     fn wrap_key(
@@ -1009,10 +1004,7 @@ impl KeyBackend for Pkcs11Backend {
         if Self::wraps_in_token(target.key) {
             return crypto(self.wrap_key_inner(wrapping, method, target));
         }
-        let clear = self
-            .export_secret(target.key, target.aad)
-            .map_err(|e| CryptoError::Unsupported(e.to_string()))?;
-        self.wrap_bytes(wrapping, method, &clear)
+        super::export_and_wrap(self, wrapping, method, target)
     }
 
     /// Through a session generic secret holding the bytes (`pkcs11/wrap.rs`).
@@ -1047,6 +1039,11 @@ impl KeyBackend for Pkcs11Backend {
         crypto(self.unwrap_key_inner(unwrapping, method, wrapped, new))
     }
 
+    /// In the token with an AES key, a Triple-DES key ([`Cipher::AesCbc`] /
+    /// [`Cipher::AesEcb`] with a [`KeyKind::Des3`] key: `CKM_DES3_CBC[_PAD]` /
+    /// `CKM_DES3_ECB`, 8-byte IV, as the software backend reads them), or an RSA
+    /// public key for RSA-OAEP and PKCS#1 v1.5. An IV/nonce the caller left out is drawn from the token's generator and
+    /// returned in [`Encrypted::iv`]; AES-GCM's tag is returned apart.
     fn encrypt(
         &self,
         key: &KeyRef,
