@@ -301,6 +301,72 @@ fn encrypt(
     }
 }
 
+/// A vault RSA-2048 key pair whose private key (activated) unwraps and whose public
+/// key wraps: the private key's UID and the public key's SPKI.
+fn unwrap_pair(c: &mut Kmip, v: ProtocolVersion) -> (String, Vec<u8>) {
+    let set = |t2: &str, t1: &str, inner: String| {
+        let t = if v.is_v1() { t1 } else { t2 };
+        format!("<{t}>{inner}</{t}>")
+    };
+    let common = [
+        attr(
+            v,
+            "CryptographicAlgorithm",
+            "Cryptographic Algorithm",
+            "Enumeration",
+            "RSA",
+        ),
+        attr(
+            v,
+            "CryptographicLength",
+            "Cryptographic Length",
+            "Integer",
+            "2048",
+        ),
+    ]
+    .concat();
+    let r = c.send(
+        v,
+        &k::item(
+            "CreateKeyPair",
+            &[
+                set("CommonAttributes", "CommonTemplateAttribute", common),
+                set(
+                    "PrivateKeyAttributes",
+                    "PrivateKeyTemplateAttribute",
+                    mask(v, "UnwrapKey"),
+                ),
+                set(
+                    "PublicKeyAttributes",
+                    "PublicKeyTemplateAttribute",
+                    mask(v, "WrapKey"),
+                ),
+            ]
+            .concat(),
+        ),
+    );
+    let (private, public) = match r.ok(0) {
+        ResponsePayload::CreateKeyPair(p) => (
+            p.private_key_unique_identifier.clone(),
+            p.public_key_unique_identifier.clone(),
+        ),
+        other => panic!("{other:?}"),
+    };
+    activate(c, v, &private);
+    let spki = clear_bytes(object(&c.send(
+        v,
+        &k::item(
+            "Get",
+            &format!(
+                "{}{}",
+                k::uid(&public),
+                k::enumeration("KeyFormatType", "X_509")
+            ),
+        ),
+    )));
+    (private, spki)
+}
+
 fn activate(c: &mut Kmip, v: ProtocolVersion, u: &str) {
     c.send(v, &k::by_uid("Activate", u)).ok(0);
 }
@@ -383,81 +449,7 @@ fn wrap_in_token(token: &str, placement: Placement) {
 
         // Import with RSA-OAEP under a key pair of the vault (C_UnwrapKey with
         // CKM_RSA_PKCS_OAEP): the key is the one the token then encrypts with.
-        let r = c.send(
-            v,
-            &k::item(
-                "CreateKeyPair",
-                &format!(
-                    "{}{}{}",
-                    if v.is_v1() {
-                        format!(
-                            "<CommonTemplateAttribute>{}{}</CommonTemplateAttribute>",
-                            attr(
-                                v,
-                                "CryptographicAlgorithm",
-                                "Cryptographic Algorithm",
-                                "Enumeration",
-                                "RSA"
-                            ),
-                            attr(
-                                v,
-                                "CryptographicLength",
-                                "Cryptographic Length",
-                                "Integer",
-                                "2048"
-                            ),
-                        )
-                    } else {
-                        format!(
-                            "<CommonAttributes>{}{}</CommonAttributes>",
-                            k::enumeration("CryptographicAlgorithm", "RSA"),
-                            k::integer("CryptographicLength", "2048"),
-                        )
-                    },
-                    if v.is_v1() {
-                        format!(
-                            "<PrivateKeyTemplateAttribute>{}</PrivateKeyTemplateAttribute>",
-                            mask(v, "UnwrapKey")
-                        )
-                    } else {
-                        format!(
-                            "<PrivateKeyAttributes>{}</PrivateKeyAttributes>",
-                            mask(v, "UnwrapKey")
-                        )
-                    },
-                    if v.is_v1() {
-                        format!(
-                            "<PublicKeyTemplateAttribute>{}</PublicKeyTemplateAttribute>",
-                            mask(v, "WrapKey")
-                        )
-                    } else {
-                        format!(
-                            "<PublicKeyAttributes>{}</PublicKeyAttributes>",
-                            mask(v, "WrapKey")
-                        )
-                    },
-                ),
-            ),
-        );
-        let (pair_private, pair_public) = match r.ok(0) {
-            ResponsePayload::CreateKeyPair(p) => (
-                p.private_key_unique_identifier.clone(),
-                p.public_key_unique_identifier.clone(),
-            ),
-            other => panic!("{other:?}"),
-        };
-        activate(&mut c, v, &pair_private);
-        let spki = clear_bytes(object(&c.send(
-            v,
-            &k::item(
-                "Get",
-                &format!(
-                    "{}{}",
-                    k::uid(&pair_public),
-                    k::enumeration("KeyFormatType", "X_509")
-                ),
-            ),
-        )));
+        let (pair_private, spki) = unwrap_pair(&mut c, v);
         let vault_rsa = Rsa::public_key_from_der(&spki).expect("SPKI");
         let brought = [0x6bu8; 32];
         let mut blob = vec![0u8; vault_rsa.size() as usize];
@@ -556,40 +548,7 @@ fn byok_round_trip_with_openssl_into_a_resident_vault() {
     let dir = work.path();
 
     // The vault's RSA key pair that receives the key.
-    let r = c.send(
-        v,
-        &k::item(
-            "CreateKeyPair",
-            &format!(
-                "<CommonAttributes>{}{}</CommonAttributes>\
-                 <PrivateKeyAttributes>{}</PrivateKeyAttributes>\
-                 <PublicKeyAttributes>{}</PublicKeyAttributes>",
-                k::enumeration("CryptographicAlgorithm", "RSA"),
-                k::integer("CryptographicLength", "2048"),
-                k::integer("CryptographicUsageMask", "UnwrapKey"),
-                k::integer("CryptographicUsageMask", "WrapKey"),
-            ),
-        ),
-    );
-    let (private, public) = match r.ok(0) {
-        ResponsePayload::CreateKeyPair(p) => (
-            p.private_key_unique_identifier.clone(),
-            p.public_key_unique_identifier.clone(),
-        ),
-        other => panic!("{other:?}"),
-    };
-    activate(&mut c, v, &private);
-    let spki = clear_bytes(object(&c.send(
-        v,
-        &k::item(
-            "Get",
-            &format!(
-                "{}{}",
-                k::uid(&public),
-                k::enumeration("KeyFormatType", "X_509")
-            ),
-        ),
-    )));
+    let (private, spki) = unwrap_pair(&mut c, v);
     std::fs::write(dir.join("import.der"), &spki).expect("write");
 
     // Outside: the key, an ephemeral AES key, and the RSA-AES key wrap.
