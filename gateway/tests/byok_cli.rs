@@ -166,12 +166,16 @@ fn import_every_key_format_and_export_wrapped() {
     // The import key: made on demand, one pair, its private key never leaves.
     let located = c.locate_name(V2_1, "keygate-import-key");
     assert_eq!(located.len(), 2, "{located:?}");
+    let mut served = Vec::new();
     for u in &located {
         let r = c.send(V2_1, &get(u));
-        if r.item(0).result_status != kmip::types::ResultStatus::Success {
+        if r.item(0).result_status == kmip::types::ResultStatus::Success {
+            served.push(r.object(0).object_type());
+        } else {
             assert_eq!(r.failed(0), ResultReason::NotExtractable);
         }
     }
+    assert_eq!(served, vec![kmip::types::ObjectType::PublicKey]);
 
     // Export: the AES key wrapped under a key named by the caller (RFC 5649).
     let a = [

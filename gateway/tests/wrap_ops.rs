@@ -85,6 +85,18 @@ fn register_wrapped(
     wrapping: &str,
     params: &[(&str, &str)],
 ) -> String {
+    register_wrapped_as(v, wrapped, wrapping, params, Some("NoEncoding"))
+}
+
+/// Register of an AES-256 key wrapped under `wrapping` with `encoding` (none: the
+/// KMIP default, TTLV Encoding).
+fn register_wrapped_as(
+    v: ProtocolVersion,
+    wrapped: &[u8],
+    wrapping: &str,
+    params: &[(&str, &str)],
+    encoding: Option<&str>,
+) -> String {
     let a = attr(v, "CryptographicUsageMask", "Integer", "Encrypt Decrypt");
     item(
         "Register",
@@ -99,7 +111,9 @@ fn register_wrapped(
             "<CryptographicLength type=\"Integer\" value=\"256\"/>",
             enumeration("WrappingMethod", "Encrypt"),
             key_info(wrapping, params),
-            enumeration("EncodingOption", "NoEncoding"),
+            encoding
+                .map(|e| enumeration("EncodingOption", e))
+                .unwrap_or_default(),
         ),
     )
 }
@@ -233,6 +247,21 @@ fn get_wrapped_under_aes_keys_unwraps_outside() {
             Some(&KeyMaterial::Bytes(key.clone())),
             "{v}"
         );
+
+        // Export (2.x): the same wrapped object, with the key's attributes.
+        if !v.is_v1() {
+            let export = get_wrapped(&target, &wrapping, &[], Some("NoEncoding"))
+                .replace("value=\"Get\"", "value=\"Export\"");
+            match c.send(v, &export).ok(0) {
+                ResponsePayload::Export(e) => {
+                    let blob =
+                        wrapped_value(&e.object, &wrapping, Some(EncodingOption::NoEncoding));
+                    assert_eq!(kek(&w).unwrap_vec(&blob).expect("KW opens"), key);
+                    assert!(e.attributes.cryptographic_algorithm().is_some());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
 
         // A key without Wrap Key in its mask does not wrap.
         let r = c.send(v, &get_wrapped(&wrapping, &target, &[], Some("NoEncoding")));
@@ -387,6 +416,24 @@ fn register_keys_wrapped_outside() {
                 .uid(0);
             assert_eq!(clear_key(&mut c, v, &u), key, "{v} {params:?}");
         }
+        // TTLV Encoding (the default): the wrapped value is the Key Value structure.
+        let ttlv = binary::encode(
+            &KeyValue::plain(KeyMaterial::Bytes(key.clone()))
+                .encode(Tag::KEY_VALUE, &kmip::messages::codec::Ctx::new(v)),
+        );
+        let u = c
+            .send(
+                v,
+                &register_wrapped_as(
+                    v,
+                    &kek(&w).wrap_vec(&ttlv).expect("wrap"),
+                    &wrapping,
+                    &[],
+                    None,
+                ),
+            )
+            .uid(0);
+        assert_eq!(clear_key(&mut c, v, &u), key, "{v} TTLV");
         // A blob that does not open under the key is refused.
         let mut bad = kek(&w).wrap_vec(&key).expect("wrap");
         bad[3] ^= 1;

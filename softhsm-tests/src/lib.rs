@@ -182,9 +182,19 @@ impl Daemon {
     /// # Panics
     /// On any setup or start failure.
     pub fn start_with(label: &str, opts: &InitOptions) -> Self {
+        Self::start_edited(label, opts, |_| {})
+    }
+
+    /// As [`Daemon::start_with`], with `edit` given the config file's path between
+    /// `keygate init` and the start (e.g. to add a vault setting).
+    ///
+    /// # Panics
+    /// On any setup or start failure.
+    pub fn start_edited(label: &str, opts: &InitOptions, edit: impl FnOnce(&Path)) -> Self {
         let dir = TempDir::new(label);
         let report = keygate::setup::init(dir.path(), opts)
             .unwrap_or_else(|e| panic!("keygate init {}: {e}", dir.path().display()));
+        edit(&report.config);
         let cfg = keygate::config::Config::load(&report.config)
             .unwrap_or_else(|e| panic!("loading {}: {e}", report.config.display()));
         let rt = tokio::runtime::Builder::new_multi_thread()

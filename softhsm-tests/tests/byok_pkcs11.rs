@@ -37,6 +37,7 @@ const TOKENS: &[&str] = &[
     "kg-byok-wrapped",
     "kg-byok-roundtrip",
     "kg-byok-import",
+    "kg-byok-allow",
 ];
 
 const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::V1_4, ProtocolVersion::V2_1];
@@ -53,6 +54,11 @@ fn pin_file() -> (TempDir, PathBuf) {
 
 /// A daemon whose `default` vault is on SoftHSM token `token`.
 fn daemon(token: &str, placement: Placement) -> (Daemon, TempDir) {
+    daemon_edited(token, placement, |_| {})
+}
+
+/// As [`daemon`], with the config edited before the start.
+fn daemon_edited(token: &str, placement: Placement, edit: impl FnOnce(&Path)) -> (Daemon, TempDir) {
     SoftHsm::shared(TOKENS);
     let (pin_dir, pin) = pin_file();
     let opts = InitOptions {
@@ -64,7 +70,7 @@ fn daemon(token: &str, placement: Placement) -> (Daemon, TempDir) {
         }),
         ..InitOptions::default()
     };
-    (Daemon::start_with(token, &opts), pin_dir)
+    (Daemon::start_edited(token, &opts, edit), pin_dir)
 }
 
 /// Request XML in the shapes of version `v`.
@@ -265,6 +271,102 @@ fn oaep_open(rsa: &Rsa<Private>, data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// KMIP Encrypt with `(block cipher mode, padding method)`; the ciphertext.
+fn encrypt(
+    c: &mut Kmip,
+    v: ProtocolVersion,
+    u: &str,
+    (mode, padding): (&str, &str),
+    data: &[u8],
+    iv: Option<&[u8]>,
+) -> Vec<u8> {
+    let r = c.send(
+        v,
+        &k::item(
+            "Encrypt",
+            &format!(
+                "{}<CryptographicParameters>{}{}</CryptographicParameters>{}{}",
+                k::uid(u),
+                k::enumeration("BlockCipherMode", mode),
+                k::enumeration("PaddingMethod", padding),
+                k::bytes("Data", data),
+                iv.map(|iv| k::bytes("IVCounterNonce", iv))
+                    .unwrap_or_default(),
+            ),
+        ),
+    );
+    match r.ok(0) {
+        ResponsePayload::Encrypt(e) => e.data.clone().expect("ciphertext"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A vault RSA-2048 key pair whose private key (activated) unwraps and whose public
+/// key wraps: the private key's UID and the public key's SPKI.
+fn unwrap_pair(c: &mut Kmip, v: ProtocolVersion) -> (String, Vec<u8>) {
+    let set = |t2: &str, t1: &str, inner: String| {
+        let t = if v.is_v1() { t1 } else { t2 };
+        format!("<{t}>{inner}</{t}>")
+    };
+    let common = [
+        attr(
+            v,
+            "CryptographicAlgorithm",
+            "Cryptographic Algorithm",
+            "Enumeration",
+            "RSA",
+        ),
+        attr(
+            v,
+            "CryptographicLength",
+            "Cryptographic Length",
+            "Integer",
+            "2048",
+        ),
+    ]
+    .concat();
+    let r = c.send(
+        v,
+        &k::item(
+            "CreateKeyPair",
+            &[
+                set("CommonAttributes", "CommonTemplateAttribute", common),
+                set(
+                    "PrivateKeyAttributes",
+                    "PrivateKeyTemplateAttribute",
+                    mask(v, "UnwrapKey"),
+                ),
+                set(
+                    "PublicKeyAttributes",
+                    "PublicKeyTemplateAttribute",
+                    mask(v, "WrapKey"),
+                ),
+            ]
+            .concat(),
+        ),
+    );
+    let (private, public) = match r.ok(0) {
+        ResponsePayload::CreateKeyPair(p) => (
+            p.private_key_unique_identifier.clone(),
+            p.public_key_unique_identifier.clone(),
+        ),
+        other => panic!("{other:?}"),
+    };
+    activate(c, v, &private);
+    let spki = clear_bytes(object(&c.send(
+        v,
+        &k::item(
+            "Get",
+            &format!(
+                "{}{}",
+                k::uid(&public),
+                k::enumeration("KeyFormatType", "X_509")
+            ),
+        ),
+    )));
+    (private, spki)
+}
+
 fn activate(c: &mut Kmip, v: ProtocolVersion, u: &str) {
     c.send(v, &k::by_uid("Activate", u)).ok(0);
 }
@@ -345,6 +447,33 @@ fn wrap_in_token(token: &str, placement: Placement) {
             .failed(0);
         assert_eq!(why, ResultReason::NotExtractable, "{token} {v}");
 
+        // Import with RSA-OAEP under a key pair of the vault (C_UnwrapKey with
+        // CKM_RSA_PKCS_OAEP): the key is the one the token then encrypts with.
+        let (pair_private, spki) = unwrap_pair(&mut c, v);
+        let vault_rsa = Rsa::public_key_from_der(&spki).expect("SPKI");
+        let brought = [0x6bu8; 32];
+        let mut blob = vec![0u8; vault_rsa.size() as usize];
+        vault_rsa
+            .public_encrypt(&brought, &mut blob, Padding::PKCS1_OAEP)
+            .expect("OAEP");
+        let u = c
+            .send(v, &register_wrapped(v, &blob, &pair_private, &OAEP_SHA1))
+            .uid(0);
+        activate(&mut c, v, &u);
+        let block = [0x11u8; 16];
+        let ct = encrypt(&mut c, v, &u, ("ECB", "None"), &block, None);
+        let mut dec = openssl::symm::Crypter::new(
+            openssl::symm::Cipher::aes_256_ecb(),
+            openssl::symm::Mode::Decrypt,
+            &brought,
+            None,
+        )
+        .expect("crypter");
+        dec.pad(false);
+        let mut pt = vec![0u8; 32];
+        let n = dec.update(&ct, &mut pt).expect("decrypt");
+        assert_eq!(&pt[..n], &block, "{token} {v} RSA-OAEP import");
+
         // Import: a key wrapped outside, unwrapped in the token, comes back out.
         let fresh: Vec<u8> = (0u8..32).collect();
         let u = c
@@ -419,40 +548,7 @@ fn byok_round_trip_with_openssl_into_a_resident_vault() {
     let dir = work.path();
 
     // The vault's RSA key pair that receives the key.
-    let r = c.send(
-        v,
-        &k::item(
-            "CreateKeyPair",
-            &format!(
-                "<CommonAttributes>{}{}</CommonAttributes>\
-                 <PrivateKeyAttributes>{}</PrivateKeyAttributes>\
-                 <PublicKeyAttributes>{}</PublicKeyAttributes>",
-                k::enumeration("CryptographicAlgorithm", "RSA"),
-                k::integer("CryptographicLength", "2048"),
-                k::integer("CryptographicUsageMask", "UnwrapKey"),
-                k::integer("CryptographicUsageMask", "WrapKey"),
-            ),
-        ),
-    );
-    let (private, public) = match r.ok(0) {
-        ResponsePayload::CreateKeyPair(p) => (
-            p.private_key_unique_identifier.clone(),
-            p.public_key_unique_identifier.clone(),
-        ),
-        other => panic!("{other:?}"),
-    };
-    activate(&mut c, v, &private);
-    let spki = clear_bytes(object(&c.send(
-        v,
-        &k::item(
-            "Get",
-            &format!(
-                "{}{}",
-                k::uid(&public),
-                k::enumeration("KeyFormatType", "X_509")
-            ),
-        ),
-    )));
+    let (private, spki) = unwrap_pair(&mut c, v);
     std::fs::write(dir.join("import.der"), &spki).expect("write");
 
     // Outside: the key, an ephemeral AES key, and the RSA-AES key wrap.
@@ -521,24 +617,7 @@ fn byok_round_trip_with_openssl_into_a_resident_vault() {
     // Used in the token by KMIP Encrypt (AES-CBC), decrypted outside with the key.
     let plaintext = b"bring your own key, keep it in the HSM";
     let iv = [7u8; 16];
-    let r = c.send(
-        v,
-        &k::item(
-            "Encrypt",
-            &format!(
-                "{}<CryptographicParameters>{}{}</CryptographicParameters>{}{}",
-                k::uid(&u),
-                k::enumeration("BlockCipherMode", "CBC"),
-                k::enumeration("PaddingMethod", "PKCS5"),
-                k::bytes("Data", plaintext),
-                k::bytes("IVCounterNonce", &iv),
-            ),
-        ),
-    );
-    let ct = match r.ok(0) {
-        ResponsePayload::Encrypt(e) => e.data.clone().expect("ciphertext"),
-        other => panic!("{other:?}"),
-    };
+    let ct = encrypt(&mut c, v, &u, ("CBC", "PKCS5"), plaintext, Some(&iv));
     std::fs::write(dir.join("ct.bin"), &ct).expect("write");
     let out = openssl(
         dir,
@@ -595,24 +674,7 @@ fn byok_with_keygate_import_into_a_resident_vault() {
     activate(&mut c, v, &done.uid);
     let plaintext = b"imported with keygate import";
     let iv = [9u8; 16];
-    let r = c.send(
-        v,
-        &k::item(
-            "Encrypt",
-            &format!(
-                "{}<CryptographicParameters>{}{}</CryptographicParameters>{}{}",
-                k::uid(&done.uid),
-                k::enumeration("BlockCipherMode", "CBC"),
-                k::enumeration("PaddingMethod", "PKCS5"),
-                k::bytes("Data", plaintext),
-                k::bytes("IVCounterNonce", &iv),
-            ),
-        ),
-    );
-    let ct = match r.ok(0) {
-        ResponsePayload::Encrypt(e) => e.data.clone().expect("ciphertext"),
-        other => panic!("{other:?}"),
-    };
+    let ct = encrypt(&mut c, v, &done.uid, ("CBC", "PKCS5"), plaintext, Some(&iv));
     std::fs::write(dir.join("ct.bin"), &ct).expect("write");
     let out = openssl(
         dir,
@@ -648,4 +710,52 @@ fn byok_with_keygate_import_into_a_resident_vault() {
         .expect("verifier");
     verifier.update(data).expect("update");
     assert!(verifier.verify(&sig).expect("verify"));
+}
+
+#[test]
+fn resident_vault_allowing_wrapped_export_wraps_keys_it_never_reveals() {
+    let (d, _pin) = daemon_edited("kg-byok-allow", Placement::Resident, |config| {
+        let text = std::fs::read_to_string(config).expect("config");
+        let marker = "allow_extractable = true\n";
+        assert!(text.contains(marker), "init config layout");
+        std::fs::write(
+            config,
+            text.replacen(
+                marker,
+                "allow_extractable = true\nallow_wrapped_export = true\n",
+                1,
+            ),
+        )
+        .expect("config");
+    });
+    let mut c = d.connect("admin");
+    for v in VERSIONS {
+        let w = vec![0x24u8; 32];
+        let aes = c.send(v, &register_aes(v, &w, "WrapKey UnwrapKey")).uid(0);
+        activate(&mut c, v, &aes);
+        let locked = c.send(v, &create_aes(v, "Encrypt Decrypt", false)).uid(0);
+        activate(&mut c, v, &locked);
+        let (why, _) = c.send(v, &k::by_uid("Get", &locked)).failed(0);
+        assert_eq!(why, ResultReason::NotExtractable, "{v}");
+        let r = c.send(
+            v,
+            &get_wrapped(&locked, &aes, &[("BlockCipherMode", "NISTKeyWrap")]),
+        );
+        let key = kek(&w)
+            .unwrap_vec(&wrapped_bytes(object(&r), &aes))
+            .expect("KW");
+        // The key that came out wrapped is the key the token uses.
+        let iv = [3u8; 16];
+        let ct = encrypt(
+            &mut c,
+            v,
+            &locked,
+            ("CBC", "PKCS5"),
+            b"wrapped-only key",
+            Some(&iv),
+        );
+        let pt = openssl::symm::decrypt(openssl::symm::Cipher::aes_256_cbc(), &key, Some(&iv), &ct)
+            .expect("decrypts with the exported key");
+        assert_eq!(pt, b"wrapped-only key", "{v}");
+    }
 }

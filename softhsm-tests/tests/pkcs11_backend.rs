@@ -16,7 +16,7 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use keygate::backend::pkcs11::{Pkcs11Backend, Pkcs11Config, Placement, KEK_LABEL, KEK_MAC_LABEL};
-use keygate::backend::{BackendError, KeyBackend, KeyRef};
+use keygate::backend::{BackendError, Export, KeyBackend, KeyRef};
 use keygate::crypto::{
     Cipher, CryptoError, Curve, HashAlg, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme,
 };
@@ -259,9 +259,11 @@ fn resident_key_never_leaves_the_token() {
         insp.bool(h, AttributeType::Local),
         "generated in the token (CKA_LOCAL)"
     );
+    // An AES token key may wrap other keys (CKA_WRAP): whether it does is the KMIP
+    // object's Wrap Key usage, checked by the gateway before any C_WrapKey (issue 6).
     assert!(
-        !insp.bool(h, AttributeType::Wrap),
-        "does not wrap other keys"
+        insp.bool(h, AttributeType::Wrap),
+        "an AES key can wrap when its object's usage allows"
     );
     // Not even another session of the token's user reads its value.
     assert!(
@@ -358,7 +360,7 @@ fn resident_key_never_leaves_the_token() {
         (KeyKind::Hmac(256), KeyType::GENERIC_SECRET, false),
     ] {
         let k = b
-            .generate_key(kind, extractable, AAD)
+            .generate_key(kind, Export::from_extractable(extractable), AAD)
             .expect("generate_key");
         let [h] = insp.by_id(
             ObjectClass::SECRET_KEY,
@@ -376,11 +378,11 @@ fn resident_key_never_leaves_the_token() {
         b.destroy(&k).expect("destroy");
     }
     let k = b
-        .import_key(KeyKind::Aes(192), &[0x33; 24], true, AAD)
+        .import_key(KeyKind::Aes(192), &[0x33; 24], Export::Clear, AAD)
         .expect("import_key");
     assert_eq!(&b.export_secret(&k, AAD).expect("export")[..], &[0x33; 24]);
     let k = b
-        .import_key(KeyKind::Hmac(256), &[0x44; 32], false, AAD)
+        .import_key(KeyKind::Hmac(256), &[0x44; 32], Export::Never, AAD)
         .expect("import_key");
     assert!(matches!(
         b.export_secret(&k, AAD),
@@ -394,14 +396,14 @@ fn resident_key_never_leaves_the_token() {
     ] {
         assert!(
             matches!(
-                b.import_key(kind, &vec![1; len], true, AAD),
+                b.import_key(kind, &vec![1; len], Export::Clear, AAD),
                 Err(BackendError::Unsupported(_))
             ),
             "{kind:?}"
         );
     }
     assert!(matches!(
-        b.generate_key(KeyKind::Des3(128), false, AAD),
+        b.generate_key(KeyKind::Des3(128), Export::Never, AAD),
         Err(BackendError::Unsupported(_))
     ));
 
@@ -510,18 +512,18 @@ fn wrapped_keys_live_outside_the_token() {
     // The trait's kind-aware calls set the reference's export flag as asked, and
     // make no token object either.
     let asked = b
-        .generate_key(KeyKind::Aes(256), true, AAD)
+        .generate_key(KeyKind::Aes(256), Export::Clear, AAD)
         .expect("generate_key");
     assert_eq!(b.export_secret(&asked, AAD).expect("export").len(), 32);
     let kept = b
-        .generate_key(KeyKind::Hmac(384), false, AAD)
+        .generate_key(KeyKind::Hmac(384), Export::Never, AAD)
         .expect("generate_key");
     assert!(matches!(
         b.export_secret(&kept, AAD),
         Err(BackendError::NotExtractable)
     ));
     let given = b
-        .import_key(KeyKind::Aes(128), &[0x21; 16], true, AAD)
+        .import_key(KeyKind::Aes(128), &[0x21; 16], Export::Clear, AAD)
         .expect("import_key");
     assert_eq!(
         &b.export_secret(&given, AAD).expect("export")[..],
@@ -1672,14 +1674,14 @@ fn triple_des(label: &str, placement: Placement) {
 
     // Three-key, generated in the token (CKM_DES3_KEY_GEN).
     let k3 = b
-        .generate_key(KeyKind::Des3(168), true, AAD)
+        .generate_key(KeyKind::Des3(168), Export::Clear, AAD)
         .expect("generate 3DES");
     let v3 = b.export_secret(&k3, AAD).expect("export 3DES");
     assert_eq!(v3.len(), 24);
     // Two-key, imported (16 bytes; OpenSSL uses K1 K2 K1).
     let two: Vec<u8> = (0u8..16).map(|i| i.wrapping_mul(37) | 1).collect();
     let k2 = b
-        .import_key(KeyKind::Des3(112), &two, true, AAD)
+        .import_key(KeyKind::Des3(112), &two, Export::Clear, AAD)
         .expect("import 2-key 3DES");
     assert_eq!(&b.export_secret(&k2, AAD).expect("export")[..], &two[..]);
     let mut two_full = two.clone();
@@ -1779,7 +1781,7 @@ fn triple_des(label: &str, placement: Placement) {
 
     // Two-key, generated (CKM_DES2_KEY_GEN) and not extractable.
     let k = b
-        .generate_key(KeyKind::Des3(112), false, AAD)
+        .generate_key(KeyKind::Des3(112), Export::Never, AAD)
         .expect("generate 2-key 3DES");
     assert!(matches!(
         b.export_secret(&k, AAD),

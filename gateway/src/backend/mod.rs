@@ -48,6 +48,35 @@ pub enum BackendError {
     NotExtractable,
 }
 
+/// What may become of a symmetric key's material outside the backend: the object's
+/// Extractable attribute and its vault's `allow_wrapped_export`, as the backend
+/// enforces them (PKCS#11: `CKA_EXTRACTABLE`, `CKA_SENSITIVE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Export {
+    /// Readable in clear by an authorised Get, and wrappable.
+    Clear,
+    /// Never in clear; wrappable under another key of the backend.
+    Wrapped,
+    /// Never leaves the backend.
+    Never,
+}
+
+impl Export {
+    /// From the object's Extractable and the vault's `allow_wrapped_export`.
+    pub fn of(extractable: bool, wrapped_export: bool) -> Self {
+        match (extractable, wrapped_export) {
+            (true, _) => Self::Clear,
+            (false, true) => Self::Wrapped,
+            (false, false) => Self::Never,
+        }
+    }
+
+    /// From a plain extractable flag (no wrapped-only keys).
+    pub fn from_extractable(extractable: bool) -> Self {
+        Self::of(extractable, false)
+    }
+}
+
 /// A key of the backend as an operation uses it: its reference, the binding it was
 /// made with and its kind.
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +95,7 @@ pub struct NewKey<'a> {
     /// The symmetric key's kind.
     pub kind: KeyKind,
     /// Export policy, as [`KeyBackend::generate_key`].
-    pub extractable: bool,
+    pub export: Export,
     /// The new object's binding.
     pub aad: &'a [u8],
 }
@@ -80,38 +109,37 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
     /// Takes custody of caller-supplied secret bytes (Register, Import).
     fn import_secret(&self, secret: &[u8], aad: &[u8]) -> Result<KeyRef, BackendError>;
 
-    /// Generates a symmetric key of `kind` inside the backend (Create). `extractable`
-    /// is what the object's export policy decided: a backend that can enforce it
+    /// Generates a symmetric key of `kind` inside the backend (Create). `export` is
+    /// what the object's export policy decided: a backend that can enforce it
     /// (PKCS#11: `CKA_EXTRACTABLE`, `CKA_SENSITIVE`) makes the key so, and then
-    /// [`KeyBackend::export_secret`] of a non-extractable key fails with
+    /// [`KeyBackend::export_secret`] of a key not [`Export::Clear`] fails with
     /// [`BackendError::NotExtractable`]; the software keystore leaves the policy to
     /// the object's attributes.
     ///
     /// The default generates [`symmetric_key_len`] bytes with
-    /// [`KeyBackend::generate_secret`] and ignores `extractable`.
+    /// [`KeyBackend::generate_secret`] and ignores `export`.
     fn generate_key(
         &self,
         kind: KeyKind,
-        extractable: bool,
+        export: Export,
         aad: &[u8],
     ) -> Result<KeyRef, BackendError> {
-        let _ = extractable;
+        let _ = export;
         self.generate_secret(symmetric_key_len(kind)?, aad)
     }
 
     /// Takes custody of caller-supplied key bytes as a symmetric key of `kind`
-    /// (Register), extractable or not as [`KeyBackend::generate_key`].
+    /// (Register), exportable as `export` says ([`KeyBackend::generate_key`]).
     ///
-    /// The default is [`KeyBackend::import_secret`], ignoring `kind` and
-    /// `extractable`.
+    /// The default is [`KeyBackend::import_secret`], ignoring `kind` and `export`.
     fn import_key(
         &self,
         kind: KeyKind,
         secret: &[u8],
-        extractable: bool,
+        export: Export,
         aad: &[u8],
     ) -> Result<KeyRef, BackendError> {
-        let _ = (kind, extractable);
+        let _ = (kind, export);
         self.import_secret(secret, aad)
     }
 
@@ -186,10 +214,7 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
         method: WrapMethod,
         target: KeyUse<'_>,
     ) -> Result<Vec<u8>, CryptoError> {
-        let clear = self
-            .export_secret(target.key, target.aad)
-            .map_err(|e| CryptoError::Unsupported(e.to_string()))?;
-        self.wrap_bytes(wrapping, method, &clear)
+        export_and_wrap(self, wrapping, method, target)
     }
 
     /// Wraps caller-held bytes (a TTLV-encoded Key Value, a PKCS#8 key) under
@@ -305,7 +330,7 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
                 new.kind
             )));
         }
-        self.import_key(new.kind, &clear, new.extractable, new.aad)
+        self.import_key(new.kind, &clear, new.export, new.aad)
             .map_err(|e| CryptoError::Device(e.to_string()))
     }
 
@@ -390,6 +415,22 @@ pub trait KeyBackend: Send + Sync + fmt::Debug {
             self.name()
         )))
     }
+}
+
+/// [`KeyBackend::wrap_key`] for a backend that wraps what it can read: exports
+/// `target` (the clear value only for this call, zeroized) and wraps it with
+/// [`KeyBackend::wrap_bytes`]. A key the backend keeps to itself is
+/// [`CryptoError::Unsupported`], naming why.
+pub fn export_and_wrap<B: KeyBackend + ?Sized>(
+    backend: &B,
+    wrapping: KeyUse<'_>,
+    method: WrapMethod,
+    target: KeyUse<'_>,
+) -> Result<Vec<u8>, CryptoError> {
+    let clear = backend
+        .export_secret(target.key, target.aad)
+        .map_err(|e| CryptoError::Unsupported(e.to_string()))?;
+    backend.wrap_bytes(wrapping, method, &clear)
 }
 
 /// The length in bytes of a symmetric key of `kind`: AES 128/192/256 bits, an HMAC

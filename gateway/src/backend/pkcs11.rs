@@ -86,7 +86,7 @@ use cryptoki::types::AuthPin;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{BackendError, GeneratedRefs, KeyBackend, KeyRef, KeyUse, NewKey};
+use super::{BackendError, Export, GeneratedRefs, KeyBackend, KeyRef, KeyUse, NewKey};
 use crate::crypto::{
     Cipher, CryptoError, Encrypted, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme,
     WrapMethod,
@@ -351,6 +351,16 @@ impl Pkcs11Backend {
         extractable: bool,
         aad: &[u8],
     ) -> Result<KeyRef, BackendError> {
+        self.generate_symmetric_as(kind, Export::from_extractable(extractable), aad)
+    }
+
+    /// [`Pkcs11Backend::generate_symmetric`] with a wrapped-only choice.
+    fn generate_symmetric_as(
+        &self,
+        kind: KeyKind,
+        export: Export,
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
         let ty = symmetric_type(kind)?;
         let len = symmetric_len(kind)?;
         let mechanism = match ty {
@@ -360,7 +370,7 @@ impl Pkcs11Backend {
             _ => Mechanism::GenericSecretKeyGen,
         };
         let value_len = u64::try_from(len).unwrap_or(u64::MAX);
-        self.make_secret(ty, extractable, aad, |_, _, session, template| {
+        self.make_secret(ty, export, aad, |_, _, session, template| {
             // A DES key's length follows from its type (CKA_VALUE_LEN is not given).
             if !matches!(ty, Type::Des2 | Type::Des3) {
                 template.push(Attribute::ValueLen(value_len.into()));
@@ -384,6 +394,17 @@ impl Pkcs11Backend {
         extractable: bool,
         aad: &[u8],
     ) -> Result<KeyRef, BackendError> {
+        self.import_symmetric_as(kind, secret, Export::from_extractable(extractable), aad)
+    }
+
+    /// [`Pkcs11Backend::import_symmetric`] with a wrapped-only choice.
+    fn import_symmetric_as(
+        &self,
+        kind: KeyKind,
+        secret: &[u8],
+        export: Export,
+        aad: &[u8],
+    ) -> Result<KeyRef, BackendError> {
         let ty = symmetric_type(kind)?;
         if symmetric_len(kind)? != secret.len() {
             return Err(BackendError::Unsupported(format!(
@@ -391,7 +412,7 @@ impl Pkcs11Backend {
                 secret.len()
             )));
         }
-        self.make_secret(ty, extractable, aad, |_, _, session, template| {
+        self.make_secret(ty, export, aad, |_, _, session, template| {
             template.push(Attribute::Class(Class::Secret.object_class()));
             template.push(Attribute::KeyType(ty.key_type()));
             template.push(Attribute::Value(secret.to_vec()));
@@ -407,7 +428,7 @@ impl Pkcs11Backend {
     fn make_secret(
         &self,
         ty: Type,
-        extractable: bool,
+        export: Export,
         aad: &[u8],
         create: impl Fn(&Conn, &Pkcs11, &Session, &mut Vec<Attribute>) -> Result<ObjectHandle, Fault>,
     ) -> Result<KeyRef, Fault> {
@@ -422,8 +443,8 @@ impl Pkcs11Backend {
                     template.extend([
                         Attribute::Token(true),
                         Attribute::Private(true),
-                        Attribute::Sensitive(!extractable),
-                        Attribute::Extractable(extractable),
+                        Attribute::Sensitive(export != Export::Clear),
+                        Attribute::Extractable(export != Export::Never),
                         Attribute::Id(id.to_vec()),
                         Attribute::Label(label.clone()),
                     ]);
@@ -446,7 +467,11 @@ impl Pkcs11Backend {
                 ]);
                 let handle = create(conn, ctx, session, &mut template)?;
                 let wrapped = wrap_and_destroy(session, &kek, handle);
-                let flags = if extractable { FLAG_EXTRACTABLE } else { 0 };
+                let flags = if export == Export::Clear {
+                    FLAG_EXTRACTABLE
+                } else {
+                    0
+                };
                 let body = keyref::wrapped_body(Class::Secret, ty, flags, kek.mechanism, &wrapped?);
                 Ok(KeyRef(seal(session, &kek, body, aad)?))
             }),
@@ -839,7 +864,7 @@ impl KeyBackend for Pkcs11Backend {
                 secret.len()
             )));
         }
-        self.make_secret(Type::Data, true, aad, |_, _, session, template| {
+        self.make_secret(Type::Data, Export::Clear, aad, |_, _, session, template| {
             let value = encode_data(secret)?;
             template.push(Attribute::Class(Class::Secret.object_class()));
             template.push(Attribute::KeyType(Type::Data.key_type()));
@@ -883,16 +908,17 @@ impl KeyBackend for Pkcs11Backend {
     /// `CKM_AES_KEY_GEN`), an HMAC key (`CKK_GENERIC_SECRET`,
     /// `CKM_GENERIC_SECRET_KEY_GEN`) or a Triple-DES key (`CKK_DES3`,
     /// `CKM_DES3_KEY_GEN`; two-key: `CKK_DES2`, `CKM_DES2_KEY_GEN`). Resident: a token
-    /// object with `CKA_EXTRACTABLE = extractable` and `CKA_SENSITIVE = !extractable`;
-    /// wrapped: a session object wrapped at once, the reference's export flag set to
-    /// `extractable`.
+    /// object with `CKA_SENSITIVE` unless [`Export::Clear`] and `CKA_EXTRACTABLE`
+    /// unless [`Export::Never`] (a wrapped-only key can be wrapped, never read);
+    /// wrapped: a session object wrapped at once, the reference's export flag set for
+    /// [`Export::Clear`].
     fn generate_key(
         &self,
         kind: KeyKind,
-        extractable: bool,
+        export: Export,
         aad: &[u8],
     ) -> Result<KeyRef, BackendError> {
-        self.generate_symmetric(kind, extractable, aad)
+        self.generate_symmetric_as(kind, export, aad)
     }
 
     /// [`Pkcs11Backend::import_symmetric`] (`C_CreateObject`) for AES, HMAC and
@@ -903,10 +929,10 @@ impl KeyBackend for Pkcs11Backend {
         &self,
         kind: KeyKind,
         secret: &[u8],
-        extractable: bool,
+        export: Export,
         aad: &[u8],
     ) -> Result<KeyRef, BackendError> {
-        self.import_symmetric(kind, secret, extractable, aad)
+        self.import_symmetric_as(kind, secret, export, aad)
     }
 
     /// Resident: `CKA_VALUE` of an extractable, non-sensitive token object bound to
@@ -967,11 +993,6 @@ impl KeyBackend for Pkcs11Backend {
         })
     }
 
-    /// In the token with an AES key, a Triple-DES key ([`Cipher::AesCbc`] /
-    /// [`Cipher::AesEcb`] with a [`KeyKind::Des3`] key: `CKM_DES3_CBC[_PAD]` /
-    /// `CKM_DES3_ECB`, 8-byte IV, as the software backend reads them), or an RSA
-    /// public key for RSA-OAEP and PKCS#1 v1.5. An IV/nonce the caller left out is drawn from the token's generator and
-    /// returned in [`Encrypted::iv`]; AES-GCM's tag is returned apart.
     /// `C_WrapKey` in the token for a secret key (`pkcs11/wrap.rs`); other
     /// objects are exported (when the token allows) and wrapped as bytes.
     fn wrap_key(
@@ -983,10 +1004,7 @@ impl KeyBackend for Pkcs11Backend {
         if Self::wraps_in_token(target.key) {
             return crypto(self.wrap_key_inner(wrapping, method, target));
         }
-        let clear = self
-            .export_secret(target.key, target.aad)
-            .map_err(|e| CryptoError::Unsupported(e.to_string()))?;
-        self.wrap_bytes(wrapping, method, &clear)
+        super::export_and_wrap(self, wrapping, method, target)
     }
 
     /// Through a session generic secret holding the bytes (`pkcs11/wrap.rs`).
@@ -1021,6 +1039,11 @@ impl KeyBackend for Pkcs11Backend {
         crypto(self.unwrap_key_inner(unwrapping, method, wrapped, new))
     }
 
+    /// In the token with an AES key, a Triple-DES key ([`Cipher::AesCbc`] /
+    /// [`Cipher::AesEcb`] with a [`KeyKind::Des3`] key: `CKM_DES3_CBC[_PAD]` /
+    /// `CKM_DES3_ECB`, 8-byte IV, as the software backend reads them), or an RSA
+    /// public key for RSA-OAEP and PKCS#1 v1.5. An IV/nonce the caller left out is drawn from the token's generator and
+    /// returned in [`Encrypted::iv`]; AES-GCM's tag is returned apart.
     fn encrypt(
         &self,
         key: &KeyRef,

@@ -26,7 +26,7 @@ use rand::rngs::OsRng;
 use rand::TryRngCore;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{symmetric_key_len, BackendError, GeneratedRefs, KeyBackend, KeyRef};
+use super::{symmetric_key_len, BackendError, Export, GeneratedRefs, KeyBackend, KeyRef};
 use crate::crypto::software as engine;
 use crate::crypto::{
     Cipher, CryptoError, Encrypted, KeyKind, KeyPairSpec, MacAlg, SignInput, SignatureScheme,
@@ -131,16 +131,16 @@ impl KeyBackend for SoftwareBackend {
 
     /// [`symmetric_key_len`] bytes from the operating system's CSPRNG, sealed; a
     /// Triple-DES key gets odd parity in every byte and distinct DES keys.
-    /// `extractable` is not recorded: the software keystore can always read its
-    /// keys, so the export policy is the object's Extractable attribute, enforced by
-    /// the request path.
+    /// `export` is not recorded: the software keystore can always read its keys, so
+    /// the export policy is the object's Extractable attribute, enforced by the
+    /// request path.
     fn generate_key(
         &self,
         kind: KeyKind,
-        extractable: bool,
+        export: Export,
         aad: &[u8],
     ) -> Result<KeyRef, BackendError> {
-        let _ = extractable;
+        let _ = export;
         let len = symmetric_key_len(kind)?;
         match kind {
             KeyKind::Des3(_) => self.seal(len, aad, des3_key),
@@ -150,16 +150,16 @@ impl KeyBackend for SoftwareBackend {
 
     /// Seals the bytes; an AES or HMAC key must have its kind's length, a
     /// Triple-DES key 16 or 24 bytes; any other kind's bytes (an encoded private or
-    /// public key) are sealed as given. `extractable` is not recorded (see
+    /// public key) are sealed as given. `export` is not recorded (see
     /// [`KeyBackend::generate_key`]).
     fn import_key(
         &self,
         kind: KeyKind,
         secret: &[u8],
-        extractable: bool,
+        export: Export,
         aad: &[u8],
     ) -> Result<KeyRef, BackendError> {
-        let _ = extractable;
+        let _ = export;
         let fits = match kind {
             KeyKind::Aes(_) | KeyKind::Hmac(_) => symmetric_key_len(kind)? == secret.len(),
             KeyKind::Des3(_) => matches!(secret.len(), 16 | 24),
@@ -535,7 +535,9 @@ mod tests {
         ] {
             // The export policy is the object's: the keystore can read either way.
             for extractable in [false, true] {
-                let r = b.generate_key(kind, extractable, AAD).unwrap();
+                let r = b
+                    .generate_key(kind, Export::from_extractable(extractable), AAD)
+                    .unwrap();
                 let k = b.export_secret(&r, AAD).unwrap();
                 assert_eq!(k.len(), len, "{kind:?}");
                 if let KeyKind::Des3(_) = kind {
@@ -553,7 +555,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    b.generate_key(bad, true, AAD),
+                    b.generate_key(bad, Export::Clear, AAD),
                     Err(BackendError::Unsupported(_))
                 ),
                 "{bad:?}"
@@ -566,15 +568,20 @@ mod tests {
         let dir = TempDir::new("import-key");
         let b = backend(&dir, "mk");
         let r = b
-            .import_key(KeyKind::Aes(256), &[9; 32], false, AAD)
+            .import_key(KeyKind::Aes(256), &[9; 32], Export::Never, AAD)
             .unwrap();
         assert_eq!(&b.export_secret(&r, AAD).unwrap()[..], &[9; 32]);
         let r = b
-            .import_key(KeyKind::RsaPrivate(2048), b"pkcs8 bytes", false, AAD)
+            .import_key(
+                KeyKind::RsaPrivate(2048),
+                b"pkcs8 bytes",
+                Export::Never,
+                AAD,
+            )
             .unwrap();
         assert_eq!(&b.export_secret(&r, AAD).unwrap()[..], b"pkcs8 bytes");
         assert!(b
-            .import_key(KeyKind::Des3(168), &[1; 24], true, AAD)
+            .import_key(KeyKind::Des3(168), &[1; 24], Export::Clear, AAD)
             .is_ok());
         for (kind, len) in [
             (KeyKind::Aes(256), 16),
@@ -583,7 +590,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    b.import_key(kind, &vec![1; len], true, AAD),
+                    b.import_key(kind, &vec![1; len], Export::Clear, AAD),
                     Err(BackendError::Unsupported(_))
                 ),
                 "{kind:?} of {len} bytes"

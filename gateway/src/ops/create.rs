@@ -5,7 +5,7 @@ use super::keyformat;
 use super::object::{self, aad, new_attributes, new_uid, Material, Obj};
 use super::{version, wrap};
 use super::{OpCtx, OpError};
-use crate::backend::{BackendError, KeyRef};
+use crate::backend::{BackendError, Export, KeyRef};
 use crate::crypto::{Curve, KeyKind};
 use crate::store::ObjectRecord;
 use kmip::messages::codec::Codec;
@@ -228,8 +228,9 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
         _ => None,
     };
     let extractable = object::flag(&attrs, Tag::EXTRACTABLE) == Some(true);
+    let export = Export::of(extractable, ctx.vault.allow_wrapped_export);
     let key_ref = match (symmetric, asymmetric, &pending) {
-        (Some(kind), _, Some(p)) => p.finish(ctx, kind, extractable, &key_aad)?,
+        (Some(kind), _, Some(p)) => p.finish(ctx, kind, export, &key_aad)?,
         (None, _, Some(_)) => {
             return Err(OpError::new(
                 ResultReason::InvalidField,
@@ -237,20 +238,26 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
                  Key Block or the attributes)",
             ))
         }
-        (Some(kind), _, None) => ctx
-            .backend
-            .import_key(kind, &secret, extractable, &key_aad)?,
+        (Some(kind), _, None) => ctx.backend.import_key(kind, &secret, export, &key_aad)?,
         (None, Some(kind), None) if req.object_type == ObjectType::PrivateKey => ctx
             .backend
             .import_private_key(kind, &secret, extractable, &key_aad)?,
         (None, Some(kind), None) => ctx.backend.import_public_key(kind, &secret, &key_aad)?,
         (None, None, None) => ctx.backend.import_secret(&secret, &key_aad)?,
     };
-    if new_version {
-        version::register_next(ctx, &mut attrs, &uid, req.object_type.value())?;
+    let replaced = if new_version {
+        version::replaced_by_register(ctx, &attrs, req.object_type.value())?
+    } else {
+        None
+    };
+    let store = |ctx: &mut OpCtx<'_>, attrs| {
+        let mut obj = new_obj(ctx, &uid, req.object_type, attrs, &template, key_ref.0);
+        object::insert(ctx, &mut obj)
+    };
+    match replaced {
+        Some(mut old) => version::next_version(ctx, &mut old, &uid, attrs, store)?,
+        None => store(ctx, attrs)?,
     }
-    let mut obj = new_obj(ctx, &uid, req.object_type, attrs, &template, key_ref.0);
-    object::insert(ctx, &mut obj)?;
     Ok(RegisterResponse {
         unique_identifier: uid,
         extensions: Vec::new(),
@@ -312,9 +319,10 @@ pub fn rekey(ctx: &mut OpCtx<'_>, req: &ReKeyRequest) -> Result<ReKeyResponse, O
     } else if object::date(&old.attrs, Tag::ACTIVATION_DATE).is_some() {
         client.set(Tag::ACTIVATION_DATE, Value::DateTime(ctx.now));
     }
-    let mut attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
-    version::link_next(ctx, &mut old, &mut attrs, &uid)?;
-    store_generated_key(ctx, &uid, alg, bits, attrs)?;
+    let attrs = new_attributes(ctx, &uid, ObjectType::SymmetricKey, &client)?;
+    version::next_version(ctx, &mut old, &uid, attrs, |ctx, attrs| {
+        store_generated_key(ctx, &uid, alg, bits, attrs)
+    })?;
     ctx.id_placeholder = Some(uid.clone());
     Ok(ReKeyResponse {
         unique_identifier: uid,
@@ -407,7 +415,8 @@ fn generate_key(
     })?;
     // The backend generates the key where it lives (3DES parity included) and
     // marks it extractable only when the object's Extractable attribute says so.
-    let r = ctx.backend.generate_key(kind, extractable, &aad)?;
+    let export = Export::of(extractable, ctx.vault.allow_wrapped_export);
+    let r = ctx.backend.generate_key(kind, export, &aad)?;
     let seen = match ctx.backend.export_secret(&r, &aad) {
         Ok(s) => Some(s),
         // A backend that keeps the key to itself: no Digest (1.4 §3.17 asks for

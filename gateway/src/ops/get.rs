@@ -8,7 +8,10 @@ use super::wrap;
 use super::{OpCtx, OpError};
 use crate::backend::{BackendError, KeyRef};
 use kmip::messages::objects::{KeyMaterial, KeyValue, ManagedObject, TransparentKey};
-use kmip::messages::payloads::{CheckRequest, CheckResponse, GetRequest, GetResponse};
+use kmip::messages::payloads::{
+    CheckRequest, CheckResponse, ExportRequest, ExportResponse, GetRequest, GetResponse,
+};
+use kmip::messages::Attributes;
 use kmip::ttlv::{Tag, Value};
 use kmip::types::{KeyFormatType, ObjectType, ResultReason, State};
 use zeroize::Zeroizing;
@@ -162,6 +165,28 @@ fn in_clear(
             }
             out
         }
+    })
+}
+
+/// Export (KMIP 1.4 §4.42, 2.1 §6.1.21): Get's answer (Key Wrapping Specification
+/// included) with the object's attributes.
+pub fn export_object(ctx: &mut OpCtx<'_>, req: &ExportRequest) -> Result<ExportResponse, OpError> {
+    let got = get(ctx, req)?;
+    let obj = object::load(ctx, &Some(got.unique_identifier.clone()))?;
+    let attributes = Attributes::new(
+        obj.attrs
+            .items
+            .iter()
+            .filter(|a| object::visible(ctx.version, a))
+            .cloned()
+            .collect(),
+    );
+    Ok(ExportResponse {
+        object_type: got.object_type,
+        unique_identifier: got.unique_identifier,
+        attributes,
+        object: got.object,
+        extensions: Vec::new(),
     })
 }
 

@@ -11,7 +11,7 @@
 //! Register under a name already in use keeps the KMIP behaviour: a new object of the
 //! same name, unlinked. Locate with a Name answers the Active objects first, newest
 //! first, then the others newest first ([`order`]); every version stays reachable by
-//! its UID and by following the links. ReCertify reuses [`link_next`].
+//! its UID and by following the links. ReCertify reuses [`next_version`].
 
 use super::object::{self, Obj};
 use super::{OpCtx, OpError};
@@ -25,25 +25,30 @@ pub const NEW_VERSION_VENDOR: &str = "x";
 /// Attribute Name of the new-version request.
 pub const NEW_VERSION_NAME: &str = "keygate-new-version";
 
-/// Makes the object being created (`new_attrs`, stored later under `new_uid`) the
-/// next version of `old`: a Replaced Object Link on the new object, a Replacement
-/// Object Link on `old`, which is saved. The caller gives the new object its Name
-/// (Re-key carries it over; a Register brings it).
-pub(super) fn link_next(
+/// Makes the object being created the next version of `old`: `store` stores it
+/// (its material made, its attributes given, with a Replaced Object Link to `old`
+/// added), and only once that has succeeded does `old` get its Replacement Object
+/// Link (and is saved), so a failed creation leaves `old` as it was. The caller
+/// gives the new object its Name (Re-key carries it over; a Register brings it).
+/// ReCertify is meant to use this too.
+pub(super) fn next_version<T>(
     ctx: &mut OpCtx<'_>,
     old: &mut Obj,
-    new_attrs: &mut Attributes,
     new_uid: &str,
-) -> Result<(), OpError> {
+    mut new_attrs: Attributes,
+    store: impl FnOnce(&mut OpCtx<'_>, Attributes) -> Result<T, OpError>,
+) -> Result<T, OpError> {
     new_attrs.push(Attribute::standard(
         Tag::LINK,
         object::link(LinkType::ReplacedObjectLink, &old.rec.uid),
     ));
+    let stored = store(ctx, new_attrs)?;
     old.attrs.push(Attribute::standard(
         Tag::LINK,
         object::link(LinkType::ReplacementObjectLink, new_uid),
     ));
-    object::save(ctx, old)
+    object::save(ctx, old)?;
+    Ok(stored)
 }
 
 /// Takes the new-version request out of a Register's attributes: true when the
@@ -89,14 +94,14 @@ pub(super) fn current(ctx: &mut OpCtx<'_>, name: &str) -> Result<Option<Obj>, Op
     Ok(None)
 }
 
-/// Register with the new-version request: links the object being registered to the
-/// current version of its Name (none yet: it is the first version).
-pub(super) fn register_next(
+/// Register with the new-version request: the current version of the Name the new
+/// object's attributes give (none yet: it is the first version), which must be of
+/// the same Object Type.
+pub(super) fn replaced_by_register(
     ctx: &mut OpCtx<'_>,
-    new_attrs: &mut Attributes,
-    new_uid: &str,
+    new_attrs: &Attributes,
     object_type: u32,
-) -> Result<(), OpError> {
+) -> Result<Option<Obj>, OpError> {
     let names = new_attrs.names();
     let [name] = names.as_slice() else {
         return Err(OpError::new(
@@ -104,10 +109,11 @@ pub(super) fn register_next(
             format!("{NEW_VERSION_VENDOR}-{NEW_VERSION_NAME} needs exactly one Name"),
         ));
     };
-    let Some(mut old) = current(ctx, &name.value)? else {
-        return Ok(());
-    };
-    if old.rec.object_type != object_type {
+    let old = current(ctx, &name.value)?;
+    if old
+        .as_ref()
+        .is_some_and(|o| o.rec.object_type != object_type)
+    {
         return Err(OpError::new(
             ResultReason::InvalidField,
             format!(
@@ -116,7 +122,7 @@ pub(super) fn register_next(
             ),
         ));
     }
-    link_next(ctx, &mut old, new_attrs, new_uid)
+    Ok(old)
 }
 
 /// Locate order for a search by Name: Active objects first, then the others; newest

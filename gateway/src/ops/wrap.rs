@@ -26,7 +26,7 @@ use super::attributes::reason;
 use super::crypto::{crypto_error, hash_alg, key_kind, params, unsupported, usable, Use};
 use super::object::{self, aad, Obj};
 use super::{OpCtx, OpError};
-use crate::backend::{KeyRef, KeyUse};
+use crate::backend::{Export, KeyRef, KeyUse};
 use crate::crypto::{HashAlg, KeyKind, WrapMethod};
 use kmip::messages::codec::{Codec, Ctx};
 use kmip::messages::objects::{
@@ -75,7 +75,7 @@ impl PendingUnwrap {
         &self,
         ctx: &OpCtx<'_>,
         kind: KeyKind,
-        extractable: bool,
+        export: Export,
         key_aad: &[u8],
     ) -> Result<KeyRef, OpError> {
         ctx.backend
@@ -85,7 +85,7 @@ impl PendingUnwrap {
                 &self.wrapped,
                 crate::backend::NewKey {
                     kind,
-                    extractable,
+                    export,
                     aad: key_aad,
                 },
             )
@@ -188,12 +188,10 @@ fn check_method(
 }
 
 /// Whether `obj` may leave wrapped (the caller has checked the role): a key that is
-/// not Extractable only when the vault allows wrapped export
-/// (`allow_wrapped_export`); anything else may, Sensitive keys included.
+/// not Extractable only when the vault allows wrapped export (`allow_wrapped_export`);
+/// a Sensitive one may (KMIP 1.4 §3.48: Sensitive keeps a value from Get "unless it
+/// is wrapped by another key").
 pub(super) fn check_export(ctx: &OpCtx<'_>, obj: &Obj) -> Result<(), OpError> {
-    // Sensitive forbids the clear value only: "unless it is wrapped by another key"
-    // (KMIP 2.1 Sensitive; PKCS#11 CKA_SENSITIVE with CKA_EXTRACTABLE likewise).
-    // Non-extractable keys leave wrapped only where the vault allows it.
     let locked = object::flag(&obj.attrs, Tag::EXTRACTABLE) == Some(false);
     if locked && !ctx.vault.allow_wrapped_export {
         return Err(OpError::new(

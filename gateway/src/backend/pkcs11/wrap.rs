@@ -312,24 +312,19 @@ impl Pkcs11Backend {
             )));
         }
         let uparsed = keyref::parse(&unwrapping.key.0)?;
-        self.make_secret(
-            ty,
-            new.extractable,
-            new.aad,
-            |conn, ctx, session, template| {
-                let (uh, _in_use) = self.resolve(
-                    conn,
-                    ctx,
-                    session,
-                    &uparsed,
-                    &unwrapping.key.0,
-                    unwrapping.aad,
-                )?;
-                template.push(Attribute::Class(Class::Secret.object_class()));
-                template.push(Attribute::KeyType(ty.key_type()));
-                unwrap_handle(session, uh, unwrapping.kind, method, wrapped, template)
-            },
-        )
+        self.make_secret(ty, new.export, new.aad, |conn, ctx, session, template| {
+            let (uh, _in_use) = self.resolve(
+                conn,
+                ctx,
+                session,
+                &uparsed,
+                &unwrapping.key.0,
+                unwrapping.aad,
+            )?;
+            template.push(Attribute::Class(Class::Secret.object_class()));
+            template.push(Attribute::KeyType(ty.key_type()));
+            unwrap_handle(session, uh, unwrapping.kind, method, wrapped, template)
+        })
     }
 
     /// Unwraps into a session generic secret, reads it and destroys it: bytes the
