@@ -7,7 +7,7 @@
 use super::OpError;
 use kmip::messages::Attribute;
 use kmip::ttlv::{Tag, Ttlv, Value};
-use kmip::types::{DigitalSignatureAlgorithm, ResultReason};
+use kmip::types::{CertificateType, DigitalSignatureAlgorithm, ResultReason};
 use x509_parser::der_parser::oid;
 use x509_parser::der_parser::oid::Oid;
 use x509_parser::extensions::GeneralName;
@@ -74,6 +74,18 @@ pub fn attributes(der: &[u8]) -> Result<Vec<Attribute>, OpError> {
     names(cert.subject(), &SUBJECT_FIELDS, &mut out);
     names(cert.issuer(), &ISSUER_FIELDS, &mut out);
     Ok(out)
+}
+
+/// Certificate Type and Certificate Length (KMIP 1.4 §3.8, §3.9): set by the
+/// server from the certificate itself, for Register and Certify alike.
+pub fn derived(kind: CertificateType, value: &[u8]) -> Vec<(Tag, Value)> {
+    vec![
+        (Tag::CERTIFICATE_TYPE, Value::Enumeration(kind.value())),
+        (
+            Tag::CERTIFICATE_LENGTH,
+            Value::Integer(i32::try_from(value.len()).unwrap_or(i32::MAX)),
+        ),
+    ]
 }
 
 fn bytes(tag: Tag, b: &[u8]) -> Ttlv {

@@ -4,6 +4,7 @@
 
 mod attributes;
 mod certificate;
+pub(crate) mod certify;
 mod create;
 pub(crate) mod crypto;
 mod discover;
@@ -13,6 +14,7 @@ mod keypair;
 mod lifecycle;
 mod locate;
 pub(crate) mod object;
+mod validate;
 
 use crate::backend::{BackendError, KeyBackend, KeyRef};
 use crate::store::{StoreError, Txn};
@@ -150,6 +152,9 @@ pub fn execute(ctx: &mut OpCtx<'_>, op: Operation, payload: &RequestPayload) -> 
         P::Recover(r) => lifecycle::recover(ctx, r).map(R::Recover),
         P::CreateKeyPair(r) => keypair::create_key_pair(ctx, r).map(R::CreateKeyPair),
         P::ReKeyKeyPair(r) => keypair::rekey_key_pair(ctx, r).map(R::ReKeyKeyPair),
+        P::Certify(r) => certify::certify(ctx, r).map(R::Certify),
+        P::ReCertify(r) => certify::recertify(ctx, r).map(R::ReCertify),
+        P::Validate(r) => validate::validate(ctx, r).map(R::Validate),
         P::Encrypt(r) => crypto::encrypt(ctx, r).map(R::Encrypt),
         P::Decrypt(r) => crypto::decrypt(ctx, r).map(R::Decrypt),
         P::Sign(r) => crypto::sign(ctx, r).map(R::Sign),
@@ -248,6 +253,9 @@ pub const SUPPORTED_OPERATIONS: &[Operation] = {
         O::Interop,
         O::CreateKeyPair,
         O::ReKeyKeyPair,
+        O::Certify,
+        O::ReCertify,
+        O::Validate,
         O::Encrypt,
         O::Decrypt,
         O::Sign,
