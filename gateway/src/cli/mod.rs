@@ -4,6 +4,7 @@
 
 mod admin;
 mod bench;
+mod cert;
 mod kmip;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,9 @@ enum Command {
     Audit(admin::AuditCommand),
     /// Replay OASIS-style XML conversations against a KMIP server.
     Replay(admin::ReplayArgs),
+    /// The vault's certificate authority: create it, issue certificates (over KMIP).
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
     /// Load a KMIP server with one operation on N connections; print ops/s and latency.
     Bench(bench::BenchArgs),
 }
@@ -54,6 +58,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(c) => admin::audit(&c),
         Command::Replay(a) => admin::replay(&a),
         Command::Bench(a) => bench::run(&a),
+        Command::Cert(c) => cert::run(&c),
     }
 }
 

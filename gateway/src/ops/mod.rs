@@ -4,7 +4,7 @@
 
 mod attributes;
 mod certificate;
-pub(crate) mod certify;
+pub mod certify;
 mod create;
 pub(crate) mod crypto;
 mod discover;
