@@ -462,6 +462,7 @@ pub fn vault_add(config_path: &Path, name: &str, opts: &VaultOptions) -> Result<
         backend: opts.backend.clone(),
         extractable_by_default,
         allow_extractable: opts.allow_extractable,
+        renew_before: None,
     });
     let block = format!(
         "[[vaults]]\nname = {}\nbackend = {}\nextractable_by_default = {}\nallow_extractable = {}\n",

@@ -34,6 +34,11 @@ pub struct VaultPolicy {
     pub extractable_by_default: bool,
     /// The ceiling: whether any key of this vault may be exported in clear.
     pub allow_extractable: bool,
+    /// The config's certificate profiles (`[[cert_profiles]]`), for Certify.
+    pub cert_profiles: Vec<crate::config::CertProfileConfig>,
+    /// Certificates the vault issued are re-certified this many seconds before they
+    /// expire (crate::renewal); none: never.
+    pub renew_before: Option<u64>,
 }
 
 /// Everything an operation may touch.

@@ -40,6 +40,7 @@ use super::create::{apply_export_policy, new_obj};
 use super::object::{self, aad, new_uid, Material, Obj};
 use super::{OpCtx, OpError};
 use crate::backend::KeyRef;
+use crate::config::{CertProfileConfig, EXT_KEY_USAGES};
 use crate::store::ObjectFilter;
 use build::{BuildError, CaKey, Tbs, Usage};
 use kmip::messages::objects::{Certificate as CertObject, KeyMaterial, KeyValue, ManagedObject};
@@ -67,6 +68,10 @@ pub const CA_NAME: &str = "keygate-ca";
 
 /// The vendor namespace of the request attributes (1.x `x-` custom attributes).
 pub const VENDOR: &str = "x";
+
+/// The vendor attribute (in [`VENDOR`]) a certificate the vault issued carries:
+/// the UID of the private key that signed it.
+pub const ISSUED_BY: &str = "keygate-issued-by";
 
 /// The built-in certificate profiles. `default`: digitalSignature, 365 days;
 /// `tls-server` / `tls-client`: the same with extended key usage serverAuth /
@@ -277,7 +282,7 @@ fn issue(
     }
     let profile = vendor_text(&attrs, "keygate-profile")?.unwrap_or("default");
     let rsa = key.spki.algorithm.oid == RSA_ENCRYPTION;
-    let (usage, default_validity) = profile_usage(profile, rsa)?;
+    let (usage, default_validity) = profile_usage(&ctx.vault.cert_profiles, profile, rsa)?;
     let not_before = ctx.now + replacing.as_ref().map_or(0, |r| r.offset);
     let mut not_after = match object::date(&attrs, Tag::DEACTIVATION_DATE) {
         Some(d) => d,
@@ -359,8 +364,17 @@ fn issue(
     })?;
     check_signature(&der, &issuer_spki)?;
 
-    // The certificate object.
+    // The certificate object. It records the key that signed it: renewal
+    // (crate::renewal) re-certifies only what the vault issued.
     let uid = new_uid();
+    attrs.items.retain(|a| {
+        !matches!(a, Attribute::Vendor { vendor, name, .. } if vendor == VENDOR && name == ISSUED_BY)
+    });
+    attrs.push(Attribute::Vendor {
+        vendor: VENDOR.into(),
+        name: ISSUED_BY.into(),
+        value: Value::TextString(issuer.private.clone()),
+    });
     attrs.set(Tag::ACTIVATION_DATE, Value::DateTime(not_before));
     attrs.set(Tag::DEACTIVATION_DATE, Value::DateTime(not_after));
     let mut a = object::new_attributes(ctx, &uid, ObjectType::Certificate, &attrs)?;
@@ -481,9 +495,51 @@ fn ca_issuer(ctx: &mut OpCtx<'_>, attrs: &Attributes) -> Result<Issuer, OpError>
     })
 }
 
-/// Usage and default validity of a built-in profile.
-fn profile_usage(profile: &str, rsa: bool) -> Result<(Usage, i64), OpError> {
+/// Usage and default validity of a profile: the config's (`[[cert_profiles]]`,
+/// validated at load), else a built-in one.
+fn profile_usage(
+    configured: &[CertProfileConfig],
+    profile: &str,
+    rsa: bool,
+) -> Result<(Usage, i64), OpError> {
     use KeyUsages as K;
+    if let Some(p) = configured.iter().find(|p| p.name == profile) {
+        let key_usage = p
+            .key_usage
+            .iter()
+            .filter_map(|k| {
+                Some(match k.as_str() {
+                    "digitalSignature" => K::DigitalSignature,
+                    "nonRepudiation" => K::NonRepudiation,
+                    "keyEncipherment" => K::KeyEncipherment,
+                    "dataEncipherment" => K::DataEncipherment,
+                    "keyAgreement" => K::KeyAgreement,
+                    "keyCertSign" => K::KeyCertSign,
+                    "cRLSign" => K::CRLSign,
+                    _ => return None,
+                })
+            })
+            .collect();
+        let ext_key_usage = p
+            .ext_key_usage
+            .iter()
+            .filter_map(|e| {
+                let dotted = EXT_KEY_USAGES
+                    .iter()
+                    .find(|(n, _)| n == e)
+                    .map_or(e.as_str(), |(_, o)| o);
+                ObjectIdentifier::new(dotted).ok()
+            })
+            .collect();
+        return Ok((
+            Usage {
+                ca: p.ca,
+                key_usage,
+                ext_key_usage,
+            },
+            i64::try_from(p.validity_secs).unwrap_or(MAX_VALIDITY),
+        ));
+    }
     let mut signing = vec![K::DigitalSignature];
     if rsa {
         signing.push(K::KeyEncipherment);
