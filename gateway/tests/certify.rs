@@ -299,6 +299,12 @@ fn vault_issued_tls_certificates_verify_with_openssl() {
         assert_eq!(links(&a, LinkType::CertificateLink), vec![ca_cert.clone()]);
         assert!(a.get(Tag::X_509_CERTIFICATE_SUBJECT).is_some(), "{a:?}");
         assert!(a.get(Tag::CERTIFICATE_LENGTH).is_some(), "{a:?}");
+        // Cryptographic Algorithm / Length are the subject key's (1.4 §3.4, §3.5).
+        assert_eq!(
+            a.cryptographic_algorithm(),
+            Some(kmip::types::CryptographicAlgorithm::Rsa)
+        );
+        assert_eq!(a.cryptographic_length(), Some(2048));
         for key in [&srv_pub, &srv_priv] {
             let k = c.get_attributes(v, key, &[]);
             assert_eq!(links(&k, LinkType::CertificateLink), vec![cert.clone()]);

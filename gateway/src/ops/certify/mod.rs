@@ -378,7 +378,10 @@ fn issue(
     attrs.set(Tag::ACTIVATION_DATE, Value::DateTime(not_before));
     attrs.set(Tag::DEACTIVATION_DATE, Value::DateTime(not_after));
     let mut a = object::new_attributes(ctx, &uid, ObjectType::Certificate, &attrs)?;
-    for (tag, value) in certificate::derived(CertificateType::X509, &der) {
+    for (tag, value) in certificate::derived(CertificateType::X509, &der)
+        .into_iter()
+        .chain(certificate::subject_key(&der))
+    {
         a.set(tag, value);
     }
     for item in certificate::attributes(&der)? {
