@@ -1807,6 +1807,69 @@ mod tests {
     }
 
     #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90d"), Some(90 * 86_400));
+        assert_eq!(parse_duration("12h"), Some(43_200));
+        assert_eq!(parse_duration("30m"), Some(1800));
+        assert_eq!(parse_duration("45s"), Some(45));
+        assert_eq!(parse_duration("45"), Some(45));
+        for bad in ["", "d", "3w", "-1d", "1.5h", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
+
+    const BASE: &str = "[tls]\nca_cert = \"ca.pem\"\nca_key = \"k\"\nserver_cert = \"s\"\n\
+        server_key = \"sk\"\n[store]\nkind = \"sqlite\"\npath = \"db\"\n[keystore]\n\
+        master_key_file = \"m\"\n[audit]\npath = \"a\"\nkey_file = \"ak\"\n";
+
+    #[test]
+    fn certificate_settings_load_and_survive_a_save() {
+        let text = format!(
+            "renewal_interval_secs = 60\n{BASE}[[vaults]]\nname = \"v\"\nrenew_before = \"30d\"\n\
+             [[cert_profiles]]\nname = \"web\"\nvalidity = \"90d\"\n\
+             key_usage = [\"digitalSignature\"]\next_key_usage = [\"serverAuth\", \"1.2.3.4\"]\n"
+        );
+        let cfg = Config::from_toml_str(&text, "/etc/keygate/keygate.toml").expect("loads");
+        assert_eq!(cfg.renewal_interval_secs, 60);
+        assert_eq!(cfg.vault("v").unwrap().renew_before, Some(30 * 86_400));
+        let p = &cfg.cert_profiles[0];
+        assert_eq!((p.name.as_str(), p.validity_secs), ("web", 90 * 86_400));
+        assert_eq!(p.ext_key_usage, ["serverAuth", "1.2.3.4"]);
+        let again = Config::from_toml_str(&cfg.to_toml(), "/etc/keygate/keygate.toml")
+            .expect("to_toml reloads");
+        assert_eq!(again, cfg);
+    }
+
+    #[test]
+    fn bad_certificate_settings_are_refused() {
+        for (extra, want) in [
+            (
+                "[[vaults]]\nname = \"v\"\nrenew_before = \"soon\"\n",
+                "renew_before",
+            ),
+            (
+                "[[cert_profiles]]\nname = \"p\"\nkey_usage = [\"signEverything\"]\n",
+                "unknown key usage",
+            ),
+            (
+                "[[cert_profiles]]\nname = \"p\"\next_key_usage = [\"web\"]\n",
+                "unknown extended key usage",
+            ),
+            (
+                "[[cert_profiles]]\nname = \"p\"\n[[cert_profiles]]\nname = \"p\"\n",
+                "defined twice",
+            ),
+        ] {
+            let err = Config::from_toml_str(&format!("{BASE}{extra}"), "/k.toml")
+                .expect_err(extra)
+                .to_string();
+            assert!(err.contains(want), "{extra}: {err}");
+        }
+        let zero = format!("renewal_interval_secs = 0\n{BASE}");
+        assert!(Config::from_toml_str(&zero, "/k.toml").is_err());
+    }
+
+    #[test]
     fn safe_names() {
         assert!(check_safe_name("app-1.prod_x").is_ok());
         for bad in ["", ".hidden", "..", "a/b", "a b", "é", &"x".repeat(65)] {
