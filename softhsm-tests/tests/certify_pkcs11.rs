@@ -35,7 +35,7 @@ fn vendor(name: &str, ty: &str, value: &str) -> String {
     )
 }
 
-fn create_pair(c: &mut Kmip, name: &str) -> (String, String) {
+fn create_pair(c: &mut Kmip, name: &str, alg: &str, bits: &str) -> (String, String) {
     let r = c.send(
         V,
         &item(
@@ -44,8 +44,8 @@ fn create_pair(c: &mut Kmip, name: &str) -> (String, String) {
                 "<CommonAttributes>{}{}<ActivationDate type=\"DateTime\" value=\"0x{:x}\"/>\
                  </CommonAttributes><PrivateKeyAttributes><Name>{}{}</Name>{}\
                  </PrivateKeyAttributes><PublicKeyAttributes>{}</PublicKeyAttributes>",
-                enumeration("CryptographicAlgorithm", "RSA"),
-                integer("CryptographicLength", "2048"),
+                enumeration("CryptographicAlgorithm", alg),
+                integer("CryptographicLength", bits),
                 now() - 60,
                 text("NameValue", name),
                 enumeration("NameType", "UninterpretedTextString"),
@@ -132,7 +132,7 @@ fn certify_signs_with_a_ca_key_in_the_token() {
     std::fs::create_dir_all(work.path()).unwrap();
     let dir = work.path();
 
-    let (ca_priv, ca_pub) = create_pair(&mut c, "keygate-ca");
+    let (ca_priv, ca_pub) = create_pair(&mut c, "keygate-ca", "RSA", "2048");
     let ca_cert = certify(
         &mut c,
         "Certify",
@@ -148,7 +148,7 @@ fn certify_signs_with_a_ca_key_in_the_token() {
     let r = c.send(V, &item("Get", &uid(&ca_priv)));
     assert_eq!(r.failed(0).0, ResultReason::NotExtractable);
 
-    let (_, srv_pub) = create_pair(&mut c, "db");
+    let (_, srv_pub) = create_pair(&mut c, "db", "RSA", "2048");
     let cert = certify(
         &mut c,
         "Certify",
@@ -178,4 +178,39 @@ fn certify_signs_with_a_ca_key_in_the_token() {
         ResponsePayload::Validate(p) => assert_eq!(p.validity_indicator, ValidityIndicator::Valid),
         other => panic!("{other:?}"),
     }
+
+    // An EC CA key in the token (ECDSA P-256; the token's raw signature becomes the
+    // DER the certificate carries), named by x-keygate-issuer.
+    let (ec_priv, ec_pub) = create_pair(&mut c, "ec-ca", "EC", "256");
+    let ec_ca = certify(
+        &mut c,
+        "Certify",
+        &ec_pub,
+        &[
+            vendor("subject", "TextString", "CN=HSM EC CA"),
+            vendor("profile", "TextString", "ca"),
+            vendor("self-signed", "Boolean", "true"),
+        ]
+        .concat(),
+    );
+    let (_, leaf_pub) = create_pair(&mut c, "ec-leaf", "EC", "256");
+    let leaf = certify(
+        &mut c,
+        "Certify",
+        &leaf_pub,
+        &[
+            vendor("subject", "TextString", "CN=ec-leaf"),
+            vendor("issuer", "TextString", &ec_priv),
+        ]
+        .concat(),
+    );
+    let ec_ca_pem = pem(&mut c, &ec_ca, dir, "ec-ca.pem");
+    let ec_leaf_pem = pem(&mut c, &leaf, dir, "ec-leaf.pem");
+    let (ok, out) = openssl(&["verify", "-CAfile", &ec_ca_pem, &ec_leaf_pem]);
+    assert!(ok && out.contains(": OK"), "{out}");
+    let (_, t) = openssl(&["x509", "-noout", "-text", "-in", &ec_leaf_pem]);
+    assert!(t.contains("ecdsa-with-SHA256"), "{t}");
+    // The RSA CA does not vouch for it.
+    let (ok, _) = openssl(&["verify", "-CAfile", &ca, &ec_leaf_pem]);
+    assert!(!ok);
 }
