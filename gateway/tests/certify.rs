@@ -594,3 +594,47 @@ fn tls_round_trip(cert: &Path, key: &Path, ca: &Path) {
     );
     assert!(err.contains("verify return:1"), "{err}");
 }
+
+#[test]
+fn a_csr_for_a_vault_key_links_the_certificate_to_it() {
+    let v = V2_1;
+    let d = Daemon::start("certify-csr-link");
+    let mut c = d.connect("admin");
+    let dir = d.dir.path();
+    bootstrap_ca(&mut c, v);
+    // A CSR signed outside with the vault key's own material (the key is
+    // extractable): the certificate is matched to the vault key by its
+    // SubjectPublicKeyInfo.
+    let (private, public) = create_pair(&mut c, v, "matched", "EC", 256);
+    let key = openssl::pkey::PKey::private_key_from_der(&get_private_pkcs8(&mut c, v, &private))
+        .expect("pkcs8");
+    let key_pem = dir.join("matched.key");
+    std::fs::write(&key_pem, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let csr = dir.join("matched.csr");
+    let (ok, out) = openssl(&[
+        "req",
+        "-new",
+        "-key",
+        key_pem.to_str().unwrap(),
+        "-subj",
+        "/CN=matched",
+        "-outform",
+        "DER",
+        "-out",
+        csr.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let request = format!(
+        "{}<CertificateRequestValue type=\"ByteString\" value=\"{}\"/>",
+        enumeration("CertificateRequestType", "PKCS_10"),
+        hex::encode(std::fs::read(&csr).unwrap())
+    );
+    let r = c.send(v, &certify_item(v, None, &request, ""));
+    let cert = certified(&r, 0);
+    let a = c.get_attributes(v, &cert, &[]);
+    assert_eq!(links(&a, LinkType::PublicKeyLink), vec![public.clone()]);
+    for k in [&public, &private] {
+        let ka = c.get_attributes(v, k, &[]);
+        assert_eq!(links(&ka, LinkType::CertificateLink), vec![cert.clone()]);
+    }
+}

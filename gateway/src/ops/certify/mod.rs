@@ -427,19 +427,43 @@ fn issue(
     let mut obj = new_obj(ctx, &uid, ObjectType::Certificate, a, &template, key_ref.0);
     object::insert(ctx, &mut obj)?;
 
-    // The keys link to their certificate.
     if let Some(p) = &key.public_uid {
-        let mut public = object::load(ctx, &Some(p.clone()))?;
-        let private = last_link(&public.attrs, LinkType::PrivateKeyLink);
-        add_link(ctx, &mut public, LinkType::CertificateLink, &uid)?;
-        if let Some(pr) = private {
-            if let Ok(mut private) = object::load(ctx, &Some(pr)) {
-                add_link(ctx, &mut private, LinkType::CertificateLink, &uid)?;
-            }
-        }
+        link_keys(ctx, p, &uid)?;
     }
     ctx.id_placeholder = Some(uid.clone());
     Ok(uid)
+}
+
+/// Links a certificate registered by a client (Register, KMIP 1.4 §4.3) to the
+/// vault's public key with the same SubjectPublicKeyInfo, and that key and its
+/// private key back to the certificate, when the vault has the key. For the
+/// Register path to call once the certificate object is stored; a certificate
+/// that does not parse, or whose key the vault lacks, is left without links.
+pub fn link_registered(ctx: &mut OpCtx<'_>, cert_uid: &str, der: &[u8]) -> Result<(), OpError> {
+    let Ok(cert) = Certificate::from_der(der) else {
+        return Ok(());
+    };
+    let Some(public) = find_public_key(ctx, cert.tbs_certificate().subject_public_key_info())?
+    else {
+        return Ok(());
+    };
+    let mut obj = object::load(ctx, &Some(cert_uid.to_owned()))?;
+    add_link(ctx, &mut obj, LinkType::PublicKeyLink, &public)?;
+    link_keys(ctx, &public, cert_uid)
+}
+
+/// Adds a Certificate Link to `cert` on the public key `public` and on the private
+/// key it links to.
+fn link_keys(ctx: &mut OpCtx<'_>, public: &str, cert: &str) -> Result<(), OpError> {
+    let mut public = object::load(ctx, &Some(public.to_owned()))?;
+    let private = last_link(&public.attrs, LinkType::PrivateKeyLink);
+    add_link(ctx, &mut public, LinkType::CertificateLink, cert)?;
+    if let Some(pr) = private {
+        if let Ok(mut private) = object::load(ctx, &Some(pr)) {
+            add_link(ctx, &mut private, LinkType::CertificateLink, cert)?;
+        }
+    }
+    Ok(())
 }
 
 /// The CA that signs: its private key and, unless self-signed, its certificate
