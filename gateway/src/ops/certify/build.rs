@@ -185,7 +185,7 @@ impl BuilderProfile for VaultProfile {
 
     fn build_extensions(
         &self,
-        spk: SubjectPublicKeyInfoRef<'_>,
+        _spk: SubjectPublicKeyInfoRef<'_>,
         _issuer_spk: SubjectPublicKeyInfoRef<'_>,
         tbs: &TbsCertificate,
     ) -> x509_cert::builder::Result<Vec<Extension>> {
@@ -193,7 +193,6 @@ impl BuilderProfile for VaultProfile {
         let subject = &tbs.subject();
         let mut out = Vec::new();
         let ski = SubjectKeyIdentifier(OctetString::new(key_id(&t.spki))?);
-        let _ = spk;
         out.push((false, &ski).to_extension(subject, &out)?);
         let aki = AuthorityKeyIdentifier {
             key_identifier: Some(OctetString::new(

@@ -84,6 +84,8 @@ pub const PROFILES: &[&str] = &["default", "tls-server", "tls-client", "ca"];
 pub const MAX_VALIDITY: i64 = 20 * 365 * 86_400;
 
 const DAY: i64 = 86_400;
+const SELF_SIGNED_NEEDS_KEY: &str =
+    "a self-signed certificate needs a vault public key linked to its private key";
 const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
 const CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -298,31 +300,34 @@ fn issue(
         Some(Value::Boolean(b)) => *b,
         Some(_) => return Err(bad("x-keygate-self-signed must be a Boolean".into())),
     };
-    let issuer =
-        if self_signed {
-            let private = key
-            .public_uid
-            .as_ref()
-            .and_then(|u| ctx.txn.get(&ctx.vault.name, u).ok().flatten())
-            .and_then(|r| object::load_record(r).ok())
-            .and_then(|o| last_link(&o.attrs, LinkType::PrivateKeyLink))
-            .ok_or_else(|| {
-                bad("a self-signed certificate needs a vault public key linked to its private key"
-                    .into())
-            })?;
-            Issuer {
-                private,
-                cert: None,
-            }
-        } else {
-            ca_issuer(ctx, &attrs)?
+    let issuer = if self_signed {
+        let public = match &key.public_uid {
+            Some(u) => Some(object::load(ctx, &Some(u.clone()))?),
+            None => None,
         };
+        let private = public
+            .and_then(|o| last_link(&o.attrs, LinkType::PrivateKeyLink))
+            .ok_or_else(|| bad(SELF_SIGNED_NEEDS_KEY.into()))?;
+        Issuer {
+            private,
+            cert: None,
+        }
+    } else {
+        ca_issuer(ctx, &attrs)?
+    };
     let (ca_obj, ca_ref, ca_kind) = super::crypto::signing_key(ctx, &Some(issuer.private.clone()))?;
     let (issuer_name, issuer_spki, issuer_key_id) = match &issuer.cert {
         Some((_, c)) => {
             let t = c.tbs_certificate();
+            let ca_end = secs(&t.validity().not_after);
+            if ca_end <= not_before {
+                return Err(bad(format!(
+                    "the CA certificate {} has expired",
+                    issuer.cert.as_ref().map_or("", |(u, _)| u.as_str())
+                )));
+            }
             // Nothing outlives its issuer.
-            not_after = not_after.min(secs(&t.validity().not_after));
+            not_after = not_after.min(ca_end);
             let ski = c
                 .tbs_certificate()
                 .get_extension::<SubjectKeyIdentifier>()
@@ -337,6 +342,8 @@ fn issue(
         }
         None => (subject.clone(), key.spki.clone(), None),
     };
+    // RFC 5280 §4.1.2.2: positive, at most 20 octets, unpredictable. A first
+    // octet in 0x01..=0x7f keeps the INTEGER positive and minimally encoded.
     let mut serial: [u8; 16] = rand::random();
     serial[0] &= 0x7f;
     serial[0] |= 0x01;
