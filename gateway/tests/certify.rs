@@ -638,3 +638,84 @@ fn a_csr_for_a_vault_key_links_the_certificate_to_it() {
         assert_eq!(links(&ka, LinkType::CertificateLink), vec![cert.clone()]);
     }
 }
+
+#[test]
+fn validate_refuses_a_chain_through_a_certificate_that_is_not_a_ca() {
+    let v = V2_1;
+    let d = Daemon::start("validate-not-ca");
+    let mut c = d.connect("admin");
+    let dir = d.dir.path();
+    bootstrap_ca(&mut c, v);
+    // A vault-issued end-entity certificate whose (extractable) key then signs a
+    // certificate outside the vault, as a CA would.
+    let (inter_priv, inter_pub) = create_pair(&mut c, v, "not-a-ca", "EC", 256);
+    let r = c.send(
+        v,
+        &certify_item(
+            v,
+            Some(&inter_pub),
+            "",
+            &kg_text(v, "subject", "CN=not a CA"),
+        ),
+    );
+    let inter = certified(&r, 0);
+    let inter_pem = write_pem(dir, "inter.pem", &get_der(&mut c, v, &inter));
+    let key = openssl::pkey::PKey::private_key_from_der(&get_private_pkcs8(&mut c, v, &inter_priv))
+        .expect("pkcs8");
+    let inter_key = dir.join("inter.key");
+    std::fs::write(&inter_key, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let (leaf_key, leaf_csr, leaf) = (dir.join("l.key"), dir.join("l.csr"), dir.join("l.der"));
+    let (ok, out) = openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        leaf_key.to_str().unwrap(),
+        "-subj",
+        "/CN=leaf",
+        "-out",
+        leaf_csr.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        leaf_csr.to_str().unwrap(),
+        "-CA",
+        inter_pem.to_str().unwrap(),
+        "-CAkey",
+        inter_key.to_str().unwrap(),
+        "-days",
+        "1",
+        "-outform",
+        "DER",
+        "-out",
+        leaf.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let leaf_der = std::fs::read(&leaf).unwrap();
+    let given = |der: &[u8]| {
+        format!(
+            "<Certificate>{}<CertificateValue type=\"ByteString\" value=\"{}\"/></Certificate>",
+            enumeration("CertificateType", "X_509"),
+            hex::encode(der)
+        )
+    };
+    // The path leaf -> not-a-ca -> vault CA has good signatures but a non-CA issuer.
+    let chain = format!("{}{}", given(&leaf_der), uid(&inter));
+    assert_eq!(validate(&mut c, v, &chain), ValidityIndicator::Invalid);
+    // The vault-issued certificate alone is valid; with its signature altered, not.
+    assert_eq!(validate(&mut c, v, &uid(&inter)), ValidityIndicator::Valid);
+    let mut bad = get_der(&mut c, v, &inter);
+    let n = bad.len();
+    bad[n - 3] ^= 0x01;
+    assert_eq!(
+        validate(&mut c, v, &given(&bad)),
+        ValidityIndicator::Invalid
+    );
+}
