@@ -718,4 +718,21 @@ fn validate_refuses_a_chain_through_a_certificate_that_is_not_a_ca() {
         validate(&mut c, v, &given(&bad)),
         ValidityIndicator::Invalid
     );
+    // Revoked, it is no longer valid.
+    let r = c.send(
+        v,
+        &item(
+            "Revoke",
+            &format!(
+                "{}<RevocationReason>{}</RevocationReason>",
+                uid(&inter),
+                enumeration("RevocationReasonCode", "CessationOfOperation")
+            ),
+        ),
+    );
+    r.ok(0);
+    assert_eq!(
+        validate(&mut c, v, &uid(&inter)),
+        ValidityIndicator::Invalid
+    );
 }

@@ -5,13 +5,15 @@
 //! Identifiers name, leaf first. From the leaf, each certificate's issuer is looked
 //! for among the rest of the chain and the vault's trust anchors: the vault's
 //! certificates that are CA certificates (Basic Constraints cA) and neither
-//! compromised nor destroyed. Every certificate on the path must be within its
+//! revoked, compromised nor destroyed. Every certificate on the path must be within its
 //! validity at the Validity Date (default: now), and every issuer must be a CA
 //! allowed to sign certificates (cA, and keyCertSign when it has a Key Usage) whose
 //! key verifies the signature.
 //!
 //! The answer: Valid when the path reaches a trust anchor with every check passed;
-//! Invalid when a check fails (expired, bad signature, issuer not a CA); Unknown
+//! Invalid when a check fails (expired, bad signature, issuer not a CA) or a
+//! certificate named by UID was revoked or compromised (a revoked CA certificate
+//! is no trust anchor either); Unknown
 //! when no issuer is found for some certificate (the chain does not end at a CA of
 //! this vault).
 
@@ -44,8 +46,10 @@ pub fn validate(ctx: &mut OpCtx<'_>, req: &ValidateRequest) -> Result<ValidateRe
             }
         }
     }
+    let mut revoked = false;
     for uid in &req.unique_identifiers {
         let obj = object::load(ctx, &Some(uid.clone()))?;
+        revoked |= withdrawn(&obj);
         chain.push(certificate_der(ctx, &obj)?);
     }
     if chain.is_empty() {
@@ -63,7 +67,13 @@ pub fn validate(ctx: &mut OpCtx<'_>, req: &ValidateRequest) -> Result<ValidateRe
     let chain: Vec<Certificate> = chain.iter().map(|d| parse(d)).collect::<Result<_, _>>()?;
     let anchors = anchors(ctx)?;
     Ok(ValidateResponse {
-        validity_indicator: walk(&chain, &anchors, at),
+        // A certificate of the vault that was revoked or compromised is not valid,
+        // whatever its signatures say.
+        validity_indicator: if revoked {
+            ValidityIndicator::Invalid
+        } else {
+            walk(&chain, &anchors, at)
+        },
         extensions: Vec::new(),
     })
 }
@@ -107,10 +117,7 @@ fn anchors(ctx: &mut OpCtx<'_>) -> Result<Vec<Certificate>, OpError> {
     let mut out = Vec::new();
     for rec in ctx.txn.list(&ctx.vault.name, &filter)? {
         let obj: Obj = object::load_record(rec)?;
-        if matches!(
-            object::state(&obj),
-            State::Compromised | State::Destroyed | State::DestroyedCompromised
-        ) {
+        if withdrawn(&obj) {
             continue;
         }
         let Ok(der) = certificate_der(ctx, &obj) else {
@@ -123,6 +130,16 @@ fn anchors(ctx: &mut OpCtx<'_>) -> Result<Vec<Certificate>, OpError> {
         }
     }
     Ok(out)
+}
+
+/// A vault certificate that may no longer vouch for anything: revoked (it has a
+/// Revocation Reason, KMIP 1.4 §4.20), compromised or destroyed.
+fn withdrawn(obj: &Obj) -> bool {
+    obj.attrs.get(Tag::REVOCATION_REASON).is_some()
+        || matches!(
+            object::state(obj),
+            State::Compromised | State::Destroyed | State::DestroyedCompromised
+        )
 }
 
 fn same(a: &Certificate, b: &Certificate) -> bool {
