@@ -736,3 +736,94 @@ fn validate_refuses_a_chain_through_a_certificate_that_is_not_a_ca() {
         ValidityIndicator::Invalid
     );
 }
+
+#[test]
+fn recertify_with_a_new_request_certifies_the_rekeyed_key() {
+    let v = V1_4;
+    let d = Daemon::start("recertify-csr");
+    let mut c = d.connect("admin");
+    let dir = d.dir.path();
+    let (_, ca_cert) = bootstrap_ca(&mut c, v);
+    let ca_pem = write_pem(dir, "ca.pem", &get_der(&mut c, v, &ca_cert));
+    let (_, public) = create_pair(&mut c, v, "svc", "EC", 256);
+    let r = c.send(
+        v,
+        &certify_item(
+            v,
+            Some(&public),
+            "",
+            &[
+                kg_text(v, "subject", "CN=svc"),
+                kg_text(v, "san", "svc.test"),
+            ]
+            .concat(),
+        ),
+    );
+    let old = certified(&r, 0);
+    // The service made itself a new key outside: Re-certify with its request.
+    let (key, csr) = (dir.join("new.key"), dir.join("new.csr"));
+    let (ok, out) = openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-subj",
+        "/CN=ignored-by-carry",
+        "-outform",
+        "DER",
+        "-out",
+        csr.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let r = c.send(
+        v,
+        &item(
+            "ReCertify",
+            &format!(
+                "{}{}<CertificateRequestValue type=\"ByteString\" value=\"{}\"/>",
+                uid(&old),
+                enumeration("CertificateRequestType", "PKCS_10"),
+                hex::encode(std::fs::read(&csr).unwrap())
+            ),
+        ),
+    );
+    let new = certified(&r, 0);
+    let pem = write_pem(dir, "new.pem", &get_der(&mut c, v, &new));
+    let (ok, out) = openssl(&[
+        "verify",
+        "-CAfile",
+        ca_pem.to_str().unwrap(),
+        pem.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let (_, from_cert) = openssl(&["x509", "-noout", "-pubkey", "-in", pem.to_str().unwrap()]);
+    let (_, from_key) = openssl(&["pkey", "-pubout", "-in", key.to_str().unwrap()]);
+    assert_eq!(
+        from_cert, from_key,
+        "the new certificate is for the new key"
+    );
+    // The carried request attributes (subject, SAN) win over the CSR's subject.
+    let (_, t) = openssl(&[
+        "x509",
+        "-noout",
+        "-text",
+        "-nameopt",
+        "RFC2253",
+        "-in",
+        pem.to_str().unwrap(),
+    ]);
+    assert!(
+        t.contains("Subject: CN=svc") && t.contains("DNS:svc.test"),
+        "{t}"
+    );
+    let a = c.get_attributes(v, &new, &[]);
+    assert_eq!(links(&a, LinkType::ReplacedObjectLink), vec![old.clone()]);
+    let o = c.get_attributes(v, &old, &[]);
+    assert_eq!(
+        links(&o, LinkType::ReplacementObjectLink),
+        vec![new.clone()]
+    );
+}
