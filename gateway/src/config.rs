@@ -78,6 +78,73 @@ pub struct Config {
     pub identities: Vec<IdentityConfig>,
     /// Custom roles (`[[roles]]`), in addition to [`BUILTIN_ROLES`].
     pub roles: Vec<RoleConfig>,
+    /// Named certificate profiles for Certify (`[[cert_profiles]]`), in addition to
+    /// the built-in ones (`ops::certify::PROFILES`), which they may override.
+    pub cert_profiles: Vec<CertProfileConfig>,
+    /// How often the daemon looks for certificates to renew and objects past their
+    /// Deactivation Date (`renewal_interval_secs`, default
+    /// [`DEFAULT_RENEWAL_INTERVAL_SECS`]).
+    pub renewal_interval_secs: u64,
+}
+
+/// `renewal_interval_secs` when absent: hourly.
+pub const DEFAULT_RENEWAL_INTERVAL_SECS: u64 = 3600;
+
+/// `[[cert_profiles]]`: what a certificate issued with this profile says about its
+/// key's use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertProfileConfig {
+    /// The name Certify's `x-keygate-profile` gives.
+    pub name: String,
+    /// Default validity in seconds (`validity = "90d"`).
+    pub validity_secs: u64,
+    /// A CA certificate (Basic Constraints cA).
+    pub ca: bool,
+    /// RFC 5280 key usage names: digitalSignature, nonRepudiation, keyEncipherment,
+    /// dataEncipherment, keyAgreement, keyCertSign, cRLSign.
+    pub key_usage: Vec<String>,
+    /// Extended key usages: serverAuth, clientAuth, codeSigning, emailProtection,
+    /// timeStamping, OCSPSigning, or a dotted OID.
+    pub ext_key_usage: Vec<String>,
+}
+
+/// The key usage names a profile may give.
+pub const KEY_USAGE_NAMES: &[&str] = &[
+    "digitalSignature",
+    "nonRepudiation",
+    "keyEncipherment",
+    "dataEncipherment",
+    "keyAgreement",
+    "keyCertSign",
+    "cRLSign",
+];
+
+/// The extended key usage names a profile may give, and their OIDs.
+pub const EXT_KEY_USAGES: &[(&str, &str)] = &[
+    ("serverAuth", "1.3.6.1.5.5.7.3.1"),
+    ("clientAuth", "1.3.6.1.5.5.7.3.2"),
+    ("codeSigning", "1.3.6.1.5.5.7.3.3"),
+    ("emailProtection", "1.3.6.1.5.5.7.3.4"),
+    ("timeStamping", "1.3.6.1.5.5.7.3.8"),
+    ("OCSPSigning", "1.3.6.1.5.5.7.3.9"),
+];
+
+/// Seconds in a duration written `90d`, `12h`, `30m`, `45s` or `45`.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(scale)
 }
 
 /// `[tls]`: resolved paths of the PKI files.
@@ -209,6 +276,9 @@ pub struct VaultConfig {
     /// another key of the vault (sensitive keys always may) (Get with a Key Wrapping
     /// Specification). Never in clear. Default false.
     pub allow_wrapped_export: bool,
+    /// Certificates the vault issued are re-certified this many seconds before
+    /// they expire (`renew_before = "30d"`); none: never.
+    pub renew_before: Option<u64>,
 }
 
 /// Name of the built-in software keystore (`[keystore]`); reserved, so no
@@ -372,6 +442,22 @@ impl ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Problem {
+    /// A duration is not a positive `90d`, `12h`, `30m` or `45s`.
+    #[error("{field} = {value:?} is not a positive duration such as \"30d\", \"12h\", \"30m\" or \"45s\"")]
+    BadDuration {
+        /// The key.
+        field: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// A `[[cert_profiles]]` entry is wrong.
+    #[error("certificate profile {profile:?}: {reason}")]
+    BadCertProfile {
+        /// The profile's name.
+        profile: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// `listen` is not `IP:port`.
     #[error("listen = {value:?} is not an IP:port socket address (e.g. \"127.0.0.1:5696\")")]
     BadListen {
@@ -625,6 +711,7 @@ impl Config {
         };
         let out = OutConfig {
             listen: self.listen.to_string(),
+            renewal_interval_secs: self.renewal_interval_secs,
             tls: OutTls {
                 ca_cert: rel(&self.tls.ca_cert),
                 ca_key: rel(&self.tls.ca_key),
@@ -664,6 +751,17 @@ impl Config {
                 .map(|r| OutRole {
                     name: &r.name,
                     operations: r.operations.iter().map(|o| operation_name(*o)).collect(),
+                })
+                .collect(),
+            cert_profiles: self
+                .cert_profiles
+                .iter()
+                .map(|p| OutCertProfile {
+                    name: &p.name,
+                    validity: format!("{}s", p.validity_secs),
+                    ca: p.ca,
+                    key_usage: &p.key_usage,
+                    ext_key_usage: &p.ext_key_usage,
                 })
                 .collect(),
         };
@@ -830,6 +928,22 @@ struct RawConfig {
     identities: Vec<RawIdentity>,
     #[serde(default)]
     roles: Vec<RawRole>,
+    #[serde(default)]
+    cert_profiles: Vec<RawCertProfile>,
+    renewal_interval_secs: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCertProfile {
+    name: Spanned<String>,
+    validity: Option<Spanned<String>>,
+    #[serde(default)]
+    ca: bool,
+    #[serde(default)]
+    key_usage: Vec<Spanned<String>>,
+    #[serde(default)]
+    ext_key_usage: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -895,6 +1009,7 @@ struct RawVault {
     extractable_by_default: Option<Spanned<bool>>,
     allow_extractable: Option<bool>,
     allow_wrapped_export: Option<bool>,
+    renew_before: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1028,12 +1143,17 @@ impl RawConfig {
                 }
                 Some(e) => *e.get_ref(),
             };
+            let renew_before = match &v.renew_before {
+                None => None,
+                Some(d) => Some(duration(d, "renew_before")?),
+            };
             vaults.push(VaultConfig {
                 name: v.name.into_inner(),
                 backend,
                 extractable_by_default,
                 allow_extractable,
                 allow_wrapped_export: v.allow_wrapped_export.unwrap_or(false),
+                renew_before,
             });
         }
 
@@ -1121,6 +1241,89 @@ impl RawConfig {
             });
         }
 
+        let mut cert_profiles: Vec<CertProfileConfig> = Vec::new();
+        for p in &self.cert_profiles {
+            let name = p.name.get_ref();
+            if let Err(reason) = check_safe_name(name) {
+                return Err((
+                    Some(p.name.span()),
+                    Problem::BadCertProfile {
+                        profile: name.clone(),
+                        reason: reason.to_owned(),
+                    },
+                ));
+            }
+            if cert_profiles.iter().any(|c| c.name == *name) {
+                return Err((
+                    Some(p.name.span()),
+                    Problem::BadCertProfile {
+                        profile: name.clone(),
+                        reason: "it is defined twice".into(),
+                    },
+                ));
+            }
+            let bad = |span: Range<usize>, reason: String| {
+                (
+                    Some(span),
+                    Problem::BadCertProfile {
+                        profile: name.clone(),
+                        reason,
+                    },
+                )
+            };
+            for k in &p.key_usage {
+                if !KEY_USAGE_NAMES.contains(&k.get_ref().as_str()) {
+                    return Err(bad(
+                        k.span(),
+                        format!(
+                            "unknown key usage {:?} (known: {})",
+                            k.get_ref(),
+                            KEY_USAGE_NAMES.join(", ")
+                        ),
+                    ));
+                }
+            }
+            for k in &p.ext_key_usage {
+                let v = k.get_ref();
+                let known = EXT_KEY_USAGES.iter().any(|(n, _)| n == v);
+                let oid = !v.is_empty() && v.split('.').all(|a| a.parse::<u64>().is_ok());
+                if !known && !oid {
+                    return Err(bad(
+                        k.span(),
+                        format!("unknown extended key usage {v:?} (a name or a dotted OID)"),
+                    ));
+                }
+            }
+            let validity_secs = match &p.validity {
+                None => 365 * 86_400,
+                Some(d) => duration(d, "validity")?,
+            };
+            cert_profiles.push(CertProfileConfig {
+                name: name.clone(),
+                validity_secs,
+                ca: p.ca,
+                key_usage: p.key_usage.iter().map(|k| k.get_ref().clone()).collect(),
+                ext_key_usage: p
+                    .ext_key_usage
+                    .iter()
+                    .map(|k| k.get_ref().clone())
+                    .collect(),
+            });
+        }
+        let renewal_interval_secs = match &self.renewal_interval_secs {
+            None => DEFAULT_RENEWAL_INTERVAL_SECS,
+            Some(v) if *v.get_ref() == 0 => {
+                return Err((
+                    Some(v.span()),
+                    Problem::BadDuration {
+                        field: "renewal_interval_secs",
+                        value: "0".into(),
+                    },
+                ))
+            }
+            Some(v) => *v.get_ref(),
+        };
+
         Ok(Config {
             path: path.to_path_buf(),
             dir,
@@ -1134,7 +1337,23 @@ impl RawConfig {
             vaults,
             identities,
             roles,
+            cert_profiles,
+            renewal_interval_secs,
         })
+    }
+}
+
+/// A positive duration (`90d`, `12h`, `30m`, `45s`) of the key `field`.
+fn duration(d: &Spanned<String>, field: &'static str) -> Result<u64, Invalid> {
+    match parse_duration(d.get_ref()) {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err((
+            Some(d.span()),
+            Problem::BadDuration {
+                field,
+                value: d.get_ref().clone(),
+            },
+        )),
     }
 }
 
@@ -1424,6 +1643,8 @@ impl fmt::Display for Location<'_> {
 #[derive(Serialize)]
 struct OutConfig<'a> {
     listen: String,
+    #[serde(skip_serializing_if = "is_default_renewal_interval")]
+    renewal_interval_secs: u64,
     tls: OutTls,
     store: OutStore,
     keystore: OutKeystore,
@@ -1437,6 +1658,21 @@ struct OutConfig<'a> {
     identities: Vec<OutIdentity<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     roles: Vec<OutRole<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cert_profiles: Vec<OutCertProfile<'a>>,
+}
+
+fn is_default_renewal_interval(v: &u64) -> bool {
+    *v == DEFAULT_RENEWAL_INTERVAL_SECS
+}
+
+#[derive(Serialize)]
+struct OutCertProfile<'a> {
+    name: &'a str,
+    validity: String,
+    ca: bool,
+    key_usage: &'a [String],
+    ext_key_usage: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -1539,6 +1775,8 @@ struct OutVault<'a> {
     allow_extractable: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     allow_wrapped_export: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renew_before: Option<String>,
 }
 
 impl<'a> From<&'a VaultConfig> for OutVault<'a> {
@@ -1549,6 +1787,7 @@ impl<'a> From<&'a VaultConfig> for OutVault<'a> {
             extractable_by_default: v.extractable_by_default,
             allow_extractable: v.allow_extractable,
             allow_wrapped_export: v.allow_wrapped_export,
+            renew_before: v.renew_before.map(|s| format!("{s}s")),
         }
     }
 }
@@ -1574,6 +1813,69 @@ mod tests {
     fn line_col_counts_from_one() {
         assert_eq!(line_col("ab\ncd", 0), (1, 1));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90d"), Some(90 * 86_400));
+        assert_eq!(parse_duration("12h"), Some(43_200));
+        assert_eq!(parse_duration("30m"), Some(1800));
+        assert_eq!(parse_duration("45s"), Some(45));
+        assert_eq!(parse_duration("45"), Some(45));
+        for bad in ["", "d", "3w", "-1d", "1.5h", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
+
+    const BASE: &str = "[tls]\nca_cert = \"ca.pem\"\nca_key = \"k\"\nserver_cert = \"s\"\n\
+        server_key = \"sk\"\n[store]\nkind = \"sqlite\"\npath = \"db\"\n[keystore]\n\
+        master_key_file = \"m\"\n[audit]\npath = \"a\"\nkey_file = \"ak\"\n";
+
+    #[test]
+    fn certificate_settings_load_and_survive_a_save() {
+        let text = format!(
+            "renewal_interval_secs = 60\n{BASE}[[vaults]]\nname = \"v\"\nrenew_before = \"30d\"\n\
+             [[cert_profiles]]\nname = \"web\"\nvalidity = \"90d\"\n\
+             key_usage = [\"digitalSignature\"]\next_key_usage = [\"serverAuth\", \"1.2.3.4\"]\n"
+        );
+        let cfg = Config::from_toml_str(&text, "/etc/keygate/keygate.toml").expect("loads");
+        assert_eq!(cfg.renewal_interval_secs, 60);
+        assert_eq!(cfg.vault("v").unwrap().renew_before, Some(30 * 86_400));
+        let p = &cfg.cert_profiles[0];
+        assert_eq!((p.name.as_str(), p.validity_secs), ("web", 90 * 86_400));
+        assert_eq!(p.ext_key_usage, ["serverAuth", "1.2.3.4"]);
+        let again = Config::from_toml_str(&cfg.to_toml(), "/etc/keygate/keygate.toml")
+            .expect("to_toml reloads");
+        assert_eq!(again, cfg);
+    }
+
+    #[test]
+    fn bad_certificate_settings_are_refused() {
+        for (extra, want) in [
+            (
+                "[[vaults]]\nname = \"v\"\nrenew_before = \"soon\"\n",
+                "renew_before",
+            ),
+            (
+                "[[cert_profiles]]\nname = \"p\"\nkey_usage = [\"signEverything\"]\n",
+                "unknown key usage",
+            ),
+            (
+                "[[cert_profiles]]\nname = \"p\"\next_key_usage = [\"web\"]\n",
+                "unknown extended key usage",
+            ),
+            (
+                "[[cert_profiles]]\nname = \"p\"\n[[cert_profiles]]\nname = \"p\"\n",
+                "defined twice",
+            ),
+        ] {
+            let err = Config::from_toml_str(&format!("{BASE}{extra}"), "/k.toml")
+                .expect_err(extra)
+                .to_string();
+            assert!(err.contains(want), "{extra}: {err}");
+        }
+        let zero = format!("renewal_interval_secs = 0\n{BASE}");
+        assert!(Config::from_toml_str(&zero, "/k.toml").is_err());
     }
 
     #[test]

@@ -231,6 +231,12 @@ pub async fn start(
             .await
     });
     let reload_task = tokio::spawn(reload_loop(cfg.clone(), gateway.clone()));
+    // Certificate renewal and deactivation at Deactivation Dates; ends at shutdown.
+    tokio::spawn(crate::renewal::run(
+        gateway.clone(),
+        Duration::from_secs(cfg.renewal_interval_secs),
+        tx.subscribe(),
+    ));
     tracing::info!(%addr, config = %cfg.path.display(), "keygate listening");
     Ok(RunningDaemon {
         addr,

@@ -9,8 +9,10 @@ use crate::server::{PeerIdentity, RequestHandler};
 use crate::store::Store;
 use crate::vault::{Binding, Role};
 use kmip::messages::codec::{Codec, Ctx, DateTime};
+use kmip::messages::payloads::RequestPayload;
 use kmip::messages::{
-    RequestMessage, ResponseBatchItem, ResponseHeader, ResponseMessage, ResponsePayload,
+    RequestBatchItem, RequestHeader, RequestMessage, ResponseBatchItem, ResponseHeader,
+    ResponseMessage, ResponsePayload,
 };
 use kmip::ttlv::binary::{self, HEADER_LEN};
 use kmip::ttlv::Tag;
@@ -19,6 +21,17 @@ use kmip::version::ProtocolVersion;
 use kmip::{DecodeError, Limits};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+
+/// The identity the daemon's own maintenance runs and is audited as
+/// ([`Gateway::maintain`]). No configured identity can have this name (the
+/// config allows letters, digits, '.', '_' and '-' only), so audit records of
+/// the daemon's own changes are never confused with a client's.
+pub const MAINTENANCE_IDENTITY: &str = "(keygate maintenance)";
+
+/// What [`Gateway::maintain`] runs in each vault: changes made in the vault's
+/// transaction, and the requests to run afterwards.
+pub type MaintenancePlan<'a> =
+    dyn Fn(&mut OpCtx<'_>) -> Result<Vec<(Operation, RequestPayload)>, OpError> + 'a;
 
 /// Who may do what: identities bound to vaults and roles. Rebuilt from the config
 /// on reload and swapped atomically.
@@ -45,6 +58,8 @@ impl Policy {
                     extractable_by_default: v.extractable_by_default,
                     allow_extractable: v.allow_extractable,
                     allow_wrapped_export: v.allow_wrapped_export,
+                    cert_profiles: cfg.cert_profiles.clone(),
+                    renew_before: v.renew_before,
                 },
             );
             p.vault_backends.insert(v.name.clone(), v.backend.clone());
@@ -254,6 +269,124 @@ impl Gateway {
             self.write_audit(&audit);
         }
         response(&header, items)
+    }
+
+    /// Runs the daemon's own maintenance in every vault (crate::renewal). `plan`
+    /// gets an [`OpCtx`] of the vault in a store transaction of its own, committed
+    /// when it succeeds (it applies what the server does by itself, such as the
+    /// transitions dates cause), and returns the requests to run; each runs as a
+    /// batch of its own, as [`MAINTENANCE_IDENTITY`] with the admin role, through
+    /// the path a client's batch takes (role check, audit, commit). Returns the
+    /// answers. Blocking (store and backends).
+    pub fn maintain(&self, plan: &MaintenancePlan<'_>) -> Vec<ResponseMessage> {
+        let policy = self.policy();
+        let mut answers = Vec::new();
+        let Some(role) = Role::builtin("admin") else {
+            return answers;
+        };
+        for (name, vault) in &policy.vaults {
+            let Some(backend) = policy
+                .vault_backends
+                .get(name)
+                .and_then(|b| self.backends.get(b))
+            else {
+                continue;
+            };
+            let binding = Binding {
+                identity: MAINTENANCE_IDENTITY.to_owned(),
+                vault: name.clone(),
+                role: role.clone(),
+            };
+            let version = ProtocolVersion::V2_1;
+            let now = now();
+            let requests = {
+                let mut txn = match self.store.begin() {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::error!(error = %e, vault = %name, "maintenance: store unavailable");
+                        continue;
+                    }
+                };
+                let mut ctx = OpCtx {
+                    binding: &binding,
+                    vault,
+                    txn: txn.as_mut(),
+                    backend: backend.as_ref(),
+                    version,
+                    now,
+                    id_placeholder: None,
+                    touched: Vec::new(),
+                    pending_destroys: Vec::new(),
+                };
+                let planned = plan(&mut ctx);
+                match planned.map(|r| (r, txn.commit())) {
+                    Ok((r, Ok(()))) => r,
+                    Ok((_, Err(e))) => {
+                        tracing::error!(error = %e, vault = %name, "maintenance: commit failed");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e.message, vault = %name, "maintenance failed");
+                        continue;
+                    }
+                }
+            };
+            for (operation, payload) in requests {
+                let req = RequestMessage {
+                    header: RequestHeader {
+                        protocol_version: version,
+                        maximum_response_size: None,
+                        client_correlation_value: None,
+                        server_correlation_value: None,
+                        asynchronous_indicator: None,
+                        attestation_capable_indicator: None,
+                        attestation_types: Vec::new(),
+                        authentication: None,
+                        batch_error_continuation_option: None,
+                        batch_order_option: None,
+                        time_stamp: None,
+                        batch_count: 1,
+                        extensions: Vec::new(),
+                    },
+                    batch_items: vec![RequestBatchItem {
+                        operation,
+                        ephemeral: None,
+                        unique_batch_item_id: None,
+                        payload,
+                        payload_error: None,
+                        message_extension: None,
+                        extensions: Vec::new(),
+                    }],
+                };
+                let header = ResponseHeader {
+                    protocol_version: version,
+                    time_stamp: DateTime(now),
+                    nonce: None,
+                    server_hashed_password: None,
+                    attestation_types: Vec::new(),
+                    client_correlation_value: None,
+                    server_correlation_value: None,
+                    batch_count: 0,
+                    extensions: Vec::new(),
+                };
+                let (mut items, mut audit) = (Vec::new(), Vec::new());
+                self.run_batch(
+                    &Batch {
+                        req: &req,
+                        binding: &binding,
+                        vault,
+                        backend: backend.as_ref(),
+                        version,
+                        now,
+                        header: &header,
+                    },
+                    &mut items,
+                    &mut audit,
+                );
+                answers.push(response(&header, items));
+            }
+        }
+        answers
     }
 
     fn run_batch(

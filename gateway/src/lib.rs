@@ -17,6 +17,7 @@ pub mod daemon;
 pub mod handler;
 pub mod ops;
 pub mod pki;
+pub mod renewal;
 pub mod replay;
 pub mod server;
 pub mod setup;

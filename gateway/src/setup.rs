@@ -463,6 +463,7 @@ pub fn vault_add(config_path: &Path, name: &str, opts: &VaultOptions) -> Result<
         extractable_by_default,
         allow_extractable: opts.allow_extractable,
         allow_wrapped_export: false,
+        renew_before: None,
     });
     let block = format!(
         "[[vaults]]\nname = {}\nbackend = {}\nextractable_by_default = {}\nallow_extractable = {}\n",

@@ -6,6 +6,7 @@ mod admin;
 mod bench;
 mod export;
 mod import;
+mod cert;
 mod kmip;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,9 @@ enum Command {
     Audit(admin::AuditCommand),
     /// Replay OASIS-style XML conversations against a KMIP server.
     Replay(admin::ReplayArgs),
+    /// The vault's certificate authority: create it, issue certificates (over KMIP).
+    #[command(subcommand)]
+    Cert(cert::CertCommand),
     /// Load a KMIP server with one operation on N connections; print ops/s and latency.
     Bench(bench::BenchArgs),
     /// Bring a key into a vault, wrapped under the vault's import key (BYOK).
@@ -62,6 +66,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Bench(a) => bench::run(&a),
         Command::Import(a) => import::run(&a),
         Command::Export(a) => export::run(&a),
+        Command::Cert(c) => cert::run(&c),
     }
 }
 

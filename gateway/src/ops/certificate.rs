@@ -7,7 +7,9 @@
 use super::OpError;
 use kmip::messages::Attribute;
 use kmip::ttlv::{Tag, Ttlv, Value};
-use kmip::types::{DigitalSignatureAlgorithm, ResultReason};
+use kmip::types::{
+    CertificateType, CryptographicAlgorithm, DigitalSignatureAlgorithm, ResultReason,
+};
 use x509_parser::der_parser::oid;
 use x509_parser::der_parser::oid::Oid;
 use x509_parser::extensions::GeneralName;
@@ -74,6 +76,45 @@ pub fn attributes(der: &[u8]) -> Result<Vec<Attribute>, OpError> {
     names(cert.subject(), &SUBJECT_FIELDS, &mut out);
     names(cert.issuer(), &ISSUER_FIELDS, &mut out);
     Ok(out)
+}
+
+/// Certificate Type and Certificate Length (KMIP 1.4 §3.8, §3.9): set by the
+/// server from the certificate itself, for Register and Certify alike.
+pub fn derived(kind: CertificateType, value: &[u8]) -> Vec<(Tag, Value)> {
+    vec![
+        (Tag::CERTIFICATE_TYPE, Value::Enumeration(kind.value())),
+        (
+            Tag::CERTIFICATE_LENGTH,
+            Value::Integer(i32::try_from(value.len()).unwrap_or(i32::MAX)),
+        ),
+    ]
+}
+
+/// Cryptographic Algorithm and Length of a certificate (KMIP 1.4 §3.4, §3.5):
+/// those of the public key it contains. Empty for a key type KMIP has no
+/// algorithm for here, or a certificate that does not parse.
+pub fn subject_key(der: &[u8]) -> Vec<(Tag, Value)> {
+    use openssl::pkey::Id;
+    let Ok(key) = openssl::x509::X509::from_der(der).and_then(|c| c.public_key()) else {
+        return Vec::new();
+    };
+    let (alg, bits) = match key.id() {
+        Id::RSA => (CryptographicAlgorithm::Rsa, key.bits()),
+        Id::EC => (CryptographicAlgorithm::Ec, key.bits()),
+        Id::DSA => (CryptographicAlgorithm::Dsa, key.bits()),
+        Id::ED25519 => (CryptographicAlgorithm::Ed25519, 256),
+        _ => return Vec::new(),
+    };
+    vec![
+        (
+            Tag::CRYPTOGRAPHIC_ALGORITHM,
+            Value::Enumeration(alg.value()),
+        ),
+        (
+            Tag::CRYPTOGRAPHIC_LENGTH,
+            Value::Integer(i32::try_from(bits).unwrap_or(i32::MAX)),
+        ),
+    ]
 }
 
 fn bytes(tag: Tag, b: &[u8]) -> Ttlv {

@@ -409,6 +409,17 @@ impl Use {
     }
 }
 
+/// A private key ready to sign (mask, state and dates checked as for Sign) with its
+/// mechanism-level kind: what Certify signs a certificate with.
+pub(crate) fn signing_key(
+    ctx: &mut OpCtx<'_>,
+    uid: &Option<String>,
+) -> Result<(Obj, KeyRef, KeyKind), OpError> {
+    let (obj, key) = usable(ctx, uid, Use::Sign)?;
+    let kind = key_kind(&obj)?;
+    Ok((obj, key, kind))
+}
+
 /// Loads a key for a cryptographic use and checks mask, state and dates.
 pub(super) fn usable(
     ctx: &mut OpCtx<'_>,

@@ -4,6 +4,7 @@
 
 mod attributes;
 mod certificate;
+pub mod certify;
 mod create;
 pub(crate) mod crypto;
 mod discover;
@@ -16,6 +17,7 @@ mod locate;
 pub(crate) mod object;
 mod version;
 mod wrap;
+mod validate;
 
 use crate::backend::{BackendError, KeyBackend, KeyRef};
 use crate::store::{StoreError, Txn};
@@ -38,6 +40,11 @@ pub struct VaultPolicy {
     /// Whether a non-extractable or sensitive key may be exported wrapped
     /// (`allow_wrapped_export`).
     pub allow_wrapped_export: bool,
+    /// The config's certificate profiles (`[[cert_profiles]]`), for Certify.
+    pub cert_profiles: Vec<crate::config::CertProfileConfig>,
+    /// Certificates the vault issued are re-certified this many seconds before they
+    /// expire (crate::renewal); none: never.
+    pub renew_before: Option<u64>,
 }
 
 /// Everything an operation may touch.
@@ -157,6 +164,9 @@ pub fn execute(ctx: &mut OpCtx<'_>, op: Operation, payload: &RequestPayload) -> 
         P::Recover(r) => lifecycle::recover(ctx, r).map(R::Recover),
         P::CreateKeyPair(r) => keypair::create_key_pair(ctx, r).map(R::CreateKeyPair),
         P::ReKeyKeyPair(r) => keypair::rekey_key_pair(ctx, r).map(R::ReKeyKeyPair),
+        P::Certify(r) => certify::certify(ctx, r).map(R::Certify),
+        P::ReCertify(r) => certify::recertify(ctx, r).map(R::ReCertify),
+        P::Validate(r) => validate::validate(ctx, r).map(R::Validate),
         P::Encrypt(r) => crypto::encrypt(ctx, r).map(R::Encrypt),
         P::Decrypt(r) => crypto::decrypt(ctx, r).map(R::Decrypt),
         P::Sign(r) => crypto::sign(ctx, r).map(R::Sign),
@@ -256,6 +266,9 @@ pub const SUPPORTED_OPERATIONS: &[Operation] = {
         O::Interop,
         O::CreateKeyPair,
         O::ReKeyKeyPair,
+        O::Certify,
+        O::ReCertify,
+        O::Validate,
         O::Encrypt,
         O::Decrypt,
         O::Sign,
