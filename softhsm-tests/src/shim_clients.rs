@@ -71,6 +71,43 @@ impl HsmShim {
         cmd.envs(self.shim.env());
         cmd
     }
+
+    /// A key pair generated in the vault through the library (`pkcs11-tool
+    /// --keypairgen --key-type KEY_TYPE`, e.g. `rsa:2048` or `EC:prime256v1`) with
+    /// CKA_ID `id` (hex) and CKA_LABEL `label`; returns the public key's
+    /// SubjectPublicKeyInfo DER as `--read-object` gives it.
+    ///
+    /// # Panics
+    /// When a command fails, or the private key is shown as extractable.
+    pub fn generate_pair(&self, dir: &Path, key_type: &str, id: &str, label: &str) -> Vec<u8> {
+        let gen = run_ok(
+            "pkcs11-tool --keypairgen",
+            self.pkcs11_tool(&[
+                "--keypairgen",
+                "--key-type",
+                key_type,
+                "--id",
+                id,
+                "--label",
+                label,
+            ]),
+        );
+        let private = gen
+            .stdout
+            .split("Public Key Object")
+            .next()
+            .unwrap_or_default();
+        assert!(
+            private.contains("Private Key Object") && private.contains("never extractable"),
+            "the private key must stay in the vault: {}",
+            gen.stdout
+        );
+        let spki = dir.join(format!("{label}.pub.der"));
+        let mut read = self.pkcs11_tool(&["--read-object", "--type", "pubkey", "--id", id, "-o"]);
+        read.arg(&spki);
+        run_ok("pkcs11-tool --read-object pubkey", read);
+        read_file(&spki)
+    }
 }
 
 /// `pkcs11-tool --module MODULE --login --pin PIN ARGS..`.

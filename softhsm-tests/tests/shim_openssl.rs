@@ -44,43 +44,9 @@ fn openssl(d: &HsmShim) -> Command {
 /// The key pair `label` generated in the vault, with a certificate self-signed by
 /// its private key through the engine. Returns the certificate's path.
 fn vault_key_with_certificate(d: &HsmShim, dir: &Path, key_type: &str, label: &str) -> PathBuf {
-    let gen = run_ok(
-        "pkcs11-tool --keypairgen",
-        d.pkcs11_tool(&[
-            "--keypairgen",
-            "--key-type",
-            key_type,
-            "--id",
-            "c1",
-            "--label",
-            label,
-        ]),
-    );
-    let private = gen
-        .stdout
-        .split("Public Key Object")
-        .next()
-        .unwrap_or_default();
-    assert!(
-        private.contains("Private Key Object") && private.contains("never extractable"),
-        "the private key must stay in the vault: {}",
-        gen.stdout
-    );
-    let spki = dir.join(format!("{label}.pub.der"));
-    run_ok(
-        "pkcs11-tool --read-object pubkey",
-        d.pkcs11_tool(&[
-            "--read-object",
-            "--type",
-            "pubkey",
-            "--id",
-            "c1",
-            "-o",
-            spki.to_str().expect("utf-8"),
-        ]),
-    );
     let vault_pub: PKey<Public> =
-        PKey::public_key_from_der(&read_file(&spki)).expect("public key DER");
+        PKey::public_key_from_der(&d.generate_pair(dir, key_type, "c1", label))
+            .expect("public key DER");
 
     let cert = dir.join(format!("{label}.cert.pem"));
     let mut req = openssl(d);
