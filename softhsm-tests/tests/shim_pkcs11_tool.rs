@@ -3,6 +3,8 @@
 //! commands run directly on a SoftHSM token of their own for comparison.
 //!
 //! What the comparison found, asserted below where it is deterministic:
+//! - `-M` lists the mechanisms used here with the same flags; key size ranges
+//!   differ (the gateway takes RSA 2048-4096 and P-256/P-384 only).
 //! - `--list-objects` shows the same objects (class, key type and size, label, ID,
 //!   EC parameters) on both. It differs in flags the gateway does not keep: the
 //!   library reports no `local` (CKA_LOCAL is false: the gateway does not record
@@ -121,6 +123,19 @@ fn parse_objects(stdout: &str) -> Vec<Listed> {
     out
 }
 
+/// The mechanisms `pkcs11-tool -M` printed: name and flags, without the key sizes.
+fn mechanisms(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .map(|l| {
+            let mut parts = l.split(", ").filter(|p| !p.starts_with("keySize="));
+            let name = parts.next().unwrap_or_default().to_owned();
+            (name, parts.collect::<Vec<_>>().join(", "))
+        })
+        .collect()
+}
+
 /// Makes the same three keys with pkcs11-tool's generators.
 fn generate_keys(run: &dyn Fn(&str, &[&str]) -> Finished) {
     let rsa = run(
@@ -215,6 +230,29 @@ fn slots_and_generated_objects_list_as_on_softhsm() {
         ours.contains("login required") && ours.contains("token initialized"),
         "{ours}"
     );
+
+    // -M: the mechanisms these tests use carry the same flags on both (key sizes
+    // differ: the gateway takes RSA 2048-4096 and P-256/P-384 only).
+    let ours = mechanisms(&shim_ok(&d, "-M", &["-M"]).stdout);
+    let theirs = mechanisms(&direct_ok(&direct, "-M", &["-M"]).stdout);
+    for name in [
+        "AES-KEY-GEN",
+        "AES-CBC-PAD",
+        "AES-GCM",
+        "RSA-PKCS-KEY-PAIR-GEN",
+        "SHA256-RSA-PKCS",
+        "SHA256-RSA-PKCS-PSS",
+        "ECDSA-KEY-PAIR-GEN",
+        "ECDSA",
+    ] {
+        let flags = |m: &[(String, String)]| {
+            m.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, f)| f.clone())
+                .unwrap_or_else(|| panic!("{name} not listed in {m:?}"))
+        };
+        assert_eq!(flags(&ours), flags(&theirs), "flags of {name}");
+    }
 
     generate_keys(&|what, args| shim_ok(&d, what, args));
     generate_keys(&|what, args| direct_ok(&direct, what, args));
