@@ -138,45 +138,29 @@ fn mechanisms(stdout: &str) -> Vec<(String, String)> {
 
 /// Makes the same three keys with pkcs11-tool's generators.
 fn generate_keys(run: &dyn Fn(&str, &[&str]) -> Finished) {
-    let rsa = run(
-        "--keypairgen rsa",
-        &[
+    for (action, key_type, id, label, done) in [
+        (
             "--keypairgen",
-            "--key-type",
             "rsa:2048",
-            "--id",
             "a1",
-            "--label",
             "tool-rsa",
-        ],
-    );
-    assert!(rsa.stdout.contains("Key pair generated"), "{}", rsa.stdout);
-    let ec = run(
-        "--keypairgen ec",
-        &[
+            "Key pair generated",
+        ),
+        (
             "--keypairgen",
-            "--key-type",
             "EC:prime256v1",
-            "--id",
             "a2",
-            "--label",
             "tool-ec",
-        ],
-    );
-    assert!(ec.stdout.contains("Key pair generated"), "{}", ec.stdout);
-    let aes = run(
-        "--keygen aes",
-        &[
-            "--keygen",
-            "--key-type",
-            "AES:32",
-            "--id",
-            "a3",
-            "--label",
-            "tool-aes",
-        ],
-    );
-    assert!(aes.stdout.contains("Key generated"), "{}", aes.stdout);
+            "Key pair generated",
+        ),
+        ("--keygen", "AES:32", "a3", "tool-aes", "Key generated"),
+    ] {
+        let out = run(
+            &format!("{action} {key_type}"),
+            &[action, "--key-type", key_type, "--id", id, "--label", label],
+        );
+        assert!(out.stdout.contains(done), "{}", out.stdout);
+    }
 }
 
 #[test]
@@ -289,6 +273,11 @@ fn slots_and_generated_objects_list_as_on_softhsm() {
     assert_eq!(rsa_priv(&ours), rsa_priv(&theirs), "RSA private key usages");
 }
 
+/// `OP -m AES-CBC-PAD --id ID --iv IV -i INPUT` (OP: `--encrypt` or `--decrypt`).
+fn aes_cbc_pad<'a>(op: &'a str, id: &'a str, iv: &'a str, input: &'a str) -> [&'a str; 9] {
+    [op, "-m", "AES-CBC-PAD", "--id", id, "--iv", iv, "-i", input]
+}
+
 /// The SubjectPublicKeyInfo of the public key with CKA_ID `id`, read with
 /// `--read-object`.
 fn read_public_key(run: &dyn Fn(&str, &[&str]) -> Finished, dir: &Path, id: &str) -> PKey<Public> {
@@ -374,17 +363,8 @@ fn imported_keys_encrypt_and_sign_byte_for_byte_as_softhsm() {
 
     // AES-CBC-PAD: the same key, IV and data give the same ciphertext, which is
     // also what OpenSSL computes with the key in the clear.
-    let enc = [
-        "--encrypt",
-        "-m",
-        "AES-CBC-PAD",
-        "--id",
-        "b1",
-        "--iv",
-        iv,
-        "-i",
-        &p("data"),
-    ];
+    let data_path = p("data");
+    let enc = aes_cbc_pad("--encrypt", "b1", iv, &data_path);
     let (ours, theirs) = run_both("--encrypt AES-CBC-PAD", &enc, "ct");
     assert_eq!(ours, theirs, "AES-CBC-PAD ciphertexts differ");
     let iv_bytes: Vec<u8> = (0u8..16).collect();
@@ -394,17 +374,8 @@ fn imported_keys_encrypt_and_sign_byte_for_byte_as_softhsm() {
         ours, expected,
         "ciphertext is not AES-256-CBC-PAD of the data"
     );
-    let dec = [
-        "--decrypt",
-        "-m",
-        "AES-CBC-PAD",
-        "--id",
-        "b1",
-        "--iv",
-        iv,
-        "-i",
-        &format!("{}.lib", p("ct")),
-    ];
+    let ct = format!("{}.lib", p("ct"));
+    let dec = aes_cbc_pad("--decrypt", "b1", iv, &ct);
     let (ours, theirs) = run_both("--decrypt AES-CBC-PAD", &dec, "pt");
     assert_eq!(ours, data, "library decrypt");
     assert_eq!(theirs, data, "SoftHSM decrypt");
@@ -564,38 +535,15 @@ fn generated_keys_sign_verify_encrypt_decrypt() {
         let ct = dir.path().join(format!("ct-{name}"));
         let pt = dir.path().join(format!("pt-{name}"));
         let iv = "0f0e0d0c0b0a09080706050403020100";
-        run(
-            "--encrypt",
-            &[
-                "--encrypt",
-                "-m",
-                "AES-CBC-PAD",
-                "--id",
-                "a3",
-                "--iv",
-                iv,
-                "-i",
-                data.to_str().expect("utf-8"),
-                "-o",
-                ct.to_str().expect("utf-8"),
-            ],
-        );
-        run(
-            "--decrypt",
-            &[
-                "--decrypt",
-                "-m",
-                "AES-CBC-PAD",
-                "--id",
-                "a3",
-                "--iv",
-                iv,
-                "-i",
-                ct.to_str().expect("utf-8"),
-                "-o",
-                pt.to_str().expect("utf-8"),
-            ],
-        );
+        for (op, input, output) in [("--encrypt", &data, &ct), ("--decrypt", &ct, &pt)] {
+            let (input, output) = (
+                input.to_str().expect("utf-8"),
+                output.to_str().expect("utf-8"),
+            );
+            let mut args = aes_cbc_pad(op, "a3", iv, input).to_vec();
+            args.extend(["-o", output]);
+            run(op, &args);
+        }
         assert_ne!(read_file(&ct), read_file(&data), "{name}: not encrypted");
         assert_eq!(read_file(&pt), read_file(&data), "{name}: round trip");
     }
@@ -637,9 +585,20 @@ fn threads_and_fork() {
     let direct = direct_token(label);
 
     // Four threads, each C_Initialize (OS locking), C_GetInfo, C_GetSlotList,
-    // C_GetTokenInfo, concurrently.
-    let threads: Vec<&str> = ["--test-threads", "ILGISLT0"].repeat(4);
-    let out = shim_ok(&d, "--test-threads", &threads);
+    // C_GetTokenInfo (a gateway round trip for the vault name), while the main
+    // thread logs in and generates an RSA pair. pkcs11-tool sleeps a fixed 30 s in
+    // its cleanup when a thread is still running as the main thread finishes, so
+    // the main thread gets the longer job (with only --list-objects it finished
+    // first in about a third of the runs here).
+    let mut args: Vec<&str> = ["--test-threads", "ILGISLT0"].repeat(4);
+    args.extend([
+        "--keypairgen",
+        "--key-type",
+        "rsa:2048",
+        "--label",
+        "threads-rsa",
+    ]);
+    let out = shim_ok(&d, "--test-threads", &args);
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(
         all.contains("all threads have ended with CKR_OK"),
@@ -651,6 +610,7 @@ fn threads_and_fork() {
             "thread {t}: {all}"
         );
     }
+    assert!(all.contains("Key pair generated"), "main thread: {all}");
 
     // The forked child initialises the library again and gets its own connection.
     let out = shim_ok(&d, "--test-fork", &["--test-fork"]);

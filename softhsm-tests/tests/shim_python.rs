@@ -10,8 +10,6 @@
 //! accepts that, or, once C_WrapKey exists, an AES key wrap of the 256-bit key
 //! (40 bytes) that the driver unwrapped again.
 
-use std::time::Duration;
-
 use openssl::bn::BigNum;
 use openssl::ecdsa::EcdsaSig;
 use openssl::hash::MessageDigest;
@@ -20,9 +18,9 @@ use openssl::rsa::Rsa;
 use openssl::sign::Verifier;
 use serde_json::Value;
 use softhsm_tests::shim::{self, PIN};
-use softhsm_tests::shim_clients::HsmShim;
+use softhsm_tests::shim_clients::{run_ok, HsmShim};
 use softhsm_tests::softhsm::SoftHsm;
-use softhsm_tests::{python, python_dir, run_with_timeout};
+use softhsm_tests::{python, python_dir};
 
 const TOKENS: &[&str] = &["kg-python"];
 
@@ -60,14 +58,7 @@ fn python_pkcs11_generates_encrypts_signs() {
         .arg(shim::library())
         .arg("default")
         .arg(PIN);
-    let out = run_with_timeout(cmd, Duration::from_secs(120));
-    assert!(
-        out.status.success(),
-        "shim_pkcs11.py failed ({}): {}\n{}",
-        out.status,
-        out.stderr,
-        out.stdout
-    );
+    let out = run_ok("shim_pkcs11.py", cmd);
     let report: Value = serde_json::from_str(out.stdout.trim())
         .unwrap_or_else(|e| panic!("driver output is not JSON ({e}): {}", out.stdout));
     let steps: Vec<&str> = report["steps"]
