@@ -12,6 +12,9 @@
 //!   echoes pkcs11-tool's encrypt/decrypt/wrap/unwrap on EC keys), AES keys show no
 //!   `verify`, and imported keys show "always sensitive, never extractable" where
 //!   SoftHSM shows none of that.
+//! - Without a login both list the same public keys; SoftHSM also lists the AES key
+//!   (pkcs11-tool --keygen sets no CKA_PRIVATE and SoftHSM defaults it to false),
+//!   the library hides every secret and private key until C_Login.
 //! - With the same imported AES and RSA keys, AES-CBC-PAD ciphertexts and
 //!   SHA256-RSA-PKCS signatures are byte for byte the same.
 //! - `ECDSA-SHA256` works through the library; SoftHSM 2.6.1 answers
@@ -123,6 +126,20 @@ fn parse_objects(stdout: &str) -> Vec<Listed> {
     out
 }
 
+/// `pkcs11-tool` without a login: on the library of `d`, or (None) on SoftHSM.
+fn anonymous(d: Option<&HsmShim>, args: &[&str]) -> Command {
+    let mut cmd = Command::new("pkcs11-tool");
+    match d {
+        Some(d) => cmd
+            .arg("--module")
+            .arg(shim::library())
+            .envs(d.shim().env()),
+        None => cmd.arg("--module").arg(softhsm::module()),
+    };
+    cmd.args(args);
+    cmd
+}
+
 /// The mechanisms `pkcs11-tool -M` printed: name and flags, without the key sizes.
 fn mechanisms(stdout: &str) -> Vec<(String, String)> {
     stdout
@@ -170,12 +187,10 @@ fn slots_and_generated_objects_list_as_on_softhsm() {
     let direct = direct_token(label);
 
     // --list-slots (no login): one slot, the token labelled with the identity's vault.
-    let mut cmd = Command::new("pkcs11-tool");
-    cmd.arg("--module")
-        .arg(shim::library())
-        .arg("--list-slots")
-        .envs(d.shim().env());
-    let slots = run_ok("--list-slots (library)", cmd);
+    let slots = run_ok(
+        "--list-slots (library)",
+        anonymous(Some(&d), &["--list-slots"]),
+    );
     let flags = |out: &str, token: &str| -> String {
         let mut lines = out.lines().skip_while(|l| !l.contains(token));
         lines
@@ -195,11 +210,7 @@ fn slots_and_generated_objects_list_as_on_softhsm() {
         "one [[slot]] in the config: {}",
         slots.stdout
     );
-    let mut cmd = Command::new("pkcs11-tool");
-    cmd.arg("--module")
-        .arg(softhsm::module())
-        .arg("--list-slots");
-    let direct_slots = run_ok("--list-slots (SoftHSM)", cmd);
+    let direct_slots = run_ok("--list-slots (SoftHSM)", anonymous(None, &["--list-slots"]));
     // The library's token flags are those of an initialised SoftHSM token (SoftHSM
     // adds CKF_RESTORE_KEY_NOT_NEEDED, "other flags=0x20", which does not apply).
     let ours = flags(&slots.stdout, "token label        : default");
@@ -250,6 +261,37 @@ fn slots_and_generated_objects_list_as_on_softhsm() {
         ids(&theirs),
         "the library lists other objects than SoftHSM"
     );
+
+    // Without a login both show the same public keys. The library hides every
+    // other key (CKA_PRIVATE true: the PKCS#11 default is the token's choice);
+    // SoftHSM also shows the AES key, for pkcs11-tool --keygen sets no CKA_PRIVATE.
+    let listed = |cmd: Command| parse_objects(&run_ok("--list-objects without login", cmd).stdout);
+    let mut direct_cmd = anonymous(None, &["--list-objects"]);
+    direct_cmd.args(["--token-label", &direct]);
+    let (ours_public, theirs_public) = (
+        listed(anonymous(Some(&d), &["--list-objects"])),
+        listed(direct_cmd),
+    );
+    let public_ids = |v: &[Listed]| {
+        v.iter()
+            .filter(|o| o.header.starts_with("Public Key Object"))
+            .map(Listed::identity)
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(ours_public.len(), 2, "public keys alone: {ours_public:#?}");
+    assert_eq!(public_ids(&ours_public).len(), 2, "{ours_public:#?}");
+    assert_eq!(
+        public_ids(&ours_public),
+        public_ids(&theirs_public),
+        "public keys visible without login"
+    );
+    assert!(
+        theirs_public
+            .iter()
+            .any(|o| o.header.starts_with("Secret Key Object")),
+        "SoftHSM now hides the AES key without login; update the comparison: {theirs_public:#?}"
+    );
+
     for o in &ours {
         if o.header.starts_with("Private Key Object") || o.header.starts_with("Secret Key") {
             let access = o.field("Access").unwrap_or_default();
