@@ -24,7 +24,7 @@ use crate::{run_with_timeout, Finished, TempDir};
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A daemon whose `default` vault keeps its keys resident on a SoftHSM token, and a
-/// library configuration for it (plain client key, PIN [`shim::PIN`]).
+/// library configuration for it (user PIN [`shim::PIN`]).
 #[derive(Debug)]
 pub struct HsmShim {
     shim: ShimDeployment,
@@ -38,6 +38,14 @@ impl HsmShim {
     /// # Panics
     /// On any setup failure.
     pub fn start(label: &str, hsm: &SoftHsm, token: &str) -> Self {
+        Self::start_with(label, hsm, token, KeyProtection::PlainWithPin)
+    }
+
+    /// As [`HsmShim::start`], with the slot's client key protected as `key`.
+    ///
+    /// # Panics
+    /// On any setup failure.
+    pub fn start_with(label: &str, hsm: &SoftHsm, token: &str, key: KeyProtection) -> Self {
         assert!(hsm.conf().is_file(), "SoftHSM configuration missing");
         let pin = TempDir::new(&format!("{label}-pin"));
         std::fs::create_dir_all(pin.path()).expect("pin directory");
@@ -55,7 +63,7 @@ impl HsmShim {
             ..InitOptions::default()
         };
         Self {
-            shim: ShimDeployment::start(label, &opts, KeyProtection::PlainWithPin),
+            shim: ShimDeployment::start(label, &opts, key),
             _pin: pin,
         }
     }

@@ -33,7 +33,7 @@ use openssl::pkey::{PKey, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Verifier};
 use openssl::symm::Cipher;
-use softhsm_tests::shim;
+use softhsm_tests::shim::{self, KeyProtection};
 use softhsm_tests::shim_clients::{
     read_file, run_ok, scratch, softhsm_tool, write_file, HsmShim, CLIENT_TIMEOUT,
 };
@@ -50,6 +50,8 @@ const TOKENS: &[&str] = &[
     "kg-tool-sign-direct",
     "kg-tool-threads",
     "kg-tool-threads-direct",
+    "kg-tool-pin",
+    "kg-tool-pin-direct",
 ];
 
 fn hsm() -> &'static SoftHsm {
@@ -671,4 +673,37 @@ fn threads_and_fork() {
         out.stdout,
         out.stderr
     );
+}
+
+#[test]
+fn wrong_pin_is_refused_as_on_softhsm() {
+    // The slot's client key is PKCS#8-encrypted under the PIN: C_Login decrypts it.
+    let label = "kg-tool-pin";
+    let d = HsmShim::start_with(label, hsm(), label, KeyProtection::EncryptedByPin);
+    let direct = direct_token(label);
+
+    let wrong = ["--login", "--pin", "not-the-pin", "--list-objects"];
+    for (name, cmd) in [
+        ("library", anonymous(Some(&d), &wrong)),
+        ("SoftHSM", {
+            let mut c = anonymous(None, &wrong);
+            c.args(["--token-label", &direct]);
+            c
+        }),
+    ] {
+        let out = run_with_timeout(cmd, CLIENT_TIMEOUT);
+        assert!(
+            !out.status.success() && out.stderr.contains("CKR_PIN_INCORRECT"),
+            "{name}: a wrong PIN was not refused with CKR_PIN_INCORRECT: {}{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    // The right PIN opens the key and reaches the gateway.
+    let out = shim_ok(
+        &d,
+        "--keygen with the PIN-encrypted key",
+        &["--keygen", "--key-type", "AES:16", "--label", "pin-aes"],
+    );
+    assert!(out.stdout.contains("Key generated"), "{}", out.stdout);
 }
