@@ -10,7 +10,8 @@ Steps, in a read-write user session on the token:
   * AES-256 session key (CKA_TOKEN false): AES-CBC-PAD encrypt / decrypt with an IV
     from C_GenerateRandom, and AES-GCM with AAD; the round trips must give the
     plaintext back, and GCM must refuse a changed tag.
-  * AES-256 token key with a label, found again by label (C_FindObjects).
+  * AES-256 token key (extractable, sensitive) with a label, found again by label
+    (C_FindObjects).
   * RSA-2048 token pair: SHA256-RSA-PKCS and SHA256-RSA-PKCS-PSS signatures verified
     through the library (and refused for a changed message); RSA-OAEP (SHA-1)
     encrypt / decrypt round trip. The public key (PKCS#1 RSAPublicKey DER), the message and the
@@ -96,8 +97,12 @@ def steps(s, r):
     r.done()
 
     r.begin("aes-token-key")
-    stored = s.generate_key(KeyType.AES, 256, label="py-aes-token", store=True)
+    # Extractable, so that it may be wrapped below.
+    stored = s.generate_key(KeyType.AES, 256, label="py-aes-token", store=True,
+                            template={Attribute.EXTRACTABLE: True})
     r.made.append(stored)
+    check(stored[Attribute.EXTRACTABLE] is True, "asked for an extractable key")
+    check(stored[Attribute.SENSITIVE] is True, "a generated key must stay sensitive")
     found = list(s.get_objects({Attribute.LABEL: "py-aes-token",
                                 Attribute.CLASS: ObjectClass.SECRET_KEY}))
     check(len(found) == 1, f"find by label gave {len(found)} objects")
