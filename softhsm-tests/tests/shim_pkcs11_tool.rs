@@ -17,6 +17,10 @@
 //!   the library hides every secret and private key until C_Login.
 //! - With the same imported AES and RSA keys, AES-CBC-PAD ciphertexts and
 //!   SHA256-RSA-PKCS signatures are byte for byte the same.
+//! - Raw `RSA-PKCS` signs a DigestInfo as SoftHSM does, but other data only on
+//!   SoftHSM: the library answers CKR_DATA_INVALID (the gateway signs PKCS#1 v1.5
+//!   from a digest and its hash). pkcs11-tool `--test` stops earlier on both, at
+//!   RSA-OAEP with a label (rule 7 of PKCS11-CONSUMERS.md), so it is not run here.
 //! - `ECDSA-SHA256` works through the library; SoftHSM 2.6.1 answers
 //!   CKR_MECHANISM_INVALID (it only has raw CKM_ECDSA).
 //! - `--test-fork` passes through the library; on SoftHSM directly the child's
@@ -449,6 +453,45 @@ fn imported_keys_encrypt_and_sign_byte_for_byte_as_softhsm() {
     assert!(
         v.verify_oneshot(&ours, data).expect("verify"),
         "signature does not verify"
+    );
+
+    // Raw CKM_RSA_PKCS over a SHA-256 DigestInfo (what TLS 1.2 through OpenSSL
+    // signs) is the same signature on both.
+    let mut digest_info = vec![
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
+    digest_info.extend_from_slice(&openssl::sha::sha256(data));
+    write_file(dir.path(), "digest-info", &digest_info);
+    let info_path = p("digest-info");
+    let raw = ["--sign", "-m", "RSA-PKCS", "--id", "b2", "-i", &info_path];
+    let (raw_ours, raw_theirs) = run_both("--sign RSA-PKCS", &raw, "raw-sig");
+    assert_eq!(raw_ours, raw_theirs, "RSA-PKCS signatures differ");
+    assert_eq!(
+        raw_ours, ours,
+        "RSA-PKCS over the DigestInfo is SHA256-RSA-PKCS"
+    );
+
+    // Known difference: the gateway signs PKCS#1 v1.5 from a digest and its hash,
+    // so the library takes only a DigestInfo (SHA-1/256/384/512) for raw
+    // CKM_RSA_PKCS and answers CKR_DATA_INVALID for other data; SoftHSM signs it.
+    let other = write_file(dir.path(), "not-digest-info", &[0x5a; 20]);
+    let other = [
+        "--sign",
+        "-m",
+        "RSA-PKCS",
+        "--id",
+        "b2",
+        "-i",
+        other.to_str().expect("utf-8"),
+    ];
+    direct_ok(&direct, "--sign RSA-PKCS arbitrary data", &other);
+    let out = run_with_timeout(d.pkcs11_tool(&other), CLIENT_TIMEOUT);
+    assert!(
+        !out.status.success() && out.stderr.contains("CKR_DATA_INVALID"),
+        "raw RSA-PKCS over arbitrary data: {}{}",
+        out.stdout,
+        out.stderr
     );
 }
 
