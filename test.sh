@@ -139,6 +139,9 @@ install_pkcs11_clients() {
     # OpenSSL's PKCS#11 engine (libp11) for a TLS server with vault keys, and a JDK
     # (javac, SunPKCS11) for the KeyStore test.
     local engines
+    if ! command -v openssl >/dev/null; then
+        apt_install openssl
+    fi
     engines=$(openssl version -e 2>/dev/null | sed -n 's/^ENGINESDIR: "\(.*\)"$/\1/p')
     if [[ -z $engines || ! -e $engines/pkcs11.so ]]; then
         apt_install libengine-pkcs11-openssl
