@@ -57,6 +57,16 @@ const TOKENS: &[&str] = &[
     "kg-tool-threads-direct",
     "kg-tool-pin",
     "kg-tool-pin-direct",
+    "kg-tool-spy",
+];
+
+/// OpenSC's logging module (package opensc-pkcs11, which opensc depends on): it
+/// loads the module named by `PKCS11SPY` and logs every call to `PKCS11SPY_OUTPUT`.
+const SPY_PATHS: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so",
+    "/usr/lib/aarch64-linux-gnu/pkcs11-spy.so",
+    "/usr/lib64/pkcs11-spy.so",
+    "/usr/lib/pkcs11-spy.so",
 ];
 
 fn hsm() -> &'static SoftHsm {
@@ -750,4 +760,43 @@ fn wrong_pin_is_refused_as_on_softhsm() {
         &["--keygen", "--key-type", "AES:16", "--label", "pin-aes"],
     );
     assert!(out.stdout.contains("Key generated"), "{}", out.stdout);
+}
+
+#[test]
+fn opensc_spy_wraps_the_library() {
+    // pkcs11-spy takes the library's PKCS#11 3.0 interface (C_GetInterface) and
+    // writes its own function list into the CK_INTERFACE it was handed, as OpenSC
+    // modules allow; a library keeping that structure in read-only memory crashes it.
+    let spy = SPY_PATHS
+        .iter()
+        .map(Path::new)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("pkcs11-spy.so not found in {SPY_PATHS:?} (opensc-pkcs11)"));
+    let d = start("kg-tool-spy");
+    let dir = scratch("tool-spy");
+    let log = dir.path().join("spy.log");
+    let mut cmd = Command::new("pkcs11-tool");
+    cmd.arg("--module")
+        .arg(spy)
+        .args([
+            "--login",
+            "--pin",
+            shim::PIN,
+            "--keygen",
+            "--key-type",
+            "AES:16",
+        ])
+        .args(["--label", "spied"])
+        .envs(d.shim().env())
+        .env("PKCS11SPY", shim::library())
+        .env("PKCS11SPY_OUTPUT", &log);
+    let out = run_ok("pkcs11-tool through pkcs11-spy", cmd);
+    assert!(out.stdout.contains("Key generated"), "{}", out.stdout);
+    let log = String::from_utf8_lossy(&read_file(&log)).into_owned();
+    for call in ["C_GetInterface", "C_Login", "C_GenerateKey"] {
+        assert!(
+            log.contains(&format!(": {call}\n")),
+            "{call} not in the spy's log:\n{log}"
+        );
+    }
 }
