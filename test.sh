@@ -127,7 +127,28 @@ install_python_clients() {
     if ! .venv/bin/python -c 'import kmip' >/dev/null 2>&1; then
         .venv/bin/pip install -q 'PyKMIP==0.11.0'
     fi
+    # python-pkcs11 drives libkeygate_pkcs11.so (softhsm-tests/tests/shim_python.rs).
+    if ! .venv/bin/python -c 'import pkcs11' >/dev/null 2>&1; then
+        .venv/bin/pip install -q 'python-pkcs11==0.10.1'
+    fi
     export KEYGATE_PYTHON="$repo/.venv/bin/python"
+}
+
+install_pkcs11_clients() {
+    # Outside applications of libkeygate_pkcs11.so (softhsm-tests/tests/shim_*.rs):
+    # OpenSSL's PKCS#11 engine (libp11) for a TLS server with vault keys, and a JDK
+    # (javac, SunPKCS11) for the KeyStore test.
+    local engines
+    if ! command -v openssl >/dev/null; then
+        apt_install openssl
+    fi
+    engines=$(openssl version -e 2>/dev/null | sed -n 's/^ENGINESDIR: "\(.*\)"$/\1/p')
+    if [[ -z $engines || ! -e $engines/pkcs11.so ]]; then
+        apt_install libengine-pkcs11-openssl
+    fi
+    if ! command -v javac >/dev/null || ! command -v java >/dev/null; then
+        apt_install openjdk-17-jdk-headless
+    fi
 }
 
 # ---------------------------------------------------------------------------------
@@ -140,6 +161,7 @@ if [[ ${KEYGATE_SKIP_FUZZ:-0} != 1 ]]; then
     install_cargo_fuzz
 fi
 install_softhsm
+install_pkcs11_clients
 install_python_clients
 cargo --version
 echo "vectors: $KEYGATE_OASIS_VECTORS"
@@ -150,8 +172,9 @@ cargo fmt --all -- --check
 step "clippy: cargo clippy --workspace --all-targets --locked -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# The PKCS#11 library's tests load the built libkeygate_pkcs11.so from target/debug.
-step "build: cargo build --locked -p keygate-pkcs11 (the .so the outside clients load)"
+# The PKCS#11 library's tests load the built .so (and hand it to outside programs),
+# which no test target builds by itself.
+step "build: cargo build --locked -p keygate-pkcs11"
 cargo build --locked -p keygate-pkcs11
 
 if cargo nextest --version >/dev/null 2>&1; then

@@ -14,6 +14,7 @@
 pub mod kmip_client;
 pub mod pykmip_server;
 pub mod shim;
+pub mod shim_clients;
 pub mod softhsm;
 
 use keygate::daemon::RunningDaemon;

@@ -124,7 +124,7 @@ exports! {
     }
 
     fn C_GetInterfaceList(list: *mut CK_INTERFACE, count: *mut CK_ULONG) {
-        write_list(interfaces(), list, count)
+        write_list(&interfaces(), list, count)
     }
 
     fn C_GetInterface(name: *mut CK_UTF8CHAR, version: *mut CK_VERSION, interface: *mut *mut CK_INTERFACE, flags: CK_FLAGS) {
@@ -148,7 +148,7 @@ exports! {
         if flags & !interfaces()[index].flags != 0 {
             return Err(Error::Ck(CKR_ARGUMENTS_BAD));
         }
-        args::put(interface, std::ptr::addr_of!(INTERFACES.0[index]).cast_mut())
+        args::put(interface, interface_ptr(index))
     }
 
     fn C_GetSlotList(_present: CK_BBOOL, list: *mut CK_SLOT_ID, count: *mut CK_ULONG) {
@@ -637,13 +637,18 @@ static INTERFACE_NAME: &[u8] = b"PKCS 11\0";
 
 /// The two interfaces: 3.0 (the default) and 2.40. Fork-safety is not claimed:
 /// a forked child must call C_Initialize again (../shared/PKCS11-CONSUMERS.md rule 6).
-struct Interfaces([CK_INTERFACE; 2]);
+///
+/// In writable memory (`UnsafeCell`): C_GetInterface hands out a pointer into this
+/// table and some callers write through it — OpenSC's pkcs11-spy puts its own
+/// function list into `pFunctionList` — which crashed on a read-only static.
+struct Interfaces(std::cell::UnsafeCell<[CK_INTERFACE; 2]>);
 
-// SAFETY: the interfaces point at immutable statics (the name and the function
-// lists); nothing writes through these pointers.
+// SAFETY: the library never writes the table and reads it only by copy
+// (`interfaces`). A caller may write an entry through the pointer C_GetInterface
+// gave it (pkcs11-spy does, right after the call), as modules written in C allow.
 unsafe impl Sync for Interfaces {}
 
-static INTERFACES: Interfaces = Interfaces([
+static INTERFACES: Interfaces = Interfaces(std::cell::UnsafeCell::new([
     CK_INTERFACE {
         pInterfaceName: INTERFACE_NAME.as_ptr().cast_mut(),
         pFunctionList: std::ptr::addr_of!(FUNCTIONS_3_0)
@@ -658,10 +663,20 @@ static INTERFACES: Interfaces = Interfaces([
             .cast::<c_void>(),
         flags: 0,
     },
-]);
+]));
 
-fn interfaces() -> &'static [CK_INTERFACE; 2] {
-    &INTERFACES.0
+fn interfaces() -> [CK_INTERFACE; 2] {
+    // SAFETY: a valid, aligned static; see `Interfaces` on who may write it.
+    unsafe { INTERFACES.0.get().read() }
+}
+
+/// The entry `index` (0 or 1) of the interface table, for C_GetInterface.
+fn interface_ptr(index: usize) -> *mut CK_INTERFACE {
+    INTERFACES
+        .0
+        .get()
+        .cast::<CK_INTERFACE>()
+        .wrapping_add(index)
 }
 
 #[cfg(test)]
