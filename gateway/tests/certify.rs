@@ -827,3 +827,82 @@ fn recertify_with_a_new_request_certifies_the_rekeyed_key() {
         vec![new.clone()]
     );
 }
+
+/// Register of a certificate whose key pair is in the vault links them both ways,
+/// as Certify does (issue 6: Register/Get of certificates fill the links).
+#[test]
+fn a_registered_certificate_links_to_its_vault_key_pair() {
+    let d = Daemon::start("certify-register-link");
+    let mut c = d.connect("admin");
+    let dir = d.dir.path();
+    for v in [V1_4, V2_1] {
+        let (private, public) = create_pair(&mut c, v, &format!("reg-{v}"), "EC", 256);
+        let key =
+            openssl::pkey::PKey::private_key_from_der(&get_private_pkcs8(&mut c, v, &private))
+                .expect("pkcs8");
+        let key_pem = dir.join(format!("reg-{v}.key"));
+        std::fs::write(&key_pem, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        let cert = dir.join(format!("reg-{v}.der"));
+        let (ok, out) = openssl(&[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            key_pem.to_str().unwrap(),
+            "-subj",
+            "/CN=registered",
+            "-days",
+            "2",
+            "-outform",
+            "DER",
+            "-out",
+            cert.to_str().unwrap(),
+        ]);
+        assert!(ok, "{out}");
+        let r = c.send(
+            v,
+            &item(
+                "Register",
+                &format!(
+                    "{}{}<Certificate>{}<CertificateValue type=\"ByteString\" value=\"{}\"/></Certificate>",
+                    enumeration("ObjectType", "Certificate"),
+                    attrs(v, ""),
+                    enumeration("CertificateType", "X_509"),
+                    hex::encode(std::fs::read(&cert).unwrap())
+                ),
+            ),
+        );
+        let uid = r.uid(0);
+        let a = c.get_attributes(v, &uid, &[]);
+        assert_eq!(
+            links(&a, LinkType::PublicKeyLink),
+            vec![public.clone()],
+            "{v}"
+        );
+        for k in [&public, &private] {
+            let ka = c.get_attributes(v, k, &[]);
+            assert_eq!(
+                links(&ka, LinkType::CertificateLink),
+                vec![uid.clone()],
+                "{v}"
+            );
+        }
+        // A certificate of a key the vault does not hold stays unlinked.
+        let foreign = foreign_certificate(dir);
+        let r = c.send(
+            v,
+            &item(
+                "Register",
+                &format!(
+                    "{}{}<Certificate>{}<CertificateValue type=\"ByteString\" value=\"{}\"/></Certificate>",
+                    enumeration("ObjectType", "Certificate"),
+                    attrs(v, ""),
+                    enumeration("CertificateType", "X_509"),
+                    hex::encode(foreign)
+                ),
+            ),
+        );
+        let a = c.get_attributes(v, &r.uid(0), &[]);
+        assert!(links(&a, LinkType::PublicKeyLink).is_empty(), "{v}");
+    }
+}

@@ -4,9 +4,9 @@
 
 mod admin;
 mod bench;
+mod cert;
 mod export;
 mod import;
-mod cert;
 mod kmip;
 
 use clap::{Parser, Subcommand};

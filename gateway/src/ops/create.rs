@@ -258,6 +258,13 @@ pub fn register(ctx: &mut OpCtx<'_>, req: &RegisterRequest) -> Result<RegisterRe
         Some(mut old) => version::next_version(ctx, &mut old, &uid, attrs, store)?,
         None => store(ctx, attrs)?,
     }
+    // A certificate whose subject key is in the vault is linked to it both ways
+    // (Public Key Link; Certificate Link on the public and private keys).
+    if let ManagedObject::Certificate(c) = &req.object {
+        if c.certificate_type == CertificateType::X509 {
+            super::certify::link_registered(ctx, &uid, &c.certificate_value)?;
+        }
+    }
     Ok(RegisterResponse {
         unique_identifier: uid,
         extensions: Vec::new(),

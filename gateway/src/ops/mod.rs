@@ -15,9 +15,9 @@ mod keypair;
 mod lifecycle;
 mod locate;
 pub(crate) mod object;
+mod validate;
 mod version;
 mod wrap;
-mod validate;
 
 use crate::backend::{BackendError, KeyBackend, KeyRef};
 use crate::store::{StoreError, Txn};
