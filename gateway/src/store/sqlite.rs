@@ -341,6 +341,10 @@ impl Txn for SqliteTxn<'_> {
             .execute_batch("COMMIT")
             .map_err(db_err("commit"))?;
         self.committed = true;
+        if !matches!(self.phase, Phase::Writing(_)) {
+            // Drop gives the reader connection back to the pool.
+            return Ok(());
+        }
         let store = self.store;
         let Phase::Writing(writer) = std::mem::replace(&mut self.phase, Phase::Done) else {
             return Ok(());
@@ -950,5 +954,29 @@ fn describe(e: &rusqlite::Error) -> String {
         E::QueryReturnedNoRows => "query returned no rows".to_owned(),
         E::QueryReturnedMoreThanOneRow => "query returned more than one row".to_owned(),
         _ => "unexpected rusqlite error".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reader_connections_are_reused() {
+        let dir = std::env::temp_dir().join(format!("keygate-sqlite-pool-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir.join("kg.db")).unwrap();
+        for _ in 0..3 {
+            let mut tx = store.begin().unwrap();
+            assert_eq!(tx.get("v", "none").unwrap(), None);
+            tx.commit().unwrap();
+            // Back in the pool after a commit...
+            assert_eq!(store.readers.lock().unwrap().len(), 1);
+            drop(store.begin().unwrap());
+            // ... and after a rollback.
+            assert_eq!(store.readers.lock().unwrap().len(), 1);
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
