@@ -32,7 +32,7 @@
 # KEYGATE_PYTHON (venv python with PyKMIP; default .venv/bin/python, made by
 # ./test.sh), KEYGATE_PKCS11_MODULE (default: the usual SoftHSM2 paths).
 # Needs: softhsm2-util, python3 with PyKMIP; run as a user that may raise
-# `ulimit -n` to 20,480 (root does).
+# `ulimit -n` to 12,048 (10,000 idle connections plus headroom; root can).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -27,12 +27,13 @@ use hmac::{Hmac, Mac};
 use kmip::types::{Operation, ResultReason, ResultStatus};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, MutexGuard};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 use zeroize::Zeroizing;
@@ -222,19 +223,38 @@ pub enum VerifyFailure {
 /// Appends do blocking file I/O and an fsync: call them from a blocking context
 /// (`tokio::task::spawn_blocking`). One process should have a log open for writing
 /// at a time; two writers would fork the chain.
+///
+/// **Group commit.** Concurrent appends share one write and one fsync: an append
+/// queues its records; if no write is under way, its caller becomes the writer and
+/// writes everything queued by then (its own records and those of callers that
+/// arrived while the previous write was syncing) with one `write` and one
+/// `fdatasync`, then wakes the others. Every caller still returns only once its own
+/// records are durable (or with the error that kept them out), so the guarantee of
+/// [`append_many`](Self::append_many) is unchanged; callers that arrive together just
+/// pay for one fsync between them.
 pub struct AuditLog {
     path: PathBuf,
     key: Zeroizing<[u8; KEY_LEN]>,
+    /// Written only by the caller that holds `State::writing`.
+    file: File,
     state: Mutex<State>,
+    /// Signalled when a group write ends.
+    written: Condvar,
 }
 
 struct State {
-    file: File,
     /// Bytes in the file after the last complete append.
     len: u64,
     head: ChainHead,
     /// A failed write could not be rolled back.
     broken: bool,
+    /// A caller is writing a group (outside the lock).
+    writing: bool,
+    /// Appends waiting for the next group: ticket and records.
+    queue: Vec<(u64, Vec<AuditRecord>)>,
+    /// Outcomes of written groups, by ticket, until their caller takes them.
+    done: HashMap<u64, Result<(), AuditError>>,
+    next_ticket: u64,
 }
 
 impl fmt::Debug for AuditLog {
@@ -330,12 +350,17 @@ impl AuditLog {
         Ok(AuditLog {
             path,
             key,
+            file,
             state: Mutex::new(State {
-                file,
                 len,
                 head,
                 broken: false,
+                writing: false,
+                queue: Vec::new(),
+                done: HashMap::new(),
+                next_ticket: 0,
             }),
+            written: Condvar::new(),
         })
     }
 
@@ -367,18 +392,122 @@ impl AuditLog {
             return Ok(());
         }
         // A panic while holding the lock cannot leave a half-applied state behind:
-        // `state` is only updated after a complete, synced write.
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // `len` and `head` are only updated after a complete, synced write.
+        let mut state = self.lock();
         if state.broken {
             return Err(AuditError::Broken {
                 path: self.path.clone(),
             });
         }
-        let mut head = state.head;
-        let mut buf = Vec::with_capacity(256 * recs.len());
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.queue.push((ticket, recs.to_vec()));
+        loop {
+            if let Some(outcome) = state.done.remove(&ticket) {
+                return outcome;
+            }
+            if state.writing {
+                state = self
+                    .written
+                    .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            }
+            // Lead the next group: everything queued so far, ours included.
+            let group = std::mem::take(&mut state.queue);
+            if state.broken {
+                for (t, _) in group {
+                    let broken = AuditError::Broken {
+                        path: self.path.clone(),
+                    };
+                    state.done.insert(t, Err(broken));
+                }
+                continue;
+            }
+            state.writing = true;
+            let (len, head) = (state.len, state.head);
+            drop(state);
+            let (outcomes, written) = self.write_group(head, len, group);
+            state = self.lock();
+            state.writing = false;
+            if let Some((bytes, head)) = written {
+                state.len += bytes;
+                state.head = head;
+            }
+            state.broken |= outcomes.broken;
+            state.done.extend(outcomes.results);
+            self.written.notify_all();
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Formats a group's records onto the chain from `head`, writes them with one
+    /// write and one fsync at `len`, and gives each append its outcome, plus the bytes
+    /// written and the new head when the write succeeded. On a write error every
+    /// append of the group fails and the file is cut back to `len`.
+    fn write_group(
+        &self,
+        mut head: ChainHead,
+        len: u64,
+        group: Vec<(u64, Vec<AuditRecord>)>,
+    ) -> (GroupOutcome, Option<(u64, ChainHead)>) {
+        let mut results = Vec::with_capacity(group.len());
+        let mut buf = Vec::with_capacity(256 * group.len());
+        let mut written = Vec::with_capacity(group.len());
+        for (ticket, recs) in group {
+            let mark = (buf.len(), head);
+            match self.format(&mut buf, &mut head, &recs) {
+                Ok(()) => written.push(ticket),
+                Err(e) => {
+                    // Only this append's records are left out.
+                    buf.truncate(mark.0);
+                    head = mark.1;
+                    results.push((ticket, Err(e)));
+                }
+            }
+        }
+        let mut file = &self.file;
+        let io = file.write_all(&buf).and_then(|()| file.sync_data());
+        let mut broken = false;
+        let new = match io {
+            Ok(()) => {
+                results.extend(written.into_iter().map(|t| (t, Ok(()))));
+                Some((u64::try_from(buf.len()).unwrap_or(u64::MAX), head))
+            }
+            Err(source) => {
+                let rolled_back = self.file.set_len(len).and_then(|()| self.file.sync_data());
+                if rolled_back.is_err() {
+                    broken = true;
+                    tracing::error!(path = %self.path.display(), "audit log write failed and could not be rolled back");
+                }
+                for t in written {
+                    let source = io::Error::new(source.kind(), source.to_string());
+                    results.push((
+                        t,
+                        Err(AuditError::Io {
+                            path: self.path.clone(),
+                            source,
+                        }),
+                    ));
+                }
+                None
+            }
+        };
+        (GroupOutcome { results, broken }, new)
+    }
+
+    /// Appends `recs` as lines to `buf`, chained from `head` (advanced).
+    fn format(
+        &self,
+        buf: &mut Vec<u8>,
+        head: &mut ChainHead,
+        recs: &[AuditRecord],
+    ) -> Result<(), AuditError> {
         for rec in recs {
             let seq = head
                 .seq
@@ -402,33 +531,17 @@ impl AuditLog {
             };
             let canonical = canonical_bytes(&unsigned);
             let mac = mac_of(&self.key, &canonical);
-            push_line(&mut buf, canonical, &mac);
-            head = ChainHead { seq, mac };
+            push_line(buf, canonical, &mac);
+            *head = ChainHead { seq, mac };
         }
-
-        let written = state
-            .file
-            .write_all(&buf)
-            .and_then(|()| state.file.sync_data());
-        if let Err(source) = written {
-            let len = state.len;
-            let rolled_back = state
-                .file
-                .set_len(len)
-                .and_then(|()| state.file.sync_data());
-            if rolled_back.is_err() {
-                state.broken = true;
-                tracing::error!(path = %self.path.display(), "audit log write failed and could not be rolled back");
-            }
-            return Err(AuditError::Io {
-                path: self.path.clone(),
-                source,
-            });
-        }
-        state.len += u64::try_from(buf.len()).unwrap_or(u64::MAX);
-        state.head = head;
         Ok(())
     }
+}
+
+/// What a group write gives its appends.
+struct GroupOutcome {
+    results: Vec<(u64, Result<(), AuditError>)>,
+    broken: bool,
 }
 
 /// Checks a whole log with its key: every line's form and MAC, the `prev` chain and

@@ -430,6 +430,22 @@ fn concurrent_appends_form_one_chain() {
     }
     assert_eq!(f.verify().unwrap(), 8 * 30);
     assert_eq!(log.head().seq, 8 * 30);
+    // Appends written in one group keep their records together and in order.
+    let uids: Vec<String> = f
+        .lines()
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+            v["uids"][0].as_str().unwrap().to_owned()
+        })
+        .collect();
+    for t in 0..8 {
+        for i in (0..25).step_by(5) {
+            let first = format!("uid-{:04}", t * 100 + i);
+            let at = uids.iter().position(|u| *u == first).unwrap();
+            assert_eq!(uids[at + 1], format!("uid-{:04}", t * 100 + i + 50));
+        }
+    }
 }
 
 #[test]

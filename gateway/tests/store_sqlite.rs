@@ -534,36 +534,57 @@ fn two_stores_on_one_file_share_data() {
 }
 
 #[test]
-fn readers_do_not_wait_for_each_other_nor_for_a_writer() {
+fn transactions_on_different_objects_do_not_wait_for_each_other() {
     let dir = TempDir::new("snapshots");
     let store = open(&dir);
     insert_committed(&store, &record("v1", "x"));
-    // Two transactions that only read, open at once on one thread: with one lock for
-    // every transaction the second `begin` would wait for ever.
+    insert_committed(&store, &record("v1", "y"));
+    // Open at once on one thread: with one lock for every transaction the second
+    // `begin` would wait for ever.
     let mut a = store.begin().unwrap();
+    let mut x = a.get("v1", "x").unwrap().unwrap();
     let mut b = store.begin().unwrap();
-    let seen = a.get("v1", "x").unwrap().unwrap();
-    assert_eq!(b.get("v1", "x").unwrap(), Some(seen.clone()));
-    // A writer commits while both are open; each keeps its snapshot.
-    let mut w = store.begin().unwrap();
-    let mut changed = seen.clone();
-    changed.state = 7;
-    w.update(&changed).unwrap();
-    w.commit().unwrap();
-    assert_eq!(a.get("v1", "x").unwrap(), Some(seen.clone()));
+    let mut y = b.get("v1", "y").unwrap().unwrap();
+    y.state = 7;
+    b.update(&y).unwrap();
     b.commit().unwrap();
-    // `a` read the old object and now writes it: a conflict, nothing written.
-    let mut stale = seen.clone();
-    stale.state = 9;
-    assert!(matches!(a.update(&stale), Err(StoreError::Database(m)) if m.contains("conflict")));
-    assert!(matches!(
-        a.insert(&record("v1", "y")),
-        Err(StoreError::Database(_))
-    ));
-    drop(a);
+    // `a` read nothing `b` changed: it writes and commits.
+    x.state = 8;
+    a.update(&x).unwrap();
+    a.commit().unwrap();
     let mut tx = store.begin().unwrap();
-    assert_eq!(tx.get("v1", "x").unwrap().unwrap().state, 7);
-    assert_eq!(tx.get("v1", "y").unwrap(), None);
+    assert_eq!(tx.get("v1", "x").unwrap().unwrap().state, 8);
+    assert_eq!(tx.get("v1", "y").unwrap().unwrap().state, 7);
+}
+
+#[test]
+fn transactions_on_one_object_run_in_turn() {
+    let dir = TempDir::new("same-object");
+    let store = open(&dir);
+    insert_committed(&store, &record("v1", "x"));
+    let mut a = store.begin().unwrap();
+    let mut x = a.get("v1", "x").unwrap().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut b = store.begin().unwrap();
+            tx.send(()).unwrap();
+            // Waits for `a`, then reads what `a` committed.
+            let seen = b.get("v1", "x").unwrap().unwrap();
+            let mut next = seen.clone();
+            next.state += 1;
+            b.update(&next).unwrap();
+            b.commit().unwrap();
+            assert_eq!(seen.state, 8);
+        });
+        rx.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        x.state = 8;
+        a.update(&x).unwrap();
+        a.commit().unwrap();
+    });
+    let mut tx = store.begin().unwrap();
+    assert_eq!(tx.get("v1", "x").unwrap().unwrap().state, 9);
 }
 
 #[test]

@@ -310,10 +310,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// One read into the buffer; 0 at end of stream.
     ///
+    /// With no buffer (idle), reads at most a frame header's worth first.
     /// Reserves what the current frame still needs (its length was checked by
     /// `parse_frame`), or [`READ_CHUNK`] if that is more, so the buffer's capacity
     /// stays within `max_message_size + READ_CHUNK`.
     async fn read_more(&mut self) -> io::Result<usize> {
+        if self.buf.capacity() == 0 {
+            // Between frames (the last frame took the buffer): nothing is reserved
+            // until the next frame's first bytes arrive, so an idle connection holds
+            // no read buffer. Its header comes first, into a few bytes of the task.
+            let mut head = [0u8; HEADER_LEN];
+            let n = self.stream.read(&mut head).await?;
+            self.buf.extend_from_slice(&head[..n]);
+            return Ok(n);
+        }
         let missing = match self.pending {
             Some(total) => total - self.buf.len(),
             None => HEADER_LEN - self.buf.len(),
@@ -428,6 +438,26 @@ mod tests {
             assert!(conn.buf.capacity() <= 64 * 1024 + READ_CHUNK);
         }
         drop(writer.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn idle_connection_holds_no_read_buffer() {
+        let (mut conn, mut client, mut sd, _tx) = pair(Limits::DEFAULT);
+        for (fill, body) in [(1, 100), (2, 6000), (3, 0)] {
+            let f = frame(fill, body);
+            client.write_all(&f).await.unwrap();
+            match conn.read_frame(&TIMEOUTS, &mut sd).await.unwrap() {
+                Read::Frame(got) => assert_eq!(got, f),
+                other => panic!("{other:?}"),
+            }
+            // The frame took the buffer; nothing is reserved while waiting for the next.
+            let waiting = timeout(
+                Duration::from_millis(20),
+                conn.read_frame(&TIMEOUTS, &mut sd),
+            );
+            assert!(waiting.await.is_err(), "no frame was sent");
+            assert_eq!(conn.buf.capacity(), 0);
+        }
     }
 
     #[tokio::test]

@@ -1,10 +1,15 @@
 //! SQLite store (DESIGN.md "Stores"): the embedded default.
 //!
-//! **Durability.** The database runs in WAL mode with `synchronous = FULL`: SQLite
-//! fsyncs the write-ahead log before `COMMIT` returns, so a transaction whose
-//! [`Txn::commit`] returned `Ok` survives a crash or power loss (`NORMAL`, the usual WAL
-//! setting, may lose the last commits on power loss, which would break the rule that
-//! every acknowledged KMIP write is durable).
+//! **Durability.** The database runs in WAL mode. A transaction whose [`Txn::commit`]
+//! returned `Ok` survives a crash or power loss: its frames in the write-ahead log
+//! were fsynced before `commit` returned. The writer connection runs with
+//! `synchronous = NORMAL` (SQLite writes the frames at `COMMIT` without syncing; it
+//! still syncs the log before each checkpoint and the database after it), and
+//! `commit` syncs the log itself, after releasing the writer lock, with group commit:
+//! the first committer that finds no sync under way fdatasyncs the log for every
+//! commit made so far, and those that committed meanwhile wait for that sync or the
+//! next instead of each paying for their own. The log is opened by name for each
+//! sync, so it is always the file SQLite writes.
 //!
 //! **Concurrency.** One writer connection behind a mutex, and a pool of reader
 //! connections. A [`Txn`] starts as a read snapshot (`BEGIN`, deferred) on a reader
@@ -15,20 +20,27 @@
 //! and re-reads, there, everything it had read from its snapshot: if all of it is
 //! unchanged, its decisions stand as if it had held the lock from the start, and it
 //! continues on the writer (writes run one at a time, so a read-modify-write cannot
-//! lose an update). If another transaction changed something it had read in between,
-//! the write fails with [`StoreError::Database`] and nothing of it is written (a
-//! conflict; it can only happen when two requests change the same object at once,
-//! which the one-lock store answered by running them in turn). The `busy_timeout`
-//! covers another process (the CLI) holding the write lock.
+//! lose an update). Besides, a transaction locks each object it reads by uid, inserts
+//! or updates, until it ends (after its commit is durable), so transactions on the
+//! same object still run one after the other, as with one lock, and one whose first
+//! read is of that object sees the other's commit; transactions on different objects
+//! do not wait for each other. If another transaction nevertheless changed something
+//! this one had read before its first write (an object read before it was locked
+//! here: a Locate's list, or a second object whose lock was waited for), the write
+//! fails with [`StoreError::Database`] and nothing of it is written. An object lock
+//! is waited for up to the busy timeout. The `busy_timeout` also covers another
+//! process (the CLI) holding the write lock.
 //!
 //! **Erasure.** `secure_delete` is on, so the bytes of a cleared `key_ref` (a sealed
 //! blob) are zeroed rather than left in free space: in the main file at the next
 //! checkpoint, in older WAL frames when the log is reused. Filesystem and disk
 //! remnants are beyond SQLite's reach; rotating the master key is the full answer.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::types::Value;
@@ -54,23 +66,97 @@ pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Commits made on the writer connection (numbered under the writer lock).
+    commits: AtomicU64,
+    /// Group commit of the write-ahead log.
+    sync: Mutex<SyncState>,
+    synced: Condvar,
+    /// Uids locked by running transactions.
+    objects: Mutex<HashSet<String>>,
+    /// Signalled when a transaction releases its objects.
+    released: Condvar,
+}
+
+/// How far the write-ahead log is known durable.
+#[derive(Default)]
+struct SyncState {
+    /// Every commit numbered up to this one is durable.
+    durable: u64,
+    /// A committer is syncing the log (outside the lock).
+    syncing: bool,
 }
 
 impl SqliteStore {
     /// Opens the database at `path`, creating the file and the schema if missing.
     ///
-    /// Sets WAL mode, `synchronous = FULL`, foreign keys, `secure_delete` and a busy
+    /// Sets WAL mode, `synchronous = NORMAL` plus the store's own log sync at commit
+    /// (module documentation, "Durability"), foreign keys, `secure_delete` and a busy
     /// timeout; refuses a database whose schema version is newer than
     /// [`SCHEMA_VERSION`].
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path).map_err(db_err("open"))?;
         configure(&conn)?;
+        // The log syncs itself only before checkpoints; `commit` syncs it (below).
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_err("set synchronous"))?;
         init_schema(&mut conn)?;
+        // The log file exists now (WAL mode): make its directory entry durable, as the
+        // per-commit syncs cover only its contents.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| StoreError::Database(format!("sync database directory: {e}")))?;
+        }
         Ok(Self {
             path: path.to_owned(),
             conn: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
+            commits: AtomicU64::new(0),
+            sync: Mutex::new(SyncState::default()),
+            synced: Condvar::new(),
+            objects: Mutex::new(HashSet::new()),
+            released: Condvar::new(),
         })
+    }
+
+    /// Waits until commit number `commit` is durable: syncs the write-ahead log
+    /// unless another committer's sync covers it (group commit).
+    fn make_durable(&self, commit: u64) -> Result<(), StoreError> {
+        let mut state = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if state.durable >= commit {
+                return Ok(());
+            }
+            if state.syncing {
+                state = self
+                    .synced
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            state.syncing = true;
+            // Every commit numbered so far is in the log file: one sync covers them.
+            let target = self.commits.load(Ordering::Acquire);
+            drop(state);
+            let result = self.sync_log();
+            state = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
+            state.syncing = false;
+            if result.is_ok() {
+                state.durable = state.durable.max(target);
+            }
+            self.synced.notify_all();
+            // On failure the waiters try again themselves, and fail alike if it lasts.
+            result?;
+        }
+    }
+
+    /// fdatasync of the write-ahead log, opened by name.
+    fn sync_log(&self) -> Result<(), StoreError> {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        std::fs::File::open(&wal)
+            .and_then(|f| f.sync_data())
+            .map_err(|e| StoreError::Database(format!("sync write-ahead log: {e}")))
     }
 
     /// A reader connection from the pool, or a new one.
@@ -136,6 +222,7 @@ impl Store for SqliteStore {
                 conn: Some(conn),
                 reads: Vec::new(),
             },
+            locked: Vec::new(),
             committed: false,
             broken: false,
         }))
@@ -153,6 +240,8 @@ enum Phase<'a> {
     },
     /// Since the first write: the writer connection in `BEGIN IMMEDIATE`.
     Writing(MutexGuard<'a, Connection>),
+    /// Committed; the writer connection is released.
+    Done,
 }
 
 /// A read made from a snapshot, with its answer.
@@ -188,6 +277,8 @@ impl ReadLog {
 struct SqliteTxn<'a> {
     store: &'a SqliteStore,
     phase: Phase<'a>,
+    /// Uids this transaction locked (released when it ends).
+    locked: Vec<String>,
     committed: bool,
     /// Set when a failed operation's partial writes could not be undone, or the
     /// move to writing found a conflict; the transaction then refuses every
@@ -197,11 +288,14 @@ struct SqliteTxn<'a> {
 
 impl Txn for SqliteTxn<'_> {
     fn insert(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
+        self.check_usable()?;
+        self.lock_object(&rec.uid)?;
         self.atomically(|tx| tx.insert_object(rec))
     }
 
     fn get(&mut self, vault: &str, uid: &str) -> Result<Option<ObjectRecord>, StoreError> {
         self.check_usable()?;
+        self.lock_object(uid)?;
         let found = get_on(self.conn(), vault, uid)?;
         if let Phase::Reading { reads, .. } = &mut self.phase {
             reads.push(ReadLog::Get {
@@ -217,6 +311,8 @@ impl Txn for SqliteTxn<'_> {
     /// object (`rec.vault`, `rec.uid`). The uid, vault, object type, backend and
     /// creation time are fixed at insert and not changed.
     fn update(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
+        self.check_usable()?;
+        self.lock_object(&rec.uid)?;
         self.atomically(|tx| tx.update_object(rec))
     }
 
@@ -245,11 +341,54 @@ impl Txn for SqliteTxn<'_> {
             .execute_batch("COMMIT")
             .map_err(db_err("commit"))?;
         self.committed = true;
-        Ok(())
+        if !matches!(self.phase, Phase::Writing(_)) {
+            // Drop gives the reader connection back to the pool.
+            return Ok(());
+        }
+        let store = self.store;
+        let Phase::Writing(writer) = std::mem::replace(&mut self.phase, Phase::Done) else {
+            return Ok(());
+        };
+        // Numbered under the writer lock, so numbers follow the order of the commits.
+        let commit = store.commits.fetch_add(1, Ordering::AcqRel) + 1;
+        drop(writer);
+        store.make_durable(commit)
     }
 }
 
 impl SqliteTxn<'_> {
+    /// Locks object `uid` for the rest of the transaction, waiting up to the busy
+    /// timeout for another transaction that holds it.
+    fn lock_object(&mut self, uid: &str) -> Result<(), StoreError> {
+        if self.locked.iter().any(|u| u == uid) {
+            return Ok(());
+        }
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let mut held = self
+            .store
+            .objects
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while held.contains(uid) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Database(
+                    "object busy: another transaction held it past the busy timeout".into(),
+                ));
+            }
+            held = self
+                .store
+                .released
+                .wait_timeout(held, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        held.insert(uid.to_owned());
+        drop(held);
+        self.locked.push(uid.to_owned());
+        Ok(())
+    }
+
     /// The connection the transaction runs on now.
     fn conn(&self) -> &Connection {
         match &self.phase {
@@ -257,6 +396,7 @@ impl SqliteTxn<'_> {
             Phase::Reading { conn, .. } => conn
                 .as_ref()
                 .expect("a reading transaction holds its connection"),
+            Phase::Done => unreachable!("a committed transaction is consumed"),
         }
     }
 
@@ -355,8 +495,8 @@ impl SqliteTxn<'_> {
     fn writer(&self) -> Result<&Connection, StoreError> {
         match &self.phase {
             Phase::Writing(conn) => Ok(conn),
-            Phase::Reading { .. } => Err(StoreError::Database(
-                "internal: write before the transaction took the writer".into(),
+            Phase::Reading { .. } | Phase::Done => Err(StoreError::Database(
+                "internal: write outside the writer's transaction".into(),
             )),
         }
     }
@@ -562,6 +702,26 @@ fn read_values(conn: &Connection, rec: &mut ObjectRecord) -> Result<(), StoreErr
 
 impl Drop for SqliteTxn<'_> {
     fn drop(&mut self) {
+        self.end();
+        if !self.locked.is_empty() {
+            let mut held = self
+                .store
+                .objects
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for uid in self.locked.drain(..) {
+                held.remove(&uid);
+            }
+            drop(held);
+            self.store.released.notify_all();
+        }
+    }
+}
+
+impl SqliteTxn<'_> {
+    /// Ends the SQL transaction if it is still open (rolls back), and gives a reader
+    /// connection back to the pool.
+    fn end(&mut self) {
         match &mut self.phase {
             Phase::Reading { conn, .. } => {
                 let Some(conn) = conn.take() else { return };
@@ -572,6 +732,7 @@ impl Drop for SqliteTxn<'_> {
                 }
                 self.store.put_reader(conn);
             }
+            Phase::Done => {}
             Phase::Writing(conn) => {
                 // After some errors (I/O, disk full) SQLite has already rolled back on
                 // its own.
@@ -793,5 +954,29 @@ fn describe(e: &rusqlite::Error) -> String {
         E::QueryReturnedNoRows => "query returned no rows".to_owned(),
         E::QueryReturnedMoreThanOneRow => "query returned more than one row".to_owned(),
         _ => "unexpected rusqlite error".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reader_connections_are_reused() {
+        let dir = std::env::temp_dir().join(format!("keygate-sqlite-pool-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir.join("kg.db")).unwrap();
+        for _ in 0..3 {
+            let mut tx = store.begin().unwrap();
+            assert_eq!(tx.get("v", "none").unwrap(), None);
+            tx.commit().unwrap();
+            // Back in the pool after a commit...
+            assert_eq!(store.readers.lock().unwrap().len(), 1);
+            drop(store.begin().unwrap());
+            // ... and after a rollback.
+            assert_eq!(store.readers.lock().unwrap().len(), 1);
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
