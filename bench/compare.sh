@@ -21,6 +21,9 @@
 #   P5 connect (new mTLS connection + Discover Versions + Get + close), 4 connections,
 #      with session resumption (one client TLS configuration) and without
 #   P8 10,000 idle mTLS connections to the software daemon: its VmRSS
+#   PKCS#11 library (issue 5): C_Sign RSA-2048 on 2 threads and C_Encrypt AES-GCM 64 B on
+#      1 thread through libkeygate_pkcs11.so to the resident daemon, against the same
+#      calls straight on its SoftHSM2 token
 # Every load runs RUNS times (interleaved, so noise spreads over all); the table
 # gives the median ops/s and the median p99.
 #
@@ -30,7 +33,8 @@
 #   --no-write:  print the section instead of writing it into BENCHMARKS.md
 # Environment: KEYGATE_BIN (default: target/release/keygate, built here),
 # KEYGATE_PYTHON (venv python with PyKMIP; default .venv/bin/python, made by
-# ./test.sh), KEYGATE_PKCS11_MODULE (default: the usual SoftHSM2 paths).
+# ./test.sh), KEYGATE_PKCS11_MODULE (default: the usual SoftHSM2 paths),
+# KEYGATE_PKCS11_LIB (default: target/release/libkeygate_pkcs11.so, built here).
 # Needs: softhsm2-util, python3 with PyKMIP; run as a user that may raise
 # `ulimit -n` to 12,048 (10,000 idle connections plus headroom; root can).
 set -euo pipefail
@@ -67,6 +71,12 @@ if [[ -z ${KEYGATE_BIN:-} ]]; then
     echo "building keygate (release)..." >&2
     cargo build --release --locked -q -p keygate --bin keygate >&2
     KEYGATE_BIN=$repo/target/release/keygate
+fi
+# The PKCS#11 library, for the rows that go through it (issue 5).
+if [[ -z ${KEYGATE_PKCS11_LIB:-} ]]; then
+    echo "building libkeygate_pkcs11.so (release)..." >&2
+    cargo build --release --locked -q -p keygate-pkcs11 >&2
+    KEYGATE_PKCS11_LIB=$repo/target/release/libkeygate_pkcs11.so
 fi
 module=${KEYGATE_PKCS11_MODULE:-}
 if [[ -z $module ]]; then
@@ -155,6 +165,12 @@ if (( have_hsm )); then
         start_keygate "$placement" --pkcs11-module "$module" --token-label "kg-$placement" \
             --pin-env KEYGATE_BENCH_PIN --placement "$placement"
     done
+    # The PKCS#11 library, as identity app of the resident daemon's vault.
+    r=$work/resident
+    printf 'server = "127.0.0.1:%s"\nca = "%s"\n[[slot]]\ncert = "%s"\nkey = "%s"\npin = "%s"\n' \
+        "${port[resident]}" "$r/ca.pem" "$r/clients/app/cert.pem" "$r/clients/app/key.pem" \
+        "$KEYGATE_BENCH_PIN" >"$work/pkcs11.toml"
+    export KEYGATE_PKCS11_CONF=$work/pkcs11.toml
 fi
 
 # --- PyKMIP's server ---------------------------------------------------------------------
@@ -251,6 +267,9 @@ if (( have_hsm )); then
         "create-resident resident create 8"
         "create-wrapped wrapped create 8"
         "create-raw raw create 8"
+        "sign-shim shim sign 2"
+        "encrypt-shim shim encrypt 1"
+        "encrypt-raw raw encrypt 1"
     )
 fi
 
@@ -263,6 +282,9 @@ run_load() { # run-number label target op connections [extra...]
     local -a target_args
     if [[ $target == raw ]]; then
         target_args=(--raw-pkcs11 "$module" --token-label kg-resident --pin-env KEYGATE_BENCH_PIN)
+    elif [[ $target == shim ]]; then
+        # The same PKCS#11 calls, through libkeygate_pkcs11.so to the resident daemon.
+        target_args=(--raw-pkcs11 "$KEYGATE_PKCS11_LIB" --token-label default --pin-env KEYGATE_BENCH_PIN)
     else
         # shellcheck disable=SC2206
         target_args=(${args[$target]} --kmip-version "$kmip_version")
@@ -350,6 +372,9 @@ labels = [
     ("create-wrapped", "Keygate pkcs11 wrapped (SoftHSM2)", "create AES-256", 8),
     ("create-raw", "raw cryptoki on SoftHSM2: C_GenerateKey, token object", "create AES-256", 8),
     ("create-pykmip", "PyKMIP server", "create AES-256", 8),
+    ("sign-shim", "PKCS#11 library -> Keygate resident (SoftHSM2)", "C_Sign RSA-2048", 2),
+    ("encrypt-shim", "PKCS#11 library -> Keygate resident (SoftHSM2)", "C_Encrypt AES-256-GCM 64 B", 1),
+    ("encrypt-raw", "raw cryptoki on SoftHSM2 (token of the resident daemon)", "C_Encrypt AES-256-GCM 64 B", 1),
     ("connect-sw", "Keygate software, TLS session resumption", "connect", 4),
     ("connect-fresh-sw", "Keygate software, full handshakes (--fresh-tls)", "connect", 4),
 ]
@@ -381,7 +406,7 @@ for label, target, op, conns in labels:
 
 idle_r, idle_fail = runs_of("idle")
 w("")
-w("Goals (issue 7):")
+w("Goals (issue 7; the PKCS#11 rows are issue 5's):")
 w("")
 w("| goal | measure | measured | goal met |")
 w("|---|---|---:|---|")
@@ -413,6 +438,10 @@ goal("P5", "connect pattern, session resumption ≥ 2,000/s",
      s["connect-sw"] and s["connect-sw"]["ops"], lambda v: f"{v:,.0f}/s", lambda v: v >= 2000)
 goal("P5", "… full handshakes (for reference) ≥ 2,000/s",
      s["connect-fresh-sw"] and s["connect-fresh-sw"]["ops"], lambda v: f"{v:,.0f}/s", lambda v: v >= 2000)
+goal("PKCS#11", "C_Sign RSA-2048, 2 threads: library / SoftHSM2 directly ≥ 0.90",
+     ratio("sign-shim", "sign-raw"), x, lambda v: v >= 0.90)
+goal("PKCS#11", "C_Encrypt AES-GCM 64 B through the library, 1 thread ≥ 15,000/s",
+     s["encrypt-shim"] and s["encrypt-shim"]["ops"], lambda v: f"{v:,.0f}/s", lambda v: v >= 15000)
 rss = None
 if idle_r and idle_r[0].get("server_rss_kib") and idle_r[0]["ok"] > 0:
     i = idle_r[0]
