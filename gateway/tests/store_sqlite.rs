@@ -620,3 +620,50 @@ fn read_then_write_without_interference_commits() {
     assert_eq!(tx.get("v1", "x").unwrap().unwrap().state, 5);
     assert!(tx.get("v1", "z").unwrap().is_some());
 }
+
+#[test]
+fn readers_of_one_object_run_side_by_side_and_a_second_upgrade_conflicts() {
+    let dir = TempDir::new("shared-read");
+    let store = open(&dir);
+    insert_committed(&store, &record("v1", "k"));
+    // Two transactions read the key at once: the second does not wait for the first
+    // (a `get` would: transactions_on_one_object_run_in_turn).
+    let mut a = store.begin().unwrap();
+    let mut seen = a.read("v1", "k").unwrap().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut b = store.begin().unwrap();
+            let r = b.read("v1", "k").unwrap().unwrap();
+            tx.send(r.state).unwrap();
+            b.commit().unwrap();
+        });
+        let state = rx
+            .recv_timeout(std::time::Duration::from_secs(2))
+            .expect("a second reader is not blocked by the first");
+        assert_eq!(state, seen.state);
+    });
+    // A reader that writes waits for the other readers; when two readers both come to
+    // write, the second is refused at once and writes nothing.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut c = store.begin().unwrap();
+            let mut other = c.read("v1", "k").unwrap().unwrap();
+            tx.send(()).unwrap();
+            // Waits until `a`, the other reader, is gone.
+            other.state = 11;
+            c.update(&other).unwrap();
+            c.commit().unwrap();
+        });
+        rx.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        seen.state = 12;
+        let e = a.update(&seen).expect_err("the second writer conflicts");
+        assert!(e.to_string().contains("conflict"), "{e}");
+        drop(a);
+        writer.join().unwrap();
+    });
+    let mut t = store.begin().unwrap();
+    assert_eq!(t.get("v1", "k").unwrap().unwrap().state, 11);
+}

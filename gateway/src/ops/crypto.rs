@@ -426,7 +426,9 @@ pub(super) fn usable(
     uid: &Option<String>,
     usage: Use,
 ) -> Result<(Obj, KeyRef), OpError> {
-    let obj = object::load(ctx, uid)?;
+    // Read-only unless the key has usage limits to count down (the write then waits
+    // for the key's other readers).
+    let obj = object::load_shared(ctx, uid)?;
     object::not_archived(&obj)?;
     let mask = obj.attrs.cryptographic_usage_mask().unwrap_or_default();
     if !mask.contains(usage.mask().value()) {

@@ -188,8 +188,23 @@ pub fn resolve_uid(ctx: &OpCtx<'_>, uid: &Option<String>) -> Result<String, OpEr
 /// exactly like a UID that does not exist (`ObjectNotFound` in 2.x, `ItemNotFound`
 /// in 1.x, which has no such reason): existence never leaks.
 pub fn load(ctx: &mut OpCtx<'_>, uid: &Option<String>) -> Result<Obj, OpError> {
+    load_as(ctx, uid, false)
+}
+
+/// [`load`] for a request that only reads the object (a cryptographic operation
+/// with a key): concurrent such requests on one key run side by side (`Txn::read`).
+pub fn load_shared(ctx: &mut OpCtx<'_>, uid: &Option<String>) -> Result<Obj, OpError> {
+    load_as(ctx, uid, true)
+}
+
+fn load_as(ctx: &mut OpCtx<'_>, uid: &Option<String>, shared: bool) -> Result<Obj, OpError> {
     let uid = resolve_uid(ctx, uid)?;
-    let rec = ctx.txn.get(&ctx.vault.name, &uid)?.ok_or_else(|| {
+    let rec = if shared {
+        ctx.txn.read(&ctx.vault.name, &uid)?
+    } else {
+        ctx.txn.get(&ctx.vault.name, &uid)?
+    };
+    let rec = rec.ok_or_else(|| {
         OpError::new(
             reason(
                 ctx.version,

@@ -94,8 +94,16 @@ pub trait Store: Send + Sync + fmt::Debug {
 pub trait Txn {
     /// Inserts a new object.
     fn insert(&mut self, rec: &ObjectRecord) -> Result<(), StoreError>;
-    /// The object `uid` if it belongs to `vault`.
+    /// The object `uid` if it belongs to `vault`, locked for this transaction as one
+    /// it may write: transactions that `get` one object run one after the other.
     fn get(&mut self, vault: &str, uid: &str) -> Result<Option<ObjectRecord>, StoreError>;
+    /// The object `uid` if it belongs to `vault`, locked shared: for a request that
+    /// only reads it (a cryptographic operation), so that such requests on one key
+    /// run side by side. Writing it afterwards waits for the other readers, and
+    /// fails with a conflict if another of them is waiting to write it too.
+    fn read(&mut self, vault: &str, uid: &str) -> Result<Option<ObjectRecord>, StoreError> {
+        self.get(vault, uid)
+    }
     /// Replaces an existing object (matched by vault and uid).
     fn update(&mut self, rec: &ObjectRecord) -> Result<(), StoreError>;
     /// Objects of `vault` matching the pre-filter, in creation order (oldest first).

@@ -20,15 +20,20 @@
 //! and re-reads, there, everything it had read from its snapshot: if all of it is
 //! unchanged, its decisions stand as if it had held the lock from the start, and it
 //! continues on the writer (writes run one at a time, so a read-modify-write cannot
-//! lose an update). Besides, a transaction locks each object it reads by uid, inserts
-//! or updates, until it ends (after its commit is durable), so transactions on the
-//! same object still run one after the other, as with one lock, and one whose first
-//! read is of that object sees the other's commit; transactions on different objects
-//! do not wait for each other. If another transaction nevertheless changed something
-//! this one had read before its first write (an object read before it was locked
-//! here: a Locate's list, or a second object whose lock was waited for), the write
-//! fails with [`StoreError::Database`] and nothing of it is written. An object lock
-//! is waited for up to the busy timeout. The `busy_timeout` also covers another
+//! lose an update). Besides, a transaction locks each object it touches by uid until
+//! it ends (after its commit is durable): shared to read it, exclusive to insert or
+//! update it. Transactions that only read one object (concurrent Sign or Encrypt with
+//! one key, and the backend work inside them) run side by side; a writer of an object
+//! waits for its readers and they for it, so a transaction whose first read is of
+//! that object sees the writer's commit. A reader that comes to write the object waits
+//! until it is the only reader; when two readers of one object both come to write it,
+//! the second is refused at once (each would wait for the other): a conflict.
+//! Transactions on different objects do not wait for each other. If another
+//! transaction changed something this one had read before its first write (an
+//! object read before it was locked here: a Locate's list, or a second object whose
+//! lock was waited for), or on such a conflict, the write fails with
+//! [`StoreError::Database`] and nothing of it is written. An object lock is waited
+//! for up to the busy timeout. The `busy_timeout` also covers another
 //! process (the CLI) holding the write lock.
 //!
 //! **Erasure.** `secure_delete` is on, so the bytes of a cleared `key_ref` (a sealed
@@ -36,7 +41,7 @@
 //! checkpoint, in older WAL frames when the log is reused. Filesystem and disk
 //! remnants are beyond SQLite's reach; rotating the master key is the full answer.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,10 +76,32 @@ pub struct SqliteStore {
     /// Group commit of the write-ahead log.
     sync: Mutex<SyncState>,
     synced: Condvar,
-    /// Uids locked by running transactions.
-    objects: Mutex<HashSet<String>>,
+    /// Object locks of running transactions, by uid.
+    objects: Mutex<HashMap<String, ObjectLock>>,
     /// Signalled when a transaction releases its objects.
     released: Condvar,
+}
+
+/// One object's lock: shared by transactions that only read it, exclusive for the
+/// one that writes it.
+#[derive(Debug, Default)]
+struct ObjectLock {
+    /// Transactions holding it shared.
+    readers: usize,
+    /// A transaction holds it exclusive.
+    writer: bool,
+    /// A reader is waiting to become its writer: new readers wait, and a second
+    /// reader asking the same is refused (the two would wait for each other).
+    upgrading: bool,
+}
+
+/// How a transaction holds an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// Read only.
+    Shared,
+    /// Written.
+    Exclusive,
 }
 
 /// How far the write-ahead log is known durable.
@@ -114,7 +141,7 @@ impl SqliteStore {
             commits: AtomicU64::new(0),
             sync: Mutex::new(SyncState::default()),
             synced: Condvar::new(),
-            objects: Mutex::new(HashSet::new()),
+            objects: Mutex::new(HashMap::new()),
             released: Condvar::new(),
         })
     }
@@ -277,8 +304,8 @@ impl ReadLog {
 struct SqliteTxn<'a> {
     store: &'a SqliteStore,
     phase: Phase<'a>,
-    /// Uids this transaction locked (released when it ends).
-    locked: Vec<String>,
+    /// Objects this transaction locked, and how (released when it ends).
+    locked: Vec<(String, Hold)>,
     committed: bool,
     /// Set when a failed operation's partial writes could not be undone, or the
     /// move to writing found a conflict; the transaction then refuses every
@@ -289,22 +316,16 @@ struct SqliteTxn<'a> {
 impl Txn for SqliteTxn<'_> {
     fn insert(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
         self.check_usable()?;
-        self.lock_object(&rec.uid)?;
+        self.lock_object(&rec.uid, Hold::Exclusive)?;
         self.atomically(|tx| tx.insert_object(rec))
     }
 
     fn get(&mut self, vault: &str, uid: &str) -> Result<Option<ObjectRecord>, StoreError> {
-        self.check_usable()?;
-        self.lock_object(uid)?;
-        let found = get_on(self.conn(), vault, uid)?;
-        if let Phase::Reading { reads, .. } = &mut self.phase {
-            reads.push(ReadLog::Get {
-                vault: vault.to_owned(),
-                uid: uid.to_owned(),
-                found: found.clone(),
-            });
-        }
-        Ok(found)
+        self.get_locked(vault, uid, Hold::Exclusive)
+    }
+
+    fn read(&mut self, vault: &str, uid: &str) -> Result<Option<ObjectRecord>, StoreError> {
+        self.get_locked(vault, uid, Hold::Shared)
     }
 
     /// Replaces the attributes, object, state, key reference, names and groups of the
@@ -312,7 +333,7 @@ impl Txn for SqliteTxn<'_> {
     /// creation time are fixed at insert and not changed.
     fn update(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
         self.check_usable()?;
-        self.lock_object(&rec.uid)?;
+        self.lock_object(&rec.uid, Hold::Exclusive)?;
         self.atomically(|tx| tx.update_object(rec))
     }
 
@@ -357,21 +378,81 @@ impl Txn for SqliteTxn<'_> {
 }
 
 impl SqliteTxn<'_> {
-    /// Locks object `uid` for the rest of the transaction, waiting up to the busy
-    /// timeout for another transaction that holds it.
-    fn lock_object(&mut self, uid: &str) -> Result<(), StoreError> {
-        if self.locked.iter().any(|u| u == uid) {
+    /// [`Txn::get`] and [`Txn::read`]: the object, locked `how`.
+    fn get_locked(
+        &mut self,
+        vault: &str,
+        uid: &str,
+        how: Hold,
+    ) -> Result<Option<ObjectRecord>, StoreError> {
+        self.check_usable()?;
+        self.lock_object(uid, how)?;
+        let found = get_on(self.conn(), vault, uid)?;
+        if let Phase::Reading { reads, .. } = &mut self.phase {
+            reads.push(ReadLog::Get {
+                vault: vault.to_owned(),
+                uid: uid.to_owned(),
+                found: found.clone(),
+            });
+        }
+        Ok(found)
+    }
+
+    /// Locks object `uid` for the rest of the transaction, shared to read it and
+    /// exclusive to write it, waiting up to the busy timeout for transactions that
+    /// hold it the other way. Readers of one object run side by side (concurrent
+    /// Sign or Encrypt with one key); a writer waits for them, and they for it. A
+    /// reader that comes to write waits until it is the object's only reader; if
+    /// another reader of the object is already waiting so, this one is refused at
+    /// once (a conflict, nothing written), since each would wait for the other.
+    fn lock_object(&mut self, uid: &str, want: Hold) -> Result<(), StoreError> {
+        let have = self.locked.iter().find(|(u, _)| u == uid).map(|(_, h)| *h);
+        if have == Some(Hold::Exclusive) || have == Some(want) {
             return Ok(());
         }
+        let upgrade = have == Some(Hold::Shared);
         let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
         let mut held = self
             .store
             .objects
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        while held.contains(uid) {
+        if upgrade {
+            let l = held.entry(uid.to_owned()).or_default();
+            if l.upgrading {
+                return Err(StoreError::Database(
+                    "conflict: another transaction that read this object is writing it".into(),
+                ));
+            }
+            l.upgrading = true;
+        }
+        loop {
+            let l = held.entry(uid.to_owned()).or_default();
+            let free = match (want, upgrade) {
+                (Hold::Shared, _) => !l.writer && !l.upgrading,
+                (Hold::Exclusive, true) => l.readers == 1 && !l.writer,
+                (Hold::Exclusive, false) => l.readers == 0 && !l.writer && !l.upgrading,
+            };
+            if free {
+                match want {
+                    Hold::Shared => l.readers += 1,
+                    Hold::Exclusive => {
+                        if upgrade {
+                            l.readers -= 1;
+                            l.upgrading = false;
+                        }
+                        l.writer = true;
+                    }
+                }
+                break;
+            }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
+                if upgrade {
+                    l.upgrading = false;
+                    drop(held);
+                    self.store.released.notify_all();
+                }
                 return Err(StoreError::Database(
                     "object busy: another transaction held it past the busy timeout".into(),
                 ));
@@ -383,9 +464,11 @@ impl SqliteTxn<'_> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        held.insert(uid.to_owned());
         drop(held);
-        self.locked.push(uid.to_owned());
+        match self.locked.iter_mut().find(|(u, _)| u == uid) {
+            Some(entry) => entry.1 = want,
+            None => self.locked.push((uid.to_owned(), want)),
+        }
         Ok(())
     }
 
@@ -709,8 +792,16 @@ impl Drop for SqliteTxn<'_> {
                 .objects
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            for uid in self.locked.drain(..) {
-                held.remove(&uid);
+            for (uid, how) in self.locked.drain(..) {
+                if let Some(l) = held.get_mut(&uid) {
+                    match how {
+                        Hold::Shared => l.readers = l.readers.saturating_sub(1),
+                        Hold::Exclusive => l.writer = false,
+                    }
+                    if l.readers == 0 && !l.writer && !l.upgrading {
+                        held.remove(&uid);
+                    }
+                }
             }
             drop(held);
             self.store.released.notify_all();
