@@ -141,7 +141,7 @@ impl Gateway {
                     self.put_back(c);
                     return Ok(answer);
                 }
-                Err(ClientError::Closed) => {}
+                Err(e) if closed_while_idle(&e) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -156,6 +156,20 @@ impl Gateway {
         if idle.len() < MAX_IDLE {
             idle.push(c);
         }
+    }
+}
+
+/// True for the ways a pooled connection the gateway closed while it sat idle fails
+/// on its next use: end of stream, or a reset / broken pipe.
+fn closed_while_idle(e: &ClientError) -> bool {
+    use std::io::ErrorKind as K;
+    match e {
+        ClientError::Closed => true,
+        ClientError::Io { source, .. } => matches!(
+            source.kind(),
+            K::ConnectionReset | K::BrokenPipe | K::ConnectionAborted | K::UnexpectedEof
+        ),
+        _ => false,
     }
 }
 
