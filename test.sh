@@ -124,11 +124,13 @@ install_python_clients() {
     if [[ ! -x .venv/bin/python ]]; then
         python3 -m venv .venv
     fi
-    if ! .venv/bin/python -c 'import kmip' >/dev/null 2>&1; then
+    # -I: not from the repository root, where the Rust crate's kmip/ directory
+    # would import as an empty namespace package and hide a missing PyKMIP.
+    if ! .venv/bin/python -I -c 'import kmip.pie.client' >/dev/null 2>&1; then
         .venv/bin/pip install -q 'PyKMIP==0.11.0'
     fi
     # python-pkcs11 drives libkeygate_pkcs11.so (softhsm-tests/tests/shim_python.rs).
-    if ! .venv/bin/python -c 'import pkcs11' >/dev/null 2>&1; then
+    if ! .venv/bin/python -I -c 'import pkcs11' >/dev/null 2>&1; then
         .venv/bin/pip install -q 'python-pkcs11==0.10.1'
     fi
     export KEYGATE_PYTHON="$repo/.venv/bin/python"

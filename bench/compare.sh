@@ -63,7 +63,7 @@ kmip_version=1.2
 payload=64
 
 py=${KEYGATE_PYTHON:-$repo/.venv/bin/python}
-if [[ ! -x $py ]] || ! "$py" -c 'import kmip, cryptography' 2>/dev/null; then
+if [[ ! -x $py ]] || ! "$py" -I -c 'import kmip.pie.client, cryptography' 2>/dev/null; then
     echo "no python with PyKMIP at $py: run ./test.sh (it makes .venv) or set KEYGATE_PYTHON" >&2
     exit 1
 fi
