@@ -141,17 +141,9 @@ pub fn rekey_key_pair(
         public: old_pub.as_ref().map(|o| o.rec.uid.clone()),
     };
     let (priv_uid, pub_uid) = make_pair(ctx, private, public, Some(&replaced))?;
-    old_priv.attrs.push(Attribute::standard(
-        Tag::LINK,
-        object::link(LinkType::ReplacementObjectLink, &priv_uid),
-    ));
-    object::save(ctx, &mut old_priv)?;
+    super::version::link_replacement(ctx, &mut old_priv, &priv_uid)?;
     if let Some(o) = old_pub.as_mut() {
-        o.attrs.push(Attribute::standard(
-            Tag::LINK,
-            object::link(LinkType::ReplacementObjectLink, &pub_uid),
-        ));
-        object::save(ctx, o)?;
+        super::version::link_replacement(ctx, o, &pub_uid)?;
     }
     Ok(ReKeyKeyPairResponse {
         private_key_unique_identifier: priv_uid,
@@ -238,15 +230,9 @@ fn make_pair(
         object::link(LinkType::PrivateKeyLink, &priv_uid),
     ));
     if let Some(r) = replaced {
-        priv_attrs.push(Attribute::standard(
-            Tag::LINK,
-            object::link(LinkType::ReplacedObjectLink, &r.private),
-        ));
+        priv_attrs.push(super::version::replaced_link(&r.private));
         if let Some(p) = &r.public {
-            pub_attrs.push(Attribute::standard(
-                Tag::LINK,
-                object::link(LinkType::ReplacedObjectLink, p),
-            ));
+            pub_attrs.push(super::version::replaced_link(p));
         }
     }
     // Digest (1.4 §3.17): SHA-256 of the private key's PKCS#8 when the backend

@@ -38,17 +38,34 @@ pub(super) fn next_version<T>(
     mut new_attrs: Attributes,
     store: impl FnOnce(&mut OpCtx<'_>, Attributes) -> Result<T, OpError>,
 ) -> Result<T, OpError> {
-    new_attrs.push(Attribute::standard(
-        Tag::LINK,
-        object::link(LinkType::ReplacedObjectLink, &old.rec.uid),
-    ));
+    new_attrs.push(replaced_link(&old.rec.uid));
     let stored = store(ctx, new_attrs)?;
+    link_replacement(ctx, old, new_uid)?;
+    Ok(stored)
+}
+
+/// The Replaced Object Link a new version carries to the one it replaces (1.4
+/// §3.35); Re-key Key Pair and Re-certify, which make their objects themselves,
+/// add it with this.
+pub(super) fn replaced_link(old_uid: &str) -> Attribute {
+    Attribute::standard(
+        Tag::LINK,
+        object::link(LinkType::ReplacedObjectLink, old_uid),
+    )
+}
+
+/// Records on `old` that `new_uid` is its next version (Replacement Object Link)
+/// and saves it: the other half of [`replaced_link`].
+pub(super) fn link_replacement(
+    ctx: &mut OpCtx<'_>,
+    old: &mut Obj,
+    new_uid: &str,
+) -> Result<(), OpError> {
     old.attrs.push(Attribute::standard(
         Tag::LINK,
         object::link(LinkType::ReplacementObjectLink, new_uid),
     ));
-    object::save(ctx, old)?;
-    Ok(stored)
+    object::save(ctx, old)
 }
 
 /// Takes the new-version request out of a Register's attributes: true when the

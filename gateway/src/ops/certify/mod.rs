@@ -184,23 +184,11 @@ pub fn recertify(
             offset,
         }),
     )?;
-    link_replacement(ctx, &mut old, &uid)?;
+    super::version::link_replacement(ctx, &mut old, &uid)?;
     Ok(ReCertifyResponse {
         unique_identifier: uid,
         extensions: Vec::new(),
     })
-}
-
-/// Sets the Replacement Object Link of `old` to `new` (1.4 §3.35). The other half,
-/// the new object's Replaced Object Link, is set when it is made. The versioning
-/// rules that Re-key, Re-key Key Pair and Re-certify share may later unify this
-/// with theirs.
-fn link_replacement(ctx: &mut OpCtx<'_>, old: &mut Obj, new: &str) -> Result<(), OpError> {
-    old.attrs.push(Attribute::standard(
-        Tag::LINK,
-        object::link(LinkType::ReplacementObjectLink, new),
-    ));
-    object::save(ctx, old)
 }
 
 /// The key a certificate is issued for, and what its request asked.
@@ -407,10 +395,7 @@ fn issue(
         ));
     }
     if let Some(r) = &replacing {
-        a.push(Attribute::standard(
-            Tag::LINK,
-            object::link(LinkType::ReplacedObjectLink, &r.old),
-        ));
+        a.push(super::version::replaced_link(&r.old));
     }
     apply_export_policy(ctx, &mut a, false)?;
     object::server_attributes(
