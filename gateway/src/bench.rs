@@ -23,23 +23,20 @@
 
 pub mod raw;
 
-use kmip::client::{Client, ClientConfig, Connector};
+use kmip::client::{CallError, Client, ClientConfig, Connector};
 use kmip::messages::objects::CryptographicParameters;
 use kmip::messages::objects::{KeyBlock, KeyMaterial, KeyValue, ManagedObject, SymmetricKey};
 use kmip::messages::payloads::{
     CreateKeyPairRequest, CreateRequest, DiscoverVersionsRequest, EncryptRequest, GetRequest,
     LocateRequest, MacRequest, RegisterRequest, SignRequest, UniqueIdentifierRequest,
 };
-use kmip::messages::{
-    Attribute, Attributes, RequestBatchItem, RequestHeader, RequestMessage, RequestPayload,
-    ResponseMessage, ResponsePayload,
-};
+use kmip::messages::{Attribute, Attributes, RequestMessage, RequestPayload, ResponsePayload};
 use kmip::types::{
     BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, HashingAlgorithm,
-    KeyFormatType, NameType, ObjectType, Operation, PaddingMethod, ResultStatus,
+    KeyFormatType, NameType, ObjectType, Operation, PaddingMethod,
 };
 use kmip::version::ProtocolVersion;
-use kmip::{Limits, Tag, Ttlv, Value};
+use kmip::{Tag, Ttlv, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -318,39 +315,9 @@ pub fn parse_version(s: &str) -> Result<ProtocolVersion, String> {
 // ---------------------------------------------------------------------------
 // Requests
 
-fn header(v: ProtocolVersion) -> RequestHeader {
-    RequestHeader {
-        protocol_version: v,
-        maximum_response_size: None,
-        client_correlation_value: None,
-        server_correlation_value: None,
-        asynchronous_indicator: None,
-        attestation_capable_indicator: None,
-        attestation_types: Vec::new(),
-        authentication: None,
-        batch_error_continuation_option: None,
-        batch_order_option: None,
-        time_stamp: None,
-        batch_count: 1,
-        extensions: Vec::new(),
-    }
-}
-
 /// The binary encoding of a one-item request.
 fn request(v: ProtocolVersion, operation: Operation, payload: RequestPayload) -> Vec<u8> {
-    RequestMessage {
-        header: header(v),
-        batch_items: vec![RequestBatchItem {
-            operation,
-            ephemeral: None,
-            unique_batch_item_id: None,
-            payload,
-            payload_error: None,
-            message_extension: None,
-            extensions: Vec::new(),
-        }],
-    }
-    .encode()
+    RequestMessage::single(v, operation, payload).encode()
 }
 
 fn enumeration(tag: Tag, v: u32) -> Attribute {
@@ -652,37 +619,15 @@ impl From<Failure> for String {
 
 /// Sends `req` and returns the payload of its (only) batch item.
 fn send(c: &mut Client, what: Operation, req: &[u8]) -> Result<ResponsePayload, Failure> {
-    let lost = |message: String| Failure {
-        message,
-        connection_ok: false,
-    };
-    let raw = c
-        .roundtrip_bytes(req)
-        .map_err(|e| lost(format!("{what:?}: {e}")))?;
-    let msg = ResponseMessage::decode(&raw, &Limits::DEFAULT)
-        .map_err(|e| lost(format!("{what:?}: response does not decode: {e}")))?;
-    let item = msg
-        .batch_items
-        .into_iter()
-        .next()
-        .ok_or_else(|| lost(format!("{what:?}: response without a batch item")))?;
-    if item.result_status != ResultStatus::Success {
-        let reason = item
-            .result_reason
-            .map(|r| format!("{r:?}"))
-            .unwrap_or_else(|| "no reason".into());
-        let message = match item.result_message {
-            Some(m) => format!("{what:?}: {:?} {reason}: {m}", item.result_status),
-            None => format!("{what:?}: {:?} {reason}", item.result_status),
-        };
-        return Err(Failure {
-            message,
+    c.call_bytes(what, req).map_err(|e| match e {
+        CallError::Client(e) => Failure {
+            message: format!("{what:?}: {e}"),
+            connection_ok: false,
+        },
+        other => Failure {
+            message: other.to_string(),
             connection_ok: true,
-        });
-    }
-    item.payload.ok_or_else(|| Failure {
-        message: format!("{what:?}: success without a payload"),
-        connection_ok: true,
+        },
     })
 }
 

@@ -25,17 +25,14 @@ use kmip::messages::objects::{
     KeyWrappingSpecification, ManagedObject, PrivateKey, SymmetricKey,
 };
 use kmip::messages::payloads::{GetRequest, LocateRequest, RegisterRequest};
-use kmip::messages::{
-    Attribute, Attributes, RequestBatchItem, RequestHeader, RequestMessage, RequestPayload,
-    ResponseMessage, ResponsePayload,
-};
+use kmip::messages::{Attribute, Attributes, RequestMessage, RequestPayload, ResponsePayload};
 use kmip::types::{
     BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, EncodingOption,
-    HashingAlgorithm, KeyFormatType, NameType, ObjectType, Operation, PaddingMethod, ResultStatus,
+    HashingAlgorithm, KeyFormatType, NameType, ObjectType, Operation, PaddingMethod,
     WrappingMethod,
 };
 use kmip::version::ProtocolVersion;
-use kmip::{Limits, Tag, Ttlv, Value};
+use kmip::{Tag, Ttlv, Value};
 use pkcs1::RsaPrivateKey;
 use pkcs8::PrivateKeyInfoRef;
 use zeroize::Zeroizing;
@@ -273,56 +270,12 @@ pub fn rsa_aes_params(hash: HashAlg) -> CryptographicParameters {
 
 /// The binary encoding of a one-item request.
 pub fn request(v: ProtocolVersion, operation: Operation, payload: RequestPayload) -> Vec<u8> {
-    RequestMessage {
-        header: RequestHeader {
-            protocol_version: v,
-            maximum_response_size: None,
-            client_correlation_value: None,
-            server_correlation_value: None,
-            asynchronous_indicator: None,
-            attestation_capable_indicator: None,
-            attestation_types: Vec::new(),
-            authentication: None,
-            batch_error_continuation_option: None,
-            batch_order_option: None,
-            time_stamp: None,
-            batch_count: 1,
-            extensions: Vec::new(),
-        },
-        batch_items: vec![RequestBatchItem {
-            operation,
-            ephemeral: None,
-            unique_batch_item_id: None,
-            payload,
-            payload_error: None,
-            message_extension: None,
-            extensions: Vec::new(),
-        }],
-    }
-    .encode()
+    RequestMessage::single(v, operation, payload).encode()
 }
 
 /// Sends `req` and returns its only item's payload, or the server's reason.
 pub fn exchange(c: &mut Client, what: Operation, req: &[u8]) -> Result<ResponsePayload, ByokError> {
-    let raw = c
-        .roundtrip_bytes(req)
-        .map_err(|e| fail(format!("{what:?}: {e}")))?;
-    let msg = ResponseMessage::decode(&raw, &Limits::DEFAULT)
-        .map_err(|e| fail(format!("{what:?}: the answer does not decode: {e}")))?;
-    let item = msg
-        .batch_items
-        .into_iter()
-        .next()
-        .ok_or_else(|| fail(format!("{what:?}: an answer without a batch item")))?;
-    if item.result_status != ResultStatus::Success {
-        return Err(fail(format!(
-            "{what:?} failed: {:?}: {}",
-            item.result_reason,
-            item.result_message.unwrap_or_default()
-        )));
-    }
-    item.payload
-        .ok_or_else(|| fail(format!("{what:?}: success without a payload")))
+    c.call_bytes(what, req).map_err(|e| fail(e.to_string()))
 }
 
 fn name_attr(n: &str) -> Attribute {

@@ -30,8 +30,11 @@
 //! ```
 
 use crate::error::DecodeError;
+use crate::messages::{RequestMessage, RequestPayload, ResponseMessage, ResponsePayload};
 use crate::ttlv::binary::{self, HEADER_LEN};
 use crate::ttlv::{Limits, Ttlv};
+use crate::types::{Operation, ResultReason, ResultStatus};
+use crate::version::ProtocolVersion;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use std::fmt;
@@ -156,6 +159,31 @@ impl fmt::Display for Stage {
             Self::Read => "read",
         })
     }
+}
+
+/// Why a [`Client::call`] failed: the exchange, or the server's answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The connection or the decoding of the answer failed: the connection is not
+    /// to be used again.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The server answered the item with a failure; the connection is fine.
+    #[error("{operation:?}: {status:?} {}{}", reason.map(|r| format!("{r:?}")).unwrap_or_else(|| "(no reason)".into()), message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Failed {
+        /// The operation.
+        operation: Operation,
+        /// Result Status.
+        status: ResultStatus,
+        /// Result Reason, when given.
+        reason: Option<ResultReason>,
+        /// Result Message, when given.
+        message: Option<String>,
+    },
+    /// The answer had no batch item, or a success without a payload.
+    #[error("{0:?}: the answer has no batch item or no payload")]
+    Empty(Operation),
 }
 
 /// Why a client operation failed.
@@ -366,6 +394,43 @@ impl Client {
             self.broken = true;
         }
         result
+    }
+
+    /// Sends `payload` for `operation` as a one-item request at `version` and returns
+    /// the item's payload, or the failure the server reported for it.
+    pub fn call(
+        &mut self,
+        version: ProtocolVersion,
+        operation: Operation,
+        payload: RequestPayload,
+    ) -> Result<ResponsePayload, CallError> {
+        let request = RequestMessage::single(version, operation, payload).encode();
+        self.call_bytes(operation, &request)
+    }
+
+    /// [`call`](Self::call) for a one-item request already encoded (a load
+    /// generator sends the same bytes many times).
+    pub fn call_bytes(
+        &mut self,
+        operation: Operation,
+        request: &[u8],
+    ) -> Result<ResponsePayload, CallError> {
+        let raw = self.roundtrip_bytes(request)?;
+        let msg = ResponseMessage::decode(&raw, &self.limits).map_err(ClientError::from)?;
+        let item = msg
+            .batch_items
+            .into_iter()
+            .next()
+            .ok_or(CallError::Empty(operation))?;
+        if item.result_status != ResultStatus::Success {
+            return Err(CallError::Failed {
+                operation,
+                status: item.result_status,
+                reason: item.result_reason,
+                message: item.result_message,
+            });
+        }
+        item.payload.ok_or(CallError::Empty(operation))
     }
 
     /// The negotiated TLS version.

@@ -22,16 +22,13 @@ use kmip::messages::objects::ManagedObject;
 use kmip::messages::payloads::{
     CertifyRequest, CreateKeyPairRequest, GetRequest, RequestPayload, ResponsePayload,
 };
-use kmip::messages::{
-    Attribute, Attributes, RequestBatchItem, RequestHeader, RequestMessage, ResponseMessage,
-};
+use kmip::messages::{Attribute, Attributes};
 use kmip::ttlv::{Tag, Ttlv, Value};
 use kmip::types::{
     CertificateRequestType, CryptographicAlgorithm, CryptographicUsageMask, NameType, Operation,
-    RecommendedCurve, ResultStatus,
+    RecommendedCurve,
 };
 use kmip::version::ProtocolVersion;
-use kmip::Limits;
 use std::path::{Path, PathBuf};
 
 /// `keygate cert ...`.
@@ -246,52 +243,8 @@ fn call(
     op: Operation,
     payload: RequestPayload,
 ) -> Result<ResponsePayload, CliError> {
-    let failed = |m: String| CliError::Failed(m);
-    let msg = RequestMessage {
-        header: RequestHeader {
-            protocol_version: ProtocolVersion::V2_1,
-            maximum_response_size: None,
-            client_correlation_value: None,
-            server_correlation_value: None,
-            asynchronous_indicator: None,
-            attestation_capable_indicator: None,
-            attestation_types: Vec::new(),
-            authentication: None,
-            batch_error_continuation_option: None,
-            batch_order_option: None,
-            time_stamp: None,
-            batch_count: 1,
-            extensions: Vec::new(),
-        },
-        batch_items: vec![RequestBatchItem {
-            operation: op,
-            ephemeral: None,
-            unique_batch_item_id: None,
-            payload,
-            payload_error: None,
-            message_extension: None,
-            extensions: Vec::new(),
-        }],
-    };
-    let raw = c
-        .roundtrip_bytes(&msg.encode())
-        .map_err(|e| failed(format!("{op:?}: {e}")))?;
-    let resp = ResponseMessage::decode(&raw, &Limits::DEFAULT)
-        .map_err(|e| failed(format!("{op:?}: response does not decode: {e}")))?;
-    let item = resp
-        .batch_items
-        .into_iter()
-        .next()
-        .ok_or_else(|| failed(format!("{op:?}: empty response")))?;
-    if item.result_status != ResultStatus::Success {
-        return Err(failed(format!(
-            "{op:?} failed: {:?}: {}",
-            item.result_reason,
-            item.result_message.unwrap_or_default()
-        )));
-    }
-    item.payload
-        .ok_or_else(|| failed(format!("{op:?}: no payload")))
+    c.call(ProtocolVersion::V2_1, op, payload)
+        .map_err(|e| CliError::Failed(e.to_string()))
 }
 
 /// Create Key Pair: private key `name` (Sign), public key (Verify), active now.
