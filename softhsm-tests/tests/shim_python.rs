@@ -109,3 +109,69 @@ fn python_pkcs11_generates_encrypts_signs() {
     let wrap = report["wrap"].as_str().expect("wrap outcome");
     assert_eq!(wrap, "wrapped 40 bytes", "C_WrapKey / C_UnwrapKey");
 }
+
+/// A process that makes a session object and exits without closing its session or
+/// finalising the library leaves nothing in the vault: the library's exit handler
+/// destroys it on the gateway. (The child leaves through libc's `exit`, so Python's
+/// own teardown, which would close the session, never runs.)
+#[test]
+fn session_objects_go_when_the_process_exits_without_finalising() {
+    let d = HsmShim::start(
+        "kg-python-exit",
+        SoftHsm::shared(&["kg-python-exit"]),
+        "kg-python-exit",
+    );
+    let label = format!("exit-{}", std::process::id());
+    let script = format!(
+        r#"
+import ctypes, sys, pkcs11
+from pkcs11 import KeyType
+lib = pkcs11.lib(sys.argv[1])
+token = lib.get_token(token_label="default")
+KEEP = token.open(user_pin=sys.argv[2], rw=True)
+KEEP.generate_key(KeyType.AES, 128, store=False, label="{label}")
+print("made")
+sys.stdout.flush()
+# No session close, no C_Finalize, no Python teardown: libc's exit() runs the C exit
+# handlers only (the library's among them) and ends the process.
+ctypes.CDLL(None).exit(0)
+"#
+    );
+    let mut cmd = std::process::Command::new(python());
+    cmd.envs(d.shim().env())
+        .arg("-c")
+        .arg(&script)
+        .arg(shim::library())
+        .arg(PIN);
+    let out = run_ok("session-object child", cmd);
+    assert_eq!(out.stdout.trim(), "made");
+
+    // The gateway holds the key Destroyed (metadata kept, material gone).
+    let mut k = d.shim().daemon().connect("app");
+    let v = kmip::version::ProtocolVersion::V2_1;
+    let found = k.send(
+        v,
+        &format!(
+            r#"<BatchItem><Operation type="Enumeration" value="Locate"/><RequestPayload><StorageStatusMask type="Integer" value="5"/><Attributes><Name><NameValue type="TextString" value="{label}"/><NameType type="Enumeration" value="UninterpretedTextString"/></Name></Attributes></RequestPayload></BatchItem>"#
+        ),
+    );
+    let kmip::messages::ResponsePayload::Locate(l) = found.ok(0) else {
+        panic!("not a Locate answer");
+    };
+    assert_eq!(
+        l.unique_identifiers.len(),
+        1,
+        "the child made one key: {l:?}"
+    );
+    let a = k.send(
+        v,
+        &format!(
+            r#"<BatchItem><Operation type="Enumeration" value="GetAttributes"/><RequestPayload><UniqueIdentifier type="TextString" value="{}"/><AttributeReference type="Enumeration" value="State"/></RequestPayload></BatchItem>"#,
+            l.unique_identifiers[0]
+        ),
+    );
+    let kmip::messages::ResponsePayload::GetAttributes(a) = a.ok(0) else {
+        panic!("not a Get Attributes answer");
+    };
+    assert_eq!(a.attributes.state(), Some(kmip::types::State::Destroyed));
+}
