@@ -95,6 +95,8 @@ impl CryptOp {
 
 /// A digest in progress (computed locally).
 pub enum DigestOp {
+    /// SHA-224.
+    Sha224(sha2::Sha224),
     /// SHA-256.
     Sha256(sha2::Sha256),
     /// SHA-384.
@@ -106,6 +108,7 @@ pub enum DigestOp {
 impl std::fmt::Debug for DigestOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Self::Sha224(_) => "DigestOp::Sha224",
             Self::Sha256(_) => "DigestOp::Sha256",
             Self::Sha384(_) => "DigestOp::Sha384",
             Self::Sha512(_) => "DigestOp::Sha512",
@@ -118,6 +121,7 @@ impl DigestOp {
     pub fn new(mechanism: CK_MECHANISM_TYPE) -> Option<Self> {
         use sha2::Digest;
         Some(match mechanism {
+            CKM_SHA224 => Self::Sha224(sha2::Sha224::new()),
             CKM_SHA256 => Self::Sha256(sha2::Sha256::new()),
             CKM_SHA384 => Self::Sha384(sha2::Sha384::new()),
             CKM_SHA512 => Self::Sha512(sha2::Sha512::new()),
@@ -128,6 +132,7 @@ impl DigestOp {
     /// Output length in bytes.
     pub fn output_len(&self) -> usize {
         match self {
+            Self::Sha224(_) => 28,
             Self::Sha256(_) => 32,
             Self::Sha384(_) => 48,
             Self::Sha512(_) => 64,
@@ -138,6 +143,7 @@ impl DigestOp {
     pub fn update(&mut self, data: &[u8]) {
         use sha2::Digest;
         match self {
+            Self::Sha224(h) => h.update(data),
             Self::Sha256(h) => h.update(data),
             Self::Sha384(h) => h.update(data),
             Self::Sha512(h) => h.update(data),
@@ -148,6 +154,7 @@ impl DigestOp {
     pub fn finish(self) -> Vec<u8> {
         use sha2::Digest;
         match self {
+            Self::Sha224(h) => h.finalize().to_vec(),
             Self::Sha256(h) => h.finalize().to_vec(),
             Self::Sha384(h) => h.finalize().to_vec(),
             Self::Sha512(h) => h.finalize().to_vec(),

@@ -501,6 +501,18 @@ fn hmac_and_digests_match_openssl() {
             .digest(&Mechanism::Sha512, data)
             .expect("C_Digest SHA-512");
         assert_eq!(d, openssl::sha::sha512(data), "{}", t.name);
+        let d = s
+            .digest(&Mechanism::Sha224, data)
+            .expect("C_Digest SHA-224");
+        assert_eq!(d, openssl::sha::sha224(data), "{}", t.name);
+        // Multi-part gives the same digest.
+        s.digest_init(&Mechanism::Sha384).expect("C_DigestInit");
+        s.digest_update(&data[..5]).expect("C_DigestUpdate");
+        s.digest_update(&data[5..]).expect("C_DigestUpdate");
+        assert_eq!(
+            s.digest_final().expect("C_DigestFinal"),
+            openssl::sha::sha384(data)
+        );
         s.destroy_object(k).expect("destroy");
     });
 }
