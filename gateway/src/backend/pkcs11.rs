@@ -784,26 +784,15 @@ impl Pkcs11Backend {
                 if flags & FLAG_EXTRACTABLE == 0 {
                     return Err(not_extractable(&self.token_label));
                 }
-                let handle = session
-                    .unwrap_key(
-                        &wrap_mechanism(*mechanism),
-                        kek.wrap,
-                        blob,
-                        &[
-                            Attribute::Class(Class::Secret.object_class()),
-                            Attribute::KeyType(ty.key_type()),
-                            Attribute::Token(false),
-                            Attribute::Private(true),
-                            Attribute::Sensitive(false),
-                            Attribute::Extractable(true),
-                        ],
-                    )
-                    .map_err(|e| Fault::ck(e, format!("unwrapping a key under '{KEK_LABEL}' for export")))?;
-                let value = read_value(session, handle);
-                if let Err(e) = session.destroy_object(handle) {
-                    tracing::warn!(backend = %self.name, error = %e, "destroying an unwrapped export copy");
-                }
-                value
+                read_export_copy(
+                    session,
+                    &kek,
+                    Class::Secret,
+                    *ty,
+                    *mechanism,
+                    blob,
+                    read_value,
+                )
             }),
             _ => self.export_asymmetric(key, &parsed, aad),
         }
@@ -1222,6 +1211,45 @@ fn random_id() -> Result<[u8; ID_LEN], Fault> {
         .try_fill_bytes(&mut id)
         .map_err(|e| Fault::Library(format!("operating system random generator failed: {e}")))?;
     Ok(id)
+}
+
+/// Unwraps a wrapped-placement key (`blob`, of `class` and `ty`) under the KEK into
+/// a short-lived extractable session object, reads it with `read`, and destroys the
+/// copy whatever the read gave (for export of an extractable key).
+fn read_export_copy<T>(
+    session: &Session,
+    kek: &conn::Kek,
+    class: Class,
+    ty: Type,
+    mechanism: cryptoki::mechanism::MechanismType,
+    blob: &[u8],
+    read: impl FnOnce(&Session, ObjectHandle) -> Result<T, Fault>,
+) -> Result<T, Fault> {
+    let handle = session
+        .unwrap_key(
+            &wrap_mechanism(mechanism),
+            kek.wrap,
+            blob,
+            &[
+                Attribute::Class(class.object_class()),
+                Attribute::KeyType(ty.key_type()),
+                Attribute::Token(false),
+                Attribute::Private(true),
+                Attribute::Sensitive(false),
+                Attribute::Extractable(true),
+            ],
+        )
+        .map_err(|e| {
+            Fault::ck(
+                e,
+                format!("unwrapping a key under '{KEK_LABEL}' for export"),
+            )
+        })?;
+    let value = read(session, handle);
+    if let Err(e) = session.destroy_object(handle) {
+        tracing::warn!(error = %e, "destroying an unwrapped export copy");
+    }
+    value
 }
 
 fn kek(conn: &Conn) -> Result<conn::Kek, Fault> {

@@ -31,7 +31,7 @@ use super::error::Fault;
 use super::keyref::{self, Class, Parsed, Type, FLAG_EXTRACTABLE};
 use super::{
     binding_label, check_tag, kek, not_extractable, random_id, seal, usage, wrap_and_destroy,
-    wrap_mechanism, Pkcs11Backend, Placement, KEK_LABEL,
+    Pkcs11Backend, Placement,
 };
 use crate::backend::KeyRef;
 use crate::crypto::{Curve, KeyKind};
@@ -486,31 +486,15 @@ impl Pkcs11Backend {
                 if flags & FLAG_EXTRACTABLE == 0 {
                     return Err(not_extractable(&self.token_label));
                 }
-                let handle = session
-                    .unwrap_key(
-                        &wrap_mechanism(*mechanism),
-                        kek.wrap,
-                        blob,
-                        &[
-                            Attribute::Class(Class::Private.object_class()),
-                            Attribute::KeyType(ty.key_type()),
-                            Attribute::Token(false),
-                            Attribute::Private(true),
-                            Attribute::Sensitive(false),
-                            Attribute::Extractable(true),
-                        ],
-                    )
-                    .map_err(|e| {
-                        Fault::ck(
-                            e,
-                            format!("unwrapping a private key under '{KEK_LABEL}' for export"),
-                        )
-                    })?;
-                let value = read_private_pkcs8(session, handle, *ty);
-                if let Err(e) = session.destroy_object(handle) {
-                    tracing::warn!(backend = %self.name, error = %e, "destroying an unwrapped export copy");
-                }
-                value
+                super::read_export_copy(
+                    session,
+                    &kek,
+                    Class::Private,
+                    *ty,
+                    *mechanism,
+                    blob,
+                    |s, h| read_private_pkcs8(s, h, *ty),
+                )
             }),
             _ => Err(Fault::Unsupported(
                 "not a private or public key reference".into(),
