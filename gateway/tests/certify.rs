@@ -196,6 +196,29 @@ fn openssl(args: &[&str]) -> (bool, String) {
     (out.status.success(), s)
 }
 
+/// `openssl verify -CAfile ca cert`: (success, output).
+fn verify(ca: &Path, cert: &Path) -> (bool, String) {
+    openssl(&[
+        "verify",
+        "-CAfile",
+        ca.to_str().unwrap(),
+        cert.to_str().unwrap(),
+    ])
+}
+
+/// `openssl x509 -noout -text` of `cert`, names in RFC 2253 form.
+fn x509_text(cert: &Path) -> (bool, String) {
+    openssl(&[
+        "x509",
+        "-noout",
+        "-text",
+        "-nameopt",
+        "RFC2253",
+        "-in",
+        cert.to_str().unwrap(),
+    ])
+}
+
 fn links(a: &Attributes, kind: LinkType) -> Vec<String> {
     a.items
         .iter()
@@ -230,15 +253,7 @@ fn vault_issued_tls_certificates_verify_with_openssl() {
         let dir = d.dir.path();
         let (_, ca_cert) = bootstrap_ca(&mut c, v);
         let ca_pem = write_pem(dir, "vault-ca.pem", &get_der(&mut c, v, &ca_cert));
-        let (ca_ok, ca_text) = openssl(&[
-            "x509",
-            "-noout",
-            "-text",
-            "-nameopt",
-            "RFC2253",
-            "-in",
-            ca_pem.to_str().unwrap(),
-        ]);
+        let (ca_ok, ca_text) = x509_text(&ca_pem);
         assert!(ca_ok, "{ca_text}");
         assert!(ca_text.contains("CA:TRUE"), "{ca_text}");
         assert!(ca_text.contains("Certificate Sign"), "{ca_text}");
@@ -263,22 +278,9 @@ fn vault_issued_tls_certificates_verify_with_openssl() {
         );
         let cert = certified(&r, 0);
         let cert_pem = write_pem(dir, "server.pem", &get_der(&mut c, v, &cert));
-        let (ok, out) = openssl(&[
-            "verify",
-            "-CAfile",
-            ca_pem.to_str().unwrap(),
-            cert_pem.to_str().unwrap(),
-        ]);
+        let (ok, out) = verify(&ca_pem, &cert_pem);
         assert!(ok && out.contains(": OK"), "openssl verify: {out}");
-        let (ok, t) = openssl(&[
-            "x509",
-            "-noout",
-            "-text",
-            "-nameopt",
-            "RFC2253",
-            "-in",
-            cert_pem.to_str().unwrap(),
-        ]);
+        let (ok, t) = x509_text(&cert_pem);
         assert!(ok, "{t}");
         for want in [
             "Subject: CN=localhost,O=Keygate Tests,C=DE",
@@ -348,22 +350,9 @@ fn vault_issued_tls_certificates_verify_with_openssl() {
             vec![cert.clone()]
         );
         let renewed_pem = write_pem(dir, "renewed.pem", &get_der(&mut c, v, &renewed));
-        let (ok, out) = openssl(&[
-            "verify",
-            "-CAfile",
-            ca_pem.to_str().unwrap(),
-            renewed_pem.to_str().unwrap(),
-        ]);
+        let (ok, out) = verify(&ca_pem, &renewed_pem);
         assert!(ok, "openssl verify of the re-certified certificate: {out}");
-        let (_, t) = openssl(&[
-            "x509",
-            "-noout",
-            "-text",
-            "-nameopt",
-            "RFC2253",
-            "-in",
-            renewed_pem.to_str().unwrap(),
-        ]);
+        let (_, t) = x509_text(&renewed_pem);
         assert!(t.contains("DNS:localhost, IP Address:127.0.0.1"), "{t}");
         let k = c.get_attributes(v, &srv_priv, &[]);
         assert_eq!(
@@ -432,22 +421,9 @@ fn certify_from_a_pkcs10_request() {
     );
     let cert = certified(&r, 0);
     let pem = write_pem(dir, "client.pem", &get_der(&mut c, v, &cert));
-    let (ok, out) = openssl(&[
-        "verify",
-        "-CAfile",
-        ca_pem.to_str().unwrap(),
-        pem.to_str().unwrap(),
-    ]);
+    let (ok, out) = verify(&ca_pem, &pem);
     assert!(ok && out.contains(": OK"), "{out}");
-    let (_, t) = openssl(&[
-        "x509",
-        "-noout",
-        "-text",
-        "-nameopt",
-        "RFC2253",
-        "-in",
-        pem.to_str().unwrap(),
-    ]);
+    let (_, t) = x509_text(&pem);
     for want in [
         // RFC 2253 prints the last RDN first: the CSR had CN first.
         "Subject: O=Keygate Tests,CN=db-client",
@@ -792,12 +768,7 @@ fn recertify_with_a_new_request_certifies_the_rekeyed_key() {
     );
     let new = certified(&r, 0);
     let pem = write_pem(dir, "new.pem", &get_der(&mut c, v, &new));
-    let (ok, out) = openssl(&[
-        "verify",
-        "-CAfile",
-        ca_pem.to_str().unwrap(),
-        pem.to_str().unwrap(),
-    ]);
+    let (ok, out) = verify(&ca_pem, &pem);
     assert!(ok, "{out}");
     let (_, from_cert) = openssl(&["x509", "-noout", "-pubkey", "-in", pem.to_str().unwrap()]);
     let (_, from_key) = openssl(&["pkey", "-pubout", "-in", key.to_str().unwrap()]);
@@ -806,15 +777,7 @@ fn recertify_with_a_new_request_certifies_the_rekeyed_key() {
         "the new certificate is for the new key"
     );
     // The carried request attributes (subject, SAN) win over the CSR's subject.
-    let (_, t) = openssl(&[
-        "x509",
-        "-noout",
-        "-text",
-        "-nameopt",
-        "RFC2253",
-        "-in",
-        pem.to_str().unwrap(),
-    ]);
+    let (_, t) = x509_text(&pem);
     assert!(
         t.contains("Subject: CN=svc") && t.contains("DNS:svc.test"),
         "{t}"
