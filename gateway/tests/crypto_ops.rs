@@ -149,18 +149,7 @@ fn encrypt_xml(
     iv: Option<&[u8]>,
     aad: Option<&[u8]>,
 ) -> String {
-    item(
-        "Encrypt",
-        &format!(
-            "{}{params}{}{}{}",
-            uid(u),
-            bytes_xml("Data", data),
-            iv.map(|x| bytes_xml("IVCounterNonce", x))
-                .unwrap_or_default(),
-            aad.map(|x| bytes_xml("AuthenticatedEncryptionAdditionalData", x))
-                .unwrap_or_default(),
-        ),
-    )
+    cipher_xml("Encrypt", u, params, data, iv, aad, None)
 }
 
 fn decrypt_xml(
@@ -171,8 +160,21 @@ fn decrypt_xml(
     aad: Option<&[u8]>,
     tag: Option<&[u8]>,
 ) -> String {
+    cipher_xml("Decrypt", u, params, data, iv, aad, tag)
+}
+
+/// An Encrypt or Decrypt batch item.
+fn cipher_xml(
+    op: &str,
+    u: &str,
+    params: &str,
+    data: &[u8],
+    iv: Option<&[u8]>,
+    aad: Option<&[u8]>,
+    tag: Option<&[u8]>,
+) -> String {
     item(
-        "Decrypt",
+        op,
         &format!(
             "{}{params}{}{}{}{}",
             uid(u),
