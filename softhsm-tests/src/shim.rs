@@ -116,6 +116,38 @@ impl ShimDeployment {
         &self.conf
     }
 
+    /// The State of the one object named `name` in the vault, destroyed ones
+    /// included (what the library left behind), as identity `app` sees it.
+    ///
+    /// # Panics
+    /// If not exactly one object has that name, or an exchange fails.
+    pub fn state_of(&self, name: &str) -> Option<kmip::types::State> {
+        use kmip::messages::ResponsePayload;
+        let v = kmip::version::ProtocolVersion::V2_1;
+        let mut k = self.daemon.connect("app");
+        let found = k.send(
+            v,
+            &format!(
+                r#"<BatchItem><Operation type="Enumeration" value="Locate"/><RequestPayload><StorageStatusMask type="Integer" value="5"/><Attributes><Name><NameValue type="TextString" value="{name}"/><NameType type="Enumeration" value="UninterpretedTextString"/></Name></Attributes></RequestPayload></BatchItem>"#
+            ),
+        );
+        let ResponsePayload::Locate(l) = found.ok(0) else {
+            panic!("not a Locate answer");
+        };
+        assert_eq!(l.unique_identifiers.len(), 1, "objects named {name}: {l:?}");
+        let a = k.send(
+            v,
+            &format!(
+                r#"<BatchItem><Operation type="Enumeration" value="GetAttributes"/><RequestPayload><UniqueIdentifier type="TextString" value="{}"/><AttributeReference type="Enumeration" value="State"/></RequestPayload></BatchItem>"#,
+                l.unique_identifiers[0]
+            ),
+        );
+        let ResponsePayload::GetAttributes(a) = a.ok(0) else {
+            panic!("not a Get Attributes answer");
+        };
+        a.attributes.state()
+    }
+
     /// Environment for a process that loads the library.
     pub fn env(&self) -> Vec<(&'static str, PathBuf)> {
         vec![("KEYGATE_PKCS11_CONF", self.conf.clone())]
