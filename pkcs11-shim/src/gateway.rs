@@ -8,7 +8,7 @@
 //! fails is dropped; the next call connects again (rule 5).
 
 use crate::error::{Error, Result};
-use kmip::client::{Client, ClientConfig, ClientError, PemSource};
+use kmip::client::{Client, ClientConfig, ClientError, Connector, PemSource};
 use kmip::messages::payloads::{RequestPayload, ResponsePayload};
 use kmip::messages::{RequestBatchItem, RequestMessage, ResponseBatchItem, ResponseMessage};
 use kmip::ttlv::Limits;
@@ -26,17 +26,19 @@ const MAX_IDLE: usize = 16;
 /// One slot's gateway: a client identity and its idle connections.
 #[derive(Debug)]
 pub struct Gateway {
-    cfg: ClientConfig,
+    connector: Connector,
     idle: Mutex<Vec<Client>>,
 }
 
 impl Gateway {
-    /// A gateway reached with `cfg`. Connects nothing yet.
-    pub fn new(cfg: ClientConfig) -> Self {
-        Self {
-            cfg,
+    /// A gateway reached with `cfg`. Reads the certificates and key once (every
+    /// connection shares the TLS configuration and resumes its sessions); connects
+    /// nothing yet.
+    pub fn new(cfg: &ClientConfig) -> Result<Self> {
+        Ok(Self {
+            connector: Connector::new(cfg)?,
             idle: Mutex::new(Vec::new()),
-        }
+        })
     }
 
     /// Builds the client configuration of a slot.
@@ -145,7 +147,7 @@ impl Gateway {
                 Err(e) => return Err(e.into()),
             }
         }
-        let mut c = Client::connect(&self.cfg)?;
+        let mut c = self.connector.connect()?;
         let answer = c.roundtrip_bytes(request)?;
         self.put_back(c);
         Ok(answer)

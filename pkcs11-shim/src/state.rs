@@ -317,7 +317,7 @@ impl Slot {
             (SlotKey::Plain { pem, .. }, None) => pem,
             (SlotKey::Encrypted(_), None) => return ck(CKR_USER_NOT_LOGGED_IN),
         };
-        Ok(Gateway::new(Gateway::config(&self.cfg, &self.cert, key)))
+        Gateway::new(&Gateway::config(&self.cfg, &self.cert, key))
     }
 }
 
