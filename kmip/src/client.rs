@@ -415,7 +415,8 @@ impl Client {
         operation: Operation,
         request: &[u8],
     ) -> Result<ResponsePayload, CallError> {
-        let raw = self.roundtrip_bytes(request)?;
+        // The answer may carry key material (a Get): wiped once decoded.
+        let raw = Zeroizing::new(self.roundtrip_bytes(request)?);
         let msg = ResponseMessage::decode(&raw, &self.limits).map_err(ClientError::from)?;
         let item = msg
             .batch_items

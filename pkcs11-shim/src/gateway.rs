@@ -8,13 +8,13 @@
 //! fails is dropped; the next call connects again (rule 5).
 
 use crate::error::{Error, Result};
-use kmip::client::{Client, ClientConfig, ClientError, Connector, PemSource};
+use kmip::client::{CallError, Client, ClientConfig, ClientError, Connector, PemSource};
 use kmip::messages::payloads::{RequestPayload, ResponsePayload};
-use kmip::messages::{RequestBatchItem, RequestMessage, ResponseBatchItem, ResponseMessage};
-use kmip::ttlv::Limits;
-use kmip::types::{BatchErrorContinuationOption, Operation, ResultStatus};
+use kmip::messages::RequestMessage;
+use kmip::types::Operation;
 use kmip::version::ProtocolVersion;
 use std::sync::Mutex;
+use zeroize::Zeroizing;
 
 /// The protocol version the library speaks: 2.1 has the attributes PKCS#11 needs
 /// (Sensitive, Extractable, vendor attributes).
@@ -67,61 +67,53 @@ impl Gateway {
         .map(|_| ())
     }
 
-    /// Sends one operation and returns its payload, or the gateway's failure.
+    /// Sends one operation and returns its payload, or the gateway's failure. The
+    /// request is sent on a pooled connection; one the gateway closed while it sat
+    /// idle fails before any answer (the request was not processed), so the request
+    /// goes once more on a fresh connection. Any other transport failure drops the
+    /// connection and is CKR_DEVICE_ERROR.
     pub fn call(&self, operation: Operation, payload: RequestPayload) -> Result<ResponsePayload> {
-        let mut items = self.batch(vec![(operation, payload)], false)?;
-        let item = items
-            .pop()
-            .ok_or_else(|| Error::Protocol(format!("{operation:?}: no batch item")))?;
-        success(operation, item)
+        let request = Zeroizing::new(RequestMessage::single(VERSION, operation, payload).encode());
+        // Taken in its own statement: the pool's lock must be released before
+        // `finish` puts the connection back.
+        let pooled = lock(&self.idle).pop();
+        if let Some(mut c) = pooled {
+            match c.call_bytes(operation, &request) {
+                Err(CallError::Client(e)) if closed_while_idle(&e) => {}
+                other => return self.finish(c, operation, other),
+            }
+        }
+        let mut c = self.connector.connect()?;
+        let answer = c.call_bytes(operation, &request);
+        self.finish(c, operation, answer)
     }
 
-    /// Sends several operations in one message (ID Placeholder chaining, KMIP 1.4
-    /// §4.0) and returns every batch item's answer. With `keep_going`, an item that
-    /// fails does not stop the next (Batch Error Continuation Option Continue).
-    pub fn batch(
+    /// Keeps `c` for the next call unless its exchange broke it, and turns the
+    /// answer into the library's result.
+    fn finish(
         &self,
-        items: Vec<(Operation, RequestPayload)>,
-        keep_going: bool,
-    ) -> Result<Vec<ResponseBatchItem>> {
-        let first = items.first().map_or(Operation::Query, |i| i.0);
-        let count = items.len();
-        let mut msg = RequestMessage::single(
-            VERSION,
-            first,
-            RequestPayload::Raw(kmip::ttlv::Ttlv::structure(
-                kmip::ttlv::Tag::REQUEST_PAYLOAD,
-                Vec::new(),
-            )),
-        );
-        msg.batch_items = items
-            .into_iter()
-            .map(|(operation, payload)| RequestBatchItem {
-                operation,
-                ephemeral: None,
-                unique_batch_item_id: None,
-                payload,
-                payload_error: None,
-                message_extension: None,
-                extensions: Vec::new(),
-            })
-            .collect();
-        msg.header.batch_count = i32::try_from(count).unwrap_or(i32::MAX);
-        if keep_going {
-            msg.header.batch_error_continuation_option =
-                Some(BatchErrorContinuationOption::Continue);
+        c: Client,
+        operation: Operation,
+        answer: std::result::Result<ResponsePayload, CallError>,
+    ) -> Result<ResponsePayload> {
+        match answer {
+            Ok(p) => {
+                self.put_back(c);
+                Ok(p)
+            }
+            Err(CallError::Failed {
+                reason, message, ..
+            }) => {
+                self.put_back(c);
+                Err(Error::Kmip {
+                    operation,
+                    reason,
+                    message,
+                })
+            }
+            Err(CallError::Client(e)) => Err(e.into()),
+            Err(e) => Err(Error::Protocol(e.to_string())),
         }
-        let bytes = zeroize::Zeroizing::new(msg.encode());
-        let answer = zeroize::Zeroizing::new(self.exchange(&bytes)?);
-        let resp = ResponseMessage::decode(&answer, &Limits::DEFAULT)
-            .map_err(|e| Error::Protocol(format!("{first:?}: response does not decode: {e}")))?;
-        if resp.batch_items.len() != count {
-            return Err(Error::Protocol(format!(
-                "{first:?}: {count} batch items sent, {} answered",
-                resp.batch_items.len()
-            )));
-        }
-        Ok(resp.batch_items)
     }
 
     /// Drops every idle connection (C_Logout, C_Finalize).
@@ -130,27 +122,6 @@ impl Gateway {
         for c in idle {
             let _ = c.close();
         }
-    }
-
-    /// One request/response on a pooled connection. A pooled connection the gateway
-    /// closed while it sat idle fails before any answer: the request was not
-    /// processed, so it is sent once more on a fresh connection.
-    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>> {
-        let pooled = lock(&self.idle).pop();
-        if let Some(mut c) = pooled {
-            match c.roundtrip_bytes(request) {
-                Ok(answer) => {
-                    self.put_back(c);
-                    return Ok(answer);
-                }
-                Err(e) if closed_while_idle(&e) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let mut c = self.connector.connect()?;
-        let answer = c.roundtrip_bytes(request)?;
-        self.put_back(c);
-        Ok(answer)
     }
 
     fn put_back(&self, c: Client) {
@@ -173,19 +144,6 @@ fn closed_while_idle(e: &ClientError) -> bool {
         ),
         _ => false,
     }
-}
-
-/// The payload of a successful batch item, or the failure it reports.
-pub fn success(operation: Operation, item: ResponseBatchItem) -> Result<ResponsePayload> {
-    if item.result_status != ResultStatus::Success {
-        return Err(Error::Kmip {
-            operation,
-            reason: item.result_reason,
-            message: item.result_message,
-        });
-    }
-    item.payload
-        .ok_or_else(|| Error::Protocol(format!("{operation:?}: success without a payload")))
 }
 
 /// Locks `m`, recovering the data of a mutex a panicking thread poisoned (every
