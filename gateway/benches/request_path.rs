@@ -20,7 +20,7 @@ use keygate::audit::AuditLog;
 use keygate::bench::requests;
 use keygate::config::{Config, StoreConfig};
 use keygate::handler::{Gateway, Policy};
-use keygate::server::{PeerIdentity, RequestHandler};
+use keygate::server::PeerIdentity;
 use keygate::setup::InitOptions;
 use keygate::store::sqlite::SqliteStore;
 use keygate::store::Store;
@@ -89,7 +89,7 @@ impl Fixture {
 
     /// One request through the handler; panics unless it succeeded.
     fn call(&self, request: Vec<u8>) -> ResponsePayload {
-        let bytes = self.gateway.handle(&self.peer, request);
+        let bytes = self.gateway.handle_blocking(&self.peer, &request);
         let msg = ResponseMessage::decode(&bytes, &Limits::DEFAULT).expect("response decodes");
         let item = msg.batch_items.into_iter().next().expect("one batch item");
         assert_eq!(
@@ -118,7 +118,7 @@ fn request_path(c: &mut Criterion) {
     for op in ["get", "encrypt", "create"] {
         let request = f.request(op);
         g.bench_function(op, |b| {
-            b.iter(|| f.gateway.handle(&f.peer, request.clone()))
+            b.iter(|| f.gateway.handle_blocking(&f.peer, &request))
         });
     }
     g.finish();
@@ -133,7 +133,7 @@ fn main() {
         let f = Fixture::new();
         let request = f.request(op);
         for _ in 0..n {
-            std::hint::black_box(f.gateway.handle(&f.peer, request.clone()));
+            std::hint::black_box(f.gateway.handle_blocking(&f.peer, &request));
         }
         return;
     }

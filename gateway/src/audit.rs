@@ -33,9 +33,10 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
+use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
 /// Length of the audit key in bytes.
@@ -160,6 +161,9 @@ pub enum AuditError {
     /// The log reached the largest sequence number.
     #[error("audit log sequence number exhausted")]
     SequenceExhausted,
+    /// The log was closed before the records were written.
+    #[error("audit log closed before the records were written")]
+    Closed,
 }
 
 /// The first bad line found by [`verify`].
@@ -220,26 +224,39 @@ pub enum VerifyFailure {
 
 /// An open audit log, appending records under a lock; share it behind an `Arc`.
 ///
-/// Appends do blocking file I/O and an fsync: call them from a blocking context
-/// (`tokio::task::spawn_blocking`). One process should have a log open for writing
-/// at a time; two writers would fork the chain.
+/// One process should have a log open for writing at a time; two writers would
+/// fork the chain.
 ///
-/// **Group commit.** Concurrent appends share one write and one fsync: an append
-/// queues its records; if no write is under way, its caller becomes the writer and
-/// writes everything queued by then (its own records and those of callers that
-/// arrived while the previous write was syncing) with one `write` and one
-/// `fdatasync`, then wakes the others. Every caller still returns only once its own
-/// records are durable (or with the error that kept them out), so the guarantee of
-/// [`append_many`](Self::append_many) is unchanged; callers that arrive together just
-/// pay for one fsync between them.
+/// **Group commit.** Concurrent appends share one write and one fsync. Records are
+/// queued, and whoever leads the next group writes everything queued by then with
+/// one `write` and one `fdatasync`:
+///
+/// - [`append_many`](Self::append_many) blocks (call it where blocking is allowed):
+///   its caller leads a group itself when no write is under way, or waits for the
+///   group that carries its records;
+/// - [`submit`](Self::submit) does not block: it queues the records and returns a
+///   [`Pending`] to await; a flusher thread owned by the log leads the groups of
+///   submitted records, so a request answered on an async task waits for the disk
+///   without holding a thread, and every request in flight shares the next fsync.
+///
+/// Either way a record counts as written only once its group is durable, and its
+/// caller learns the outcome (or the error that kept it out).
 pub struct AuditLog {
+    shared: Arc<Shared>,
+    flusher: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the callers and the flusher thread share.
+struct Shared {
     path: PathBuf,
     key: Zeroizing<[u8; KEY_LEN]>,
-    /// Written only by the caller that holds `State::writing`.
+    /// Written only by the leader of a group (`State::writing`).
     file: File,
     state: Mutex<State>,
-    /// Signalled when a group write ends.
+    /// Signalled when a group write ends (blocking appenders wait on it).
     written: Condvar,
+    /// Signalled when submitted records wait for a leader, or the log closes.
+    work: Condvar,
 }
 
 struct State {
@@ -248,26 +265,74 @@ struct State {
     head: ChainHead,
     /// A failed write could not be rolled back.
     broken: bool,
-    /// A caller is writing a group (outside the lock).
+    /// A leader is writing a group (outside the lock).
     writing: bool,
-    /// Appends waiting for the next group: ticket and records.
-    queue: Vec<(u64, Vec<AuditRecord>)>,
-    /// Outcomes of written groups, by ticket, until their caller takes them.
+    /// Appends waiting for the next group.
+    queue: Vec<Queued>,
+    /// Outcomes of written groups, by ticket, until their blocking caller takes them.
     done: HashMap<u64, Result<(), AuditError>>,
     next_ticket: u64,
+    /// The log is being dropped: the flusher writes what is queued and ends.
+    closing: bool,
+}
+
+/// Records waiting for a group, and who waits for them.
+struct Queued {
+    recs: Vec<AuditRecord>,
+    waiter: Waiter,
+}
+
+enum Waiter {
+    /// A blocking [`AuditLog::append_many`]: its outcome goes to `State::done`.
+    Ticket(u64),
+    /// A [`Pending`] from [`AuditLog::submit`].
+    Async(oneshot::Sender<Result<(), AuditError>>),
+}
+
+/// Records given to [`AuditLog::submit`], not yet known to be durable.
+#[derive(Debug)]
+#[must_use = "the records count as written only once wait() returns Ok"]
+pub struct Pending(Option<oneshot::Receiver<Result<(), AuditError>>>);
+
+impl Pending {
+    /// A pending append with nothing to wait for (no records).
+    pub fn none() -> Pending {
+        Pending(None)
+    }
+
+    /// Waits until the records are durable, or for the error that kept them out.
+    pub async fn wait(self) -> Result<(), AuditError> {
+        match self.0 {
+            None => Ok(()),
+            Some(rx) => rx.await.unwrap_or(Err(AuditError::Closed)),
+        }
+    }
 }
 
 impl fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuditLog")
-            .field("path", &self.path)
+            .field("path", &self.shared.path)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.shared.lock().closing = true;
+        self.shared.work.notify_all();
+        if let Some(flusher) = self.flusher.take() {
+            if flusher.join().is_err() {
+                tracing::error!(path = %self.shared.path.display(), "audit flusher thread panicked");
+            }
+        }
     }
 }
 
 impl AuditLog {
     /// Opens (or creates, mode 0600) the log at `path` for appending, with the key in
-    /// `key_file` (32 raw bytes, or 64 hex digits; not accessible by group or others).
+    /// `key_file` (32 raw bytes, or 64 hex digits; not accessible by group or others),
+    /// and starts its flusher thread.
     ///
     /// The last line is read and its MAC checked, and the chain continues from it; a
     /// log whose last line is incomplete or does not verify (damage, or another key)
@@ -347,8 +412,8 @@ impl AuditLog {
                 mac,
             }
         };
-        Ok(AuditLog {
-            path,
+        let shared = Arc::new(Shared {
+            path: path.clone(),
             key,
             file,
             state: Mutex::new(State {
@@ -359,22 +424,32 @@ impl AuditLog {
                 queue: Vec::new(),
                 done: HashMap::new(),
                 next_ticket: 0,
+                closing: false,
             }),
             written: Condvar::new(),
+            work: Condvar::new(),
+        });
+        let flusher = std::thread::Builder::new()
+            .name("keygate-audit".into())
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || shared.flush_submitted()
+            })
+            .map_err(|source| AuditError::Io { path, source })?;
+        Ok(AuditLog {
+            shared,
+            flusher: Some(flusher),
         })
     }
 
     /// The log's path.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.shared.path
     }
 
     /// The newest line's sequence number and MAC.
     pub fn head(&self) -> ChainHead {
-        match self.state.lock() {
-            Ok(s) => s.head,
-            Err(poisoned) => poisoned.into_inner().head,
-        }
+        self.shared.lock().head
     }
 
     /// Appends one record and syncs it to disk.
@@ -387,43 +462,110 @@ impl AuditLog {
     /// them is in the log: a partial write is cut off again, and if even that fails
     /// the log refuses further appends ([`AuditError::Broken`]). The request path
     /// should fail the request rather than answer without its audit record.
+    ///
+    /// Blocks for the disk: call it where blocking is allowed.
     pub fn append_many(&self, recs: &[AuditRecord]) -> Result<(), AuditError> {
         if recs.is_empty() {
             return Ok(());
         }
-        // A panic while holding the lock cannot leave a half-applied state behind:
-        // `len` and `head` are only updated after a complete, synced write.
-        let mut state = self.lock();
+        let shared = &*self.shared;
+        let mut state = shared.lock();
         if state.broken {
-            return Err(AuditError::Broken {
-                path: self.path.clone(),
-            });
+            return Err(shared.broken());
         }
         let ticket = state.next_ticket;
         state.next_ticket += 1;
-        state.queue.push((ticket, recs.to_vec()));
+        state.queue.push(Queued {
+            recs: recs.to_vec(),
+            waiter: Waiter::Ticket(ticket),
+        });
         loop {
             if let Some(outcome) = state.done.remove(&ticket) {
                 return outcome;
             }
-            if state.writing {
-                state = self
+            state = if state.writing {
+                shared
                     .written
                     .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            } else {
+                // Lead the next group: everything queued so far, ours included.
+                shared.lead(state)
+            };
+        }
+    }
+
+    /// Queues records (one per batch item of a message) for the next group without
+    /// blocking; they count as written only once the returned [`Pending`] resolves
+    /// `Ok` (same guarantees as [`append_many`](Self::append_many)).
+    pub fn submit(&self, recs: Vec<AuditRecord>) -> Pending {
+        if recs.is_empty() {
+            return Pending::none();
+        }
+        let (tx, rx) = oneshot::channel();
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        if state.broken {
+            drop(state);
+            // The receiver is ours: this cannot fail.
+            let _ = tx.send(Err(shared.broken()));
+            return Pending(Some(rx));
+        }
+        state.queue.push(Queued {
+            recs,
+            waiter: Waiter::Async(tx),
+        });
+        // A leader under way wakes the flusher itself when it finishes.
+        let idle = !state.writing;
+        drop(state);
+        if idle {
+            shared.work.notify_one();
+        }
+        Pending(Some(rx))
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn broken(&self) -> AuditError {
+        AuditError::Broken {
+            path: self.path.clone(),
+        }
+    }
+
+    /// The flusher thread: leads a group whenever submitted records wait and no
+    /// one else is writing; ends when the log closes, after writing what is queued.
+    fn flush_submitted(&self) {
+        let mut state = self.lock();
+        loop {
+            if !state.writing && !state.queue.is_empty() {
+                state = self.lead(state);
+            } else if state.closing && !state.writing {
+                return;
+            } else {
+                state = self
+                    .work
+                    .wait(state)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                continue;
             }
-            // Lead the next group: everything queued so far, ours included.
-            let group = std::mem::take(&mut state.queue);
-            if state.broken {
-                for (t, _) in group {
-                    let broken = AuditError::Broken {
-                        path: self.path.clone(),
-                    };
-                    state.done.insert(t, Err(broken));
-                }
-                continue;
-            }
+        }
+    }
+
+    /// Writes everything queued as one group (the caller holds `state`, and no
+    /// write is under way), gives every append its outcome, and returns the lock.
+    fn lead<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let group = std::mem::take(&mut state.queue);
+        let outcomes = if state.broken {
+            group
+                .into_iter()
+                .map(|q| (q.waiter, Err(self.broken())))
+                .collect()
+        } else {
             state.writing = true;
             let (len, head) = (state.len, state.head);
             drop(state);
@@ -435,15 +577,24 @@ impl AuditLog {
                 state.head = head;
             }
             state.broken |= outcomes.broken;
-            state.done.extend(outcomes.results);
-            self.written.notify_all();
+            outcomes.results
+        };
+        for (waiter, outcome) in outcomes {
+            match waiter {
+                Waiter::Ticket(t) => {
+                    state.done.insert(t, outcome);
+                }
+                // A waiter that gave up (its connection closed) is no loss.
+                Waiter::Async(tx) => {
+                    let _ = tx.send(outcome);
+                }
+            }
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.written.notify_all();
+        if !state.queue.is_empty() || state.closing {
+            self.work.notify_one();
+        }
+        state
     }
 
     /// Formats a group's records onto the chain from `head`, writes them with one
@@ -454,20 +605,20 @@ impl AuditLog {
         &self,
         mut head: ChainHead,
         len: u64,
-        group: Vec<(u64, Vec<AuditRecord>)>,
+        group: Vec<Queued>,
     ) -> (GroupOutcome, Option<(u64, ChainHead)>) {
         let mut results = Vec::with_capacity(group.len());
         let mut buf = Vec::with_capacity(256 * group.len());
         let mut written = Vec::with_capacity(group.len());
-        for (ticket, recs) in group {
+        for Queued { recs, waiter } in group {
             let mark = (buf.len(), head);
             match self.format(&mut buf, &mut head, &recs) {
-                Ok(()) => written.push(ticket),
+                Ok(()) => written.push(waiter),
                 Err(e) => {
                     // Only this append's records are left out.
                     buf.truncate(mark.0);
                     head = mark.1;
-                    results.push((ticket, Err(e)));
+                    results.push((waiter, Err(e)));
                 }
             }
         }
@@ -540,7 +691,7 @@ impl AuditLog {
 
 /// What a group write gives its appends.
 struct GroupOutcome {
-    results: Vec<(u64, Result<(), AuditError>)>,
+    results: Vec<(Waiter, Result<(), AuditError>)>,
     broken: bool,
 }
 

@@ -5,7 +5,7 @@ use crate::audit::{AuditLog, AuditRecord};
 use crate::backend::KeyBackend;
 use crate::config::Config;
 use crate::ops::{self, OpCtx, OpError, VaultPolicy};
-use crate::server::{PeerIdentity, RequestHandler};
+use crate::server::{Answer, PeerIdentity, RequestHandler};
 use crate::store::Store;
 use crate::vault::{Binding, Role};
 use kmip::messages::codec::{Codec, Ctx, DateTime};
@@ -168,13 +168,74 @@ impl Gateway {
             .clone()
     }
 
-    /// Handles one request message and returns the response message (before encoding).
+    /// Handles one request message and returns the response message (before
+    /// encoding), its audit records durable. Blocking (store, backend, audit log).
     ///
     /// A request with a Maximum Response Size is answered within it: when the answer
     /// would be larger, every item that would have succeeded answers Response Too
     /// Large instead, and the batch's changes are rolled back, so the client is never
     /// told "too large" about an object that was nevertheless created or changed.
     pub fn process(&self, peer: &PeerIdentity, req: &RequestMessage) -> ResponseMessage {
+        let (resp, unwritten) = self.run(peer, req);
+        match self.audit.append_many(&unwritten) {
+            Ok(()) => resp,
+            Err(e) => audit_failed(resp, &e),
+        }
+    }
+
+    /// [`RequestHandler::handle`] for a blocking caller: the response bytes to
+    /// `frame`, its audit records durable.
+    pub fn handle_blocking(&self, peer: &PeerIdentity, frame: &[u8]) -> Vec<u8> {
+        match RequestMessage::decode(frame, &self.limits) {
+            Ok(req) => encode_answer(self.process(peer, &req), &req),
+            Err(e) => self.undecodable(frame, &e),
+        }
+    }
+
+    /// Runs `req` and gives its answer: ready now when its audit records were
+    /// written before its changes were committed, else to be sent once its
+    /// records are durable (the connection awaits them without holding a thread,
+    /// and concurrent requests share one fsync).
+    fn answer(&self, peer: &PeerIdentity, req: &RequestMessage) -> Answer {
+        let (resp, unwritten) = self.run(peer, req);
+        if unwritten.is_empty() {
+            return Answer::Now(encode_answer(resp, req));
+        }
+        let pending = self.audit.submit(unwritten);
+        let max = req.header.maximum_response_size;
+        Answer::Later(Box::pin(async move {
+            let resp = match pending.wait().await {
+                Ok(()) => resp,
+                Err(e) => audit_failed(resp, &e),
+            };
+            encode_with_limit(resp, max)
+        }))
+    }
+
+    /// Whether `req` may run on the connection's task: every item is one of the
+    /// [`quick`] operations and the caller's vault keeps its keys in memory (or the
+    /// request will be refused without touching a vault).
+    fn runs_inline(&self, peer: &PeerIdentity, req: &RequestMessage) -> bool {
+        let policy = self.policy();
+        let Some(binding) = policy.bind(peer) else {
+            return true;
+        };
+        let in_memory = policy
+            .vault_backends
+            .get(&binding.vault)
+            .and_then(|b| self.backends.get(b))
+            .is_none_or(|b| b.in_memory());
+        in_memory && req.batch_items.iter().all(|b| quick(b.operation))
+    }
+
+    /// Runs a request message: the response, and the audit records still to be
+    /// written before it may be sent (none when the batch committed changes:
+    /// those records were made durable before the commit).
+    fn run(
+        &self,
+        peer: &PeerIdentity,
+        req: &RequestMessage,
+    ) -> (ResponseMessage, Vec<AuditRecord>) {
         let now = now();
         let version = answer_version(req.version());
         let policy = self.policy();
@@ -234,28 +295,30 @@ impl Gateway {
                 .get(&binding.vault)
                 .and_then(|b| self.backends.get(b));
             match (vault, backend) {
-                (Some(vault), Some(backend)) => self.run_batch(
-                    &Batch {
-                        req,
-                        binding,
-                        vault,
-                        backend: backend.as_ref(),
-                        version,
-                        now,
-                        header: &header,
-                    },
-                    &mut items,
-                    &mut audit,
-                ),
-                _ => {
-                    fail_all(
-                        ResultReason::GeneralFailure,
-                        "vault unavailable",
+                (Some(vault), Some(backend)) => {
+                    let written = self.run_batch(
+                        &Batch {
+                            req,
+                            binding,
+                            vault,
+                            backend: backend.as_ref(),
+                            version,
+                            now,
+                            header: &header,
+                        },
                         &mut items,
                         &mut audit,
                     );
-                    self.write_audit(&audit);
+                    if written {
+                        audit.clear();
+                    }
                 }
+                _ => fail_all(
+                    ResultReason::GeneralFailure,
+                    "vault unavailable",
+                    &mut items,
+                    &mut audit,
+                ),
             }
         } else {
             tracing::info!(cn = ?peer.common_name, "request from an unknown identity refused");
@@ -265,10 +328,10 @@ impl Gateway {
                 &mut items,
                 &mut audit,
             );
-            // Refused attempts are audited too: they are what an auditor looks for.
-            self.write_audit(&audit);
+            // Refused attempts are audited too (by the caller, with the other
+            // records): they are what an auditor looks for.
         }
-        response(&header, items)
+        (response(&header, items), audit)
     }
 
     /// Runs the daemon's own maintenance in every vault (crate::renewal). `plan`
@@ -370,7 +433,7 @@ impl Gateway {
                     extensions: Vec::new(),
                 };
                 let (mut items, mut audit) = (Vec::new(), Vec::new());
-                self.run_batch(
+                let written = self.run_batch(
                     &Batch {
                         req: &req,
                         binding: &binding,
@@ -383,18 +446,30 @@ impl Gateway {
                     &mut items,
                     &mut audit,
                 );
-                answers.push(response(&header, items));
+                let answer = response(&header, items);
+                answers.push(if written {
+                    answer
+                } else {
+                    match self.audit.append_many(&audit) {
+                        Ok(()) => answer,
+                        Err(e) => audit_failed(answer, &e),
+                    }
+                });
             }
         }
         answers
     }
 
+    /// Runs a batch in one store transaction, filling `items` and `audit`.
+    /// Returns whether the audit records are written already (a batch that changed
+    /// something writes them before its commit: a change that cannot be audited is
+    /// not made); otherwise the caller writes them before answering.
     fn run_batch(
         &self,
         batch: &Batch<'_>,
         items: &mut Vec<ResponseBatchItem>,
         audit: &mut Vec<AuditRecord>,
-    ) {
+    ) -> bool {
         let Batch {
             req,
             binding,
@@ -420,7 +495,7 @@ impl Gateway {
                         "storage unavailable",
                     ));
                 }
-                return;
+                return true;
             }
         };
         let mut id_placeholder = None;
@@ -510,8 +585,7 @@ impl Gateway {
                     rec.status = ResultStatus::OperationUndone;
                 }
             }
-            self.write_audit(audit);
-            return;
+            return false;
         }
         // Maximum Response Size, before anything is made durable: an answer that
         // cannot be sent must not leave its changes behind.
@@ -519,9 +593,14 @@ impl Gateway {
             if !fits(header, items, max) {
                 drop(txn);
                 too_large(items, audit);
-                self.write_audit(audit);
-                return;
+                return false;
             }
+        }
+        if !txn.writes() && destroys.is_empty() {
+            // Nothing to commit: the records only have to be durable before the
+            // answer is sent, which the caller sees to.
+            drop(txn);
+            return false;
         }
         // Audit first, then commit: a change that cannot be audited is not made.
         if !self.write_audit(audit) {
@@ -532,7 +611,7 @@ impl Gateway {
                 ResultReason::GeneralFailure,
                 "audit log unavailable",
             );
-            return;
+            return true;
         }
         if let Err(e) = txn.commit() {
             tracing::error!(error = %e, "commit failed");
@@ -542,8 +621,8 @@ impl Gateway {
                 ResultReason::GeneralFailure,
                 "storage failure",
             );
-            self.write_audit(audit);
-            return;
+            // The failure's records are written like any refusal's.
+            return false;
         }
         // Committed: the objects are Destroyed for good, so their material goes.
         // A failure here leaves material the metadata no longer references; the
@@ -554,6 +633,7 @@ impl Gateway {
                 tracing::error!(error = %e, backend = backend.name(), "erasing destroyed key material failed");
             }
         }
+        true
     }
 
     fn write_audit(&self, recs: &[AuditRecord]) -> bool {
@@ -564,6 +644,20 @@ impl Gateway {
                 false
             }
         }
+    }
+
+    /// The answer to a frame that is not a request message.
+    fn undecodable(&self, frame: &[u8], e: &DecodeError) -> Vec<u8> {
+        let version =
+            header_version(frame, &self.limits).map_or(ProtocolVersion::V1_0, answer_version);
+        tracing::debug!(error = %e, "undecodable request");
+        // KMIP 1.4 §11.1: a message that cannot be parsed is Invalid Message,
+        // whichever field broke it (payload errors are answered per item).
+        self.error_response(
+            version,
+            ResultReason::InvalidMessage,
+            format!("cannot decode request: {e}"),
+        )
     }
 
     fn error_response(
@@ -621,6 +715,63 @@ fn fits(header: &ResponseHeader, items: &[ResponseBatchItem], max: i32) -> bool 
     response(header, items.to_vec()).encode().len() <= max
 }
 
+/// The operations a vault that keeps its keys in memory answers on the
+/// connection's task ([`KeyBackend::in_memory`]): reads of one object and
+/// symmetric cryptography, tens of microseconds each. Creation and every other
+/// change (a commit, with its fsync), Locate (a scan of the vault) and asymmetric
+/// signatures (a millisecond of CPU) go to the blocking pool. An item of these
+/// that turns out to write (a key's usage limit counting down) commits where it
+/// runs, its audit record written first.
+fn quick(op: Operation) -> bool {
+    matches!(
+        op,
+        Operation::Get
+            | Operation::GetAttributes
+            | Operation::GetAttributeList
+            | Operation::Query
+            | Operation::DiscoverVersions
+            | Operation::Encrypt
+            | Operation::Decrypt
+            | Operation::Mac
+            | Operation::MacVerify
+            | Operation::Hash
+            | Operation::RngRetrieve
+    )
+}
+
+/// The answer to a request whose audit records could not be written: nothing
+/// is answered without its record, so every item fails.
+fn audit_failed(mut resp: ResponseMessage, e: &crate::audit::AuditError) -> ResponseMessage {
+    tracing::error!(error = %e, "audit append failed");
+    fail_items(
+        &mut resp.batch_items,
+        &mut [],
+        ResultReason::GeneralFailure,
+        "audit log unavailable",
+    );
+    resp
+}
+
+/// The bytes of `resp`, answering `req`.
+fn encode_answer(resp: ResponseMessage, req: &RequestMessage) -> Vec<u8> {
+    encode_with_limit(resp, req.header.maximum_response_size)
+}
+
+/// The bytes of `resp` within the request's Maximum Response Size. `run_batch`
+/// checked a batch that commits before committing it (and rolled it back when too
+/// large); what is left here committed nothing: an undone batch, or refusals.
+fn encode_with_limit(resp: ResponseMessage, max: Option<i32>) -> Vec<u8> {
+    let bytes = resp.encode();
+    match max {
+        Some(max) if usize::try_from(max).is_ok_and(|m| bytes.len() > m) => {
+            let mut small = resp;
+            too_large(&mut small.batch_items, &mut []);
+            small.encode()
+        }
+        _ => bytes,
+    }
+}
+
 /// Turns every successful (or undone) item into Response Too Large; the caller
 /// makes sure its effect is not kept.
 fn too_large(items: &mut [ResponseBatchItem], audit: &mut [AuditRecord]) {
@@ -662,35 +813,17 @@ fn fail_items(
 }
 
 impl RequestHandler for Gateway {
-    fn handle(&self, peer: &PeerIdentity, frame: Vec<u8>) -> Vec<u8> {
+    fn handle(self: Arc<Self>, peer: &Arc<PeerIdentity>, frame: Vec<u8>) -> Answer {
         let req = match RequestMessage::decode(&frame, &self.limits) {
             Ok(r) => r,
-            Err(e) => {
-                let version = header_version(&frame, &self.limits)
-                    .map_or(ProtocolVersion::V1_0, answer_version);
-                tracing::debug!(error = %e, "undecodable request");
-                // KMIP 1.4 §11.1: a message that cannot be parsed is Invalid Message,
-                // whichever field broke it (payload errors are answered per item).
-                return self.error_response(
-                    version,
-                    ResultReason::InvalidMessage,
-                    format!("cannot decode request: {e}"),
-                );
-            }
+            Err(e) => return Answer::Now(self.undecodable(&frame, &e)),
         };
-        let resp = self.process(peer, &req);
-        let bytes = resp.encode();
-        match req.header.maximum_response_size {
-            // `process` checked a batch that commits before committing it (and
-            // rolled it back when too large); what is left here committed nothing:
-            // an undone batch, or refusals.
-            Some(max) if usize::try_from(max).is_ok_and(|m| bytes.len() > m) => {
-                let mut small = resp;
-                too_large(&mut small.batch_items, &mut []);
-                small.encode()
-            }
-            _ => bytes,
+        drop(frame);
+        if self.runs_inline(peer, &req) {
+            return self.answer(peer, &req);
         }
+        let peer = Arc::clone(peer);
+        Answer::Blocking(Box::new(move || self.answer(&peer, &req)))
     }
 
     fn reject(&self, _peer: &PeerIdentity, error: &DecodeError) -> Option<Vec<u8>> {

@@ -448,6 +448,86 @@ fn concurrent_appends_form_one_chain() {
     }
 }
 
+/// Records given to `submit` (the request path's non-blocking append) are in the
+/// file when their wait ends, and they chain with blocking appends made at the
+/// same time: one log, one sequence, every record once.
+#[test]
+fn submitted_and_blocking_appends_form_one_chain() {
+    let f = Fixture::new();
+    let log = Arc::new(f.open());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let log = Arc::clone(&log);
+            let file = f.log.clone();
+            rt.spawn(async move {
+                for i in 0..25 {
+                    let r = record(1000 + t * 100 + i);
+                    let uid = r.uids[0].clone();
+                    log.submit(vec![r]).wait().await.unwrap();
+                    let text = fs::read_to_string(&file).unwrap();
+                    assert!(
+                        text.contains(&format!("\"{uid}\"")),
+                        "{uid} answered before it was written"
+                    );
+                }
+            })
+        })
+        .collect();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    log.append(&record(t * 100 + i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    rt.block_on(async {
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    assert_eq!(f.verify().unwrap(), 8 * 25 + 4 * 25);
+    assert_eq!(log.head().seq, 8 * 25 + 4 * 25);
+    let mut uids: Vec<String> = f
+        .lines()
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+            v["uids"][0].as_str().unwrap().to_owned()
+        })
+        .collect();
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), 8 * 25 + 4 * 25, "every record exactly once");
+}
+
+/// Closing the log writes what was submitted and not yet written, and tells the
+/// waiters so; nothing submitted is lost.
+#[test]
+fn closing_writes_what_was_submitted() {
+    let f = Fixture::new();
+    let log = f.open();
+    let pending: Vec<_> = (0..20).map(|i| log.submit(vec![record(i)])).collect();
+    drop(log);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for p in pending {
+        rt.block_on(p.wait()).unwrap();
+    }
+    assert_eq!(f.verify().unwrap(), 20);
+    assert_eq!(f.open().head().seq, 20);
+}
+
 #[test]
 fn appending_nothing_writes_nothing() {
     let f = Fixture::new();

@@ -232,3 +232,41 @@ fn log_operation_is_audited() {
     assert_eq!(rec["identity"], serde_json::json!("app"));
     assert_eq!(rec["status"], serde_json::json!("Success"));
 }
+
+/// Requests answered on the connection's task (Get, Encrypt on the software
+/// keystore) wait for their audit records: whatever a client has been answered is
+/// in the log, with 8 connections at once sharing the writes.
+#[test]
+fn every_answer_follows_its_audit_record() {
+    let d = Daemon::start("audit-before-answer");
+    let v = V1_4;
+    let log = d.path("audit.log");
+    let workers: Vec<_> = (0..8)
+        .map(|t| {
+            let mut c = d.connect("app");
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let id = c.create_aes(v, &format!("answer-{t}"));
+                c.send(v, &activate(&id));
+                for answered in 1..=20 {
+                    let r = c.send(v, &get(&id));
+                    assert_eq!(r.item(0).result_status, ResultStatus::Success);
+                    let text = std::fs::read_to_string(&log).expect("read log");
+                    let gets = text
+                        .lines()
+                        .filter(|l| l.contains(&id) && l.contains("\"operation\":\"Get\""))
+                        .count();
+                    assert_eq!(
+                        gets, answered,
+                        "Get {answered} of {id} answered before its record"
+                    );
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("worker");
+    }
+    let lines = keygate::audit::verify(&log, d.path("audit.key")).expect("verifies");
+    assert_eq!(lines, 8 * (2 + 20));
+}

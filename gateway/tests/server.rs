@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use keygate::server::{
-    server_tls_config, PeerIdentity, RequestHandler, Server, ServerError, ServerSettings,
+    server_tls_config, Answer, PeerIdentity, RequestHandler, Server, ServerError, ServerSettings,
     ServerStats,
 };
 use kmip::{DecodeError, DecodeErrorKind, Limits};
@@ -157,8 +157,8 @@ impl TestHandler {
     }
 }
 
-impl RequestHandler for TestHandler {
-    fn handle(&self, peer: &PeerIdentity, frame: Vec<u8>) -> Vec<u8> {
+impl TestHandler {
+    fn echo(&self, peer: &PeerIdentity, frame: Vec<u8>) -> Vec<u8> {
         self.started.fetch_add(1, Ordering::SeqCst);
         self.peers.lock().unwrap().push(peer.clone());
         if frame.get(8) == Some(&PANIC) {
@@ -167,6 +167,14 @@ impl RequestHandler for TestHandler {
         std::thread::sleep(self.delay);
         self.handled.fetch_add(1, Ordering::SeqCst);
         frame
+    }
+}
+
+impl RequestHandler for TestHandler {
+    /// Echoes the frame from the blocking pool (after `delay`), or panics there.
+    fn handle(self: Arc<Self>, peer: &Arc<PeerIdentity>, frame: Vec<u8>) -> Answer {
+        let peer = Arc::clone(peer);
+        Answer::Blocking(Box::new(move || Answer::Now(self.echo(&peer, frame))))
     }
 
     fn reject(&self, _peer: &PeerIdentity, error: &DecodeError) -> Option<Vec<u8>> {

@@ -104,6 +104,13 @@ pub struct NewKey<'a> {
 pub trait KeyBackend: Send + Sync + fmt::Debug {
     /// The backend's configured name.
     fn name(&self) -> &str;
+    /// Whether every operation runs in this process's memory, never waiting for a
+    /// device or the network (the software keystore). The request path then runs
+    /// short requests on the connection's own task instead of the blocking pool
+    /// (`handler::quick`).
+    fn in_memory(&self) -> bool {
+        false
+    }
     /// Generates `len` random secret bytes inside the backend (a symmetric key).
     fn generate_secret(&self, len: usize, aad: &[u8]) -> Result<KeyRef, BackendError>;
     /// Takes custody of caller-supplied secret bytes (Register, Import).

@@ -110,6 +110,10 @@ impl fmt::Debug for SoftwareBackend {
 }
 
 impl KeyBackend for SoftwareBackend {
+    fn in_memory(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

@@ -21,7 +21,7 @@ use tracing::{debug, info, trace, warn};
 use super::identity::PeerIdentity;
 use super::shutdown::Shutdown;
 use super::stats::ServerStats;
-use super::RequestHandler;
+use super::{Answer, RequestHandler};
 
 /// Smallest read asked of the stream. Small requests and several pipelined
 /// frames then arrive in one read; the buffer never holds more than the frame
@@ -106,11 +106,7 @@ pub(crate) async fn serve(tcp: TcpStream, ctx: Arc<ConnContext>, mut shutdown: S
         match conn.read_frame(&ctx.timeouts, &mut shutdown).await {
             Ok(Read::Frame(frame)) => {
                 trace!(len = frame.len(), "request");
-                let handler = Arc::clone(&ctx.handler);
-                let peer = Arc::clone(&identity);
-                let Ok(response) =
-                    tokio::task::spawn_blocking(move || handler.handle(&peer, frame)).await
-                else {
+                let Some(response) = answer(&ctx.handler, &identity, frame).await else {
                     warn!("request handler panicked; closing the connection");
                     return;
                 };
@@ -158,6 +154,26 @@ pub(crate) async fn serve(tcp: TcpStream, ctx: Arc<ConnContext>, mut shutdown: S
         }
     }
     conn.close(frame_timeout).await;
+}
+
+/// The response to `frame`: the handler's answer, its blocking work run on the
+/// blocking pool, its deferred bytes awaited. `None` when the handler panicked.
+async fn answer(
+    handler: &Arc<dyn RequestHandler>,
+    peer: &Arc<PeerIdentity>,
+    frame: Vec<u8>,
+) -> Option<Vec<u8>> {
+    let handler = Arc::clone(handler);
+    let mut answer =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.handle(peer, frame)))
+            .ok()?;
+    loop {
+        answer = match answer {
+            Answer::Now(bytes) => return Some(bytes),
+            Answer::Later(bytes) => return Some(bytes.await),
+            Answer::Blocking(work) => tokio::task::spawn_blocking(work).await.ok()?,
+        };
+    }
 }
 
 /// Whether a handshake failed because the client presented a certificate that

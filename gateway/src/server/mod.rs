@@ -29,6 +29,7 @@ mod tls;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,15 +52,41 @@ use shutdown::Shutdown;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// What the daemon does with a request; the server only moves bytes.
-///
-/// Both methods run on tokio's blocking pool, so they may block (store,
-/// backend, HSM). A panic in either closes that connection only.
 pub trait RequestHandler: Send + Sync + 'static {
-    /// One complete request frame (binary TTLV, length already checked) -> response bytes.
-    fn handle(&self, peer: &PeerIdentity, frame: Vec<u8>) -> Vec<u8>;
+    /// One complete request frame (binary TTLV, length already checked).
+    ///
+    /// Called on the connection's async task, so it must return promptly: with the
+    /// answer when the request's work is short and waits for no device or disk
+    /// ([`Answer::Now`], [`Answer::Later`]), or with the work to run on tokio's
+    /// blocking pool ([`Answer::Blocking`]) when it may block (store writes, HSM
+    /// calls, long computations). A panic closes that connection only.
+    fn handle(self: Arc<Self>, peer: &Arc<PeerIdentity>, frame: Vec<u8>) -> Answer;
     /// A frame that cannot be accepted (e.g. announced length over the limit, or not a
-    /// Structure): optionally a KMIP error response to send before closing.
+    /// Structure): optionally a KMIP error response to send before closing. Runs on
+    /// the blocking pool.
     fn reject(&self, peer: &PeerIdentity, error: &kmip::DecodeError) -> Option<Vec<u8>>;
+}
+
+/// The answer to a request frame, or how to get it.
+pub enum Answer {
+    /// The response bytes, to send now.
+    Now(Vec<u8>),
+    /// The response bytes once the future resolves (the request's audit records
+    /// durable); the connection waits for it without holding a thread.
+    Later(Pin<Box<dyn Future<Output = Vec<u8>> + Send>>),
+    /// Work that may block: the server runs it on the blocking pool and then
+    /// follows the answer it gives.
+    Blocking(Box<dyn FnOnce() -> Answer + Send>),
+}
+
+impl fmt::Debug for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Answer::Now(_) => "Answer::Now",
+            Answer::Later(_) => "Answer::Later",
+            Answer::Blocking(_) => "Answer::Blocking",
+        })
+    }
 }
 
 /// How the listener behaves; validated by [`Server::bind`].

@@ -5,9 +5,9 @@
 //! path commits before it replies. One transaction spans one KMIP batch, which is how
 //! `BatchErrorContinuationOption = Undo` rolls back earlier items.
 //!
-//! The trait is synchronous: the request path runs on tokio's blocking pool, and a
-//! PostgreSQL store can implement it with the synchronous `postgres` client without
-//! changing callers.
+//! The trait is synchronous: the request path runs on tokio's blocking pool (short
+//! reads on a vault in memory run on the connection's task), and a PostgreSQL store
+//! can implement it with the synchronous `postgres` client without changing callers.
 
 pub mod sqlite;
 
@@ -109,6 +109,12 @@ pub trait Txn {
     /// Objects of `vault` matching the pre-filter, in creation order (oldest first).
     fn list(&mut self, vault: &str, filter: &ObjectFilter)
         -> Result<Vec<ObjectRecord>, StoreError>;
+    /// Whether the transaction has written anything (so far): a transaction that
+    /// has not needs no commit, and its request no durability point before the
+    /// answer but its audit records'.
+    fn writes(&self) -> bool {
+        true
+    }
     /// Makes every change durable.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

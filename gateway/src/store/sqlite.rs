@@ -354,6 +354,10 @@ impl Txn for SqliteTxn<'_> {
         Ok(found)
     }
 
+    fn writes(&self) -> bool {
+        !matches!(self.phase, Phase::Reading { .. })
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         self.check_usable()?;
         // On failure `committed` stays false and Drop rolls back what is left. A
