@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use keygate::store::sqlite::{SqliteStore, SCHEMA_VERSION};
-use keygate::store::{ObjectFilter, ObjectRecord, Store, StoreError};
+use keygate::store::{ObjectFilter, ObjectRecord, Store, StoreError, Txn};
 
 /// A directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -323,41 +323,46 @@ fn add_failing_triggers(dir: &TempDir) {
     .unwrap();
 }
 
+/// Writes are made at commit (the transaction keeps them until then): a commit
+/// the database refuses part-way writes nothing of the transaction, and the store
+/// goes on.
 #[test]
-fn failed_operation_leaves_no_partial_object() {
+fn a_commit_the_database_refuses_writes_nothing() {
     let dir = TempDir::new("partial");
     add_failing_triggers(&dir);
     let store = open(&dir);
     insert_committed(&store, &record("v1", "kept"));
 
     let mut tx = store.begin().unwrap();
+    tx.insert(&record("v1", "good")).unwrap();
+    let mut changed = record("v1", "kept");
+    changed.state = 5;
+    tx.update(&changed).unwrap();
     let mut bad = record("v1", "bad");
     bad.names = vec!["fine".into(), "poison".into()];
-    assert!(matches!(tx.insert(&bad), Err(StoreError::Database(_))));
-    // The object row written before the failing name is gone, and the
-    // transaction carries on.
-    assert_eq!(tx.get("v1", "bad").unwrap(), None);
-    let mut bad_update = record("v1", "kept");
-    bad_update.state = 5;
-    bad_update.names = vec!["poison".into()];
-    assert!(matches!(
-        tx.update(&bad_update),
-        Err(StoreError::Database(_))
-    ));
-    assert_eq!(tx.get("v1", "kept").unwrap(), Some(record("v1", "kept")));
-    tx.insert(&record("v1", "good")).unwrap();
-    tx.commit().unwrap();
+    tx.insert(&bad).unwrap();
+    assert!(tx.writes());
+    assert!(matches!(tx.commit(), Err(StoreError::Database(_))));
 
     let mut tx = store.begin().unwrap();
     assert_eq!(
         uids(&tx.list("v1", &ObjectFilter::default()).unwrap()),
-        ["kept", "good"]
+        ["kept"]
     );
     assert_eq!(tx.get("v1", "kept").unwrap(), Some(record("v1", "kept")));
+    drop(tx);
+    insert_committed(&store, &record("v1", "after"));
+    let mut tx = store.begin().unwrap();
+    assert_eq!(
+        uids(&tx.list("v1", &ObjectFilter::default()).unwrap()),
+        ["kept", "after"]
+    );
 }
 
+/// A commit SQLite rolls back on its own (RAISE(ROLLBACK)) fails, writes nothing,
+/// and leaves no transaction open on the writer connection.
 #[test]
-fn transaction_rolled_back_by_database_refuses_further_writes() {
+fn a_commit_the_database_rolls_back_leaves_the_store_usable() {
     let dir = TempDir::new("aborted");
     add_failing_triggers(&dir);
     let store = open(&dir);
@@ -365,24 +370,90 @@ fn transaction_rolled_back_by_database_refuses_further_writes() {
     tx.insert(&record("v1", "before")).unwrap();
     let mut fatal = record("v1", "fatal");
     fatal.names = vec!["fatal".into()];
-    assert!(tx.insert(&fatal).is_err());
-    // Without the check these would run in autocommit mode and persist.
-    assert!(matches!(
-        tx.insert(&record("v1", "after")),
-        Err(StoreError::Database(_))
-    ));
-    assert!(matches!(
-        tx.get("v1", "before"),
-        Err(StoreError::Database(_))
-    ));
-    assert!(matches!(
-        tx.list("v1", &ObjectFilter::default()),
-        Err(StoreError::Database(_))
-    ));
+    tx.insert(&fatal).unwrap();
+    tx.insert(&record("v1", "after")).unwrap();
     assert!(matches!(tx.commit(), Err(StoreError::Database(_))));
 
     let mut tx = store.begin().unwrap();
     assert!(tx.list("v1", &ObjectFilter::default()).unwrap().is_empty());
+    drop(tx);
+    insert_committed(&store, &record("v1", "next"));
+    let mut tx = store.begin().unwrap();
+    assert_eq!(
+        uids(&tx.list("v1", &ObjectFilter::default()).unwrap()),
+        ["next"]
+    );
+}
+
+/// A transaction reads its own writes: by uid, and in lists (its version of an
+/// object in place of the stored one, dropped when it no longer matches, its new
+/// objects last), before anything is committed; another transaction sees none of
+/// them until the commit.
+#[test]
+fn a_transaction_reads_its_own_writes() {
+    let dir = TempDir::new("own-writes");
+    let store = open(&dir);
+    insert_committed(&store, &record("v1", "x"));
+    insert_committed(&store, &record("v1", "y"));
+    let mut tx = store.begin().unwrap();
+    assert!(!tx.writes());
+    let mut x = tx.get("v1", "x").unwrap().unwrap();
+    x.state = 3;
+    x.names = vec!["renamed".into()];
+    tx.update(&x).unwrap();
+    let mut z = record("v1", "z");
+    z.state = 3;
+    tx.insert(&z).unwrap();
+    assert!(tx.writes());
+    assert_eq!(tx.get("v1", "x").unwrap(), Some(x.clone()));
+    assert_eq!(tx.get("v1", "z").unwrap(), Some(z.clone()));
+    assert_eq!(tx.get("v2", "z").unwrap(), None, "another vault's view");
+    assert!(matches!(
+        tx.insert(&record("v2", "z")),
+        Err(StoreError::Duplicate(_))
+    ));
+    let list = |tx: &mut Box<dyn Txn + '_>, f: ObjectFilter| {
+        uids(&tx.list("v1", &f).unwrap())
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(&mut tx, ObjectFilter::default()), ["x", "y", "z"]);
+    let active = ObjectFilter {
+        state: Some(1),
+        ..ObjectFilter::default()
+    };
+    assert_eq!(list(&mut tx, active), ["y"]);
+    let three = ObjectFilter {
+        state: Some(3),
+        ..ObjectFilter::default()
+    };
+    assert_eq!(list(&mut tx, three.clone()), ["x", "z"]);
+    let old_name = ObjectFilter {
+        name: Some("name-x".into()),
+        ..ObjectFilter::default()
+    };
+    assert!(list(&mut tx, old_name.clone()).is_empty());
+    let new_name = ObjectFilter {
+        name: Some("renamed".into()),
+        ..ObjectFilter::default()
+    };
+    assert_eq!(list(&mut tx, new_name), ["x"]);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut other = store.begin().unwrap();
+            assert_eq!(
+                uids(&other.list("v1", &old_name).unwrap()),
+                ["x"],
+                "nothing is visible before the commit"
+            );
+            assert!(other.list("v1", &three).unwrap().is_empty());
+        });
+    });
+    tx.commit().unwrap();
+    let mut tx = store.begin().unwrap();
+    assert_eq!(tx.get("v1", "x").unwrap(), Some(x));
+    assert_eq!(tx.get("v1", "z").unwrap(), Some(z));
 }
 
 #[test]
@@ -605,8 +676,20 @@ fn read_then_write_without_interference_commits() {
     w.update(&o).unwrap();
     w.commit().unwrap();
     x.state = 5;
-    assert!(a.update(&x).is_err());
-    drop(a);
+    a.update(&x).unwrap();
+    let e = a.commit().expect_err("the list changed since it was read");
+    assert!(e.to_string().contains("conflict"), "{e}");
+    assert_eq!(
+        store
+            .begin()
+            .unwrap()
+            .get("v1", "x")
+            .unwrap()
+            .unwrap()
+            .state,
+        1,
+        "nothing of the conflicting transaction was written"
+    );
     // Without interference the same read-modify-write commits.
     let mut a = store.begin().unwrap();
     let mut x = a.get("v1", "x").unwrap().unwrap();

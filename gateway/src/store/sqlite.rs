@@ -12,29 +12,31 @@
 //! sync, so it is always the file SQLite writes.
 //!
 //! **Concurrency.** One writer connection behind a mutex, and a pool of reader
-//! connections. A [`Txn`] starts as a read snapshot (`BEGIN`, deferred) on a reader
-//! connection, without the mutex: transactions that only read (Get, Encrypt, Sign,
+//! connections. A [`Txn`] reads from a snapshot (`BEGIN`, deferred) on a reader
+//! connection and keeps its writes to itself until [`Txn::commit`]: it reads its own
+//! writes (by uid, and in lists: its version of an object in place of the stored
+//! one, its new objects last), nobody else sees them, and nothing reaches the
+//! database before the commit. So transactions that only read (Get, Encrypt, Sign,
 //! Locate, ... — and the backend work the request path does inside its transaction)
-//! run side by side, each on a consistent snapshot. At its first write a transaction
-//! takes the writer mutex and a `BEGIN IMMEDIATE` transaction on the writer connection
-//! and re-reads, there, everything it had read from its snapshot: if all of it is
-//! unchanged, its decisions stand as if it had held the lock from the start, and it
-//! continues on the writer (writes run one at a time, so a read-modify-write cannot
-//! lose an update). Besides, a transaction locks each object it touches by uid until
-//! it ends (after its commit is durable): shared to read it, exclusive to insert or
-//! update it. Transactions that only read one object (concurrent Sign or Encrypt with
-//! one key, and the backend work inside them) run side by side; a writer of an object
-//! waits for its readers and they for it, so a transaction whose first read is of
-//! that object sees the writer's commit. A reader that comes to write the object waits
-//! until it is the only reader; when two readers of one object both come to write it,
-//! the second is refused at once (each would wait for the other): a conflict.
-//! Transactions on different objects do not wait for each other. If another
-//! transaction changed something this one had read before its first write (an
-//! object read before it was locked here: a Locate's list, or a second object whose
-//! lock was waited for), or on such a conflict, the write fails with
-//! [`StoreError::Database`] and nothing of it is written. An object lock is waited
-//! for up to the busy timeout. The `busy_timeout` also covers another
-//! process (the CLI) holding the write lock.
+//! run side by side, and so do the writers until their commits: the request path
+//! appends its audit records between the writes and the commit without holding the
+//! writer. At commit a transaction takes the writer mutex and a `BEGIN IMMEDIATE`
+//! transaction on the writer connection, re-reads there everything it had read from
+//! snapshots — if any of it changed, it is a conflict: an error, nothing written —
+//! makes its writes and commits; the writer is held only that long.
+//!
+//! Besides, a transaction locks each object it touches by uid until it ends (after
+//! its commit is durable): shared to read it, exclusive to insert or update it.
+//! Transactions that only read one object (concurrent Sign or Encrypt with one key)
+//! run side by side; a writer of an object waits for its readers and they for it.
+//! Each new lock renews a snapshot that has been read from, so an object is read
+//! after the last change its lock waited for. A reader that comes to write the
+//! object waits until it is the only reader; when two readers of one object both
+//! come to write it, the second is refused at once (each would wait for the other):
+//! a conflict. Transactions on different objects do not wait for each other. What
+//! the commit's re-reading can still find changed is what was read without a lock:
+//! a Locate's list. An object lock is waited for up to the busy timeout. The
+//! `busy_timeout` also covers another process (the CLI) holding the write lock.
 //!
 //! **Erasure.** `secure_delete` is on, so the bytes of a cleared `key_ref` (a sealed
 //! blob) are zeroed rather than left in free space: in the main file at the next
@@ -245,30 +247,13 @@ impl Store for SqliteStore {
         }
         Ok(Box::new(SqliteTxn {
             store: self,
-            phase: Phase::Reading {
-                conn: Some(conn),
-                reads: Vec::new(),
-            },
+            snapshot: Some(conn),
+            snapshot_taken: false,
+            reads: Vec::new(),
+            writes: Vec::new(),
             locked: Vec::new(),
-            committed: false,
-            broken: false,
         }))
     }
-}
-
-/// Where a transaction stands.
-enum Phase<'a> {
-    /// Only reads so far: a snapshot on a reader connection (`conn` is `None` only
-    /// while moving to [`Phase::Writing`]), and what was read, to check at the
-    /// first write.
-    Reading {
-        conn: Option<Connection>,
-        reads: Vec<ReadLog>,
-    },
-    /// Since the first write: the writer connection in `BEGIN IMMEDIATE`.
-    Writing(MutexGuard<'a, Connection>),
-    /// Committed; the writer connection is released.
-    Done,
 }
 
 /// A read made from a snapshot, with its answer.
@@ -299,25 +284,45 @@ impl ReadLog {
     }
 }
 
-/// A transaction: a read snapshot until its first write, then the writer's
-/// `BEGIN IMMEDIATE` transaction (module documentation, "Concurrency").
+/// A write a transaction will make at its commit.
+enum Write {
+    Insert(ObjectRecord),
+    Update(ObjectRecord),
+}
+
+impl Write {
+    fn record(&self) -> &ObjectRecord {
+        match self {
+            Write::Insert(rec) | Write::Update(rec) => rec,
+        }
+    }
+}
+
+/// A transaction: a read snapshot, and writes kept until its commit
+/// (module documentation, "Concurrency").
 struct SqliteTxn<'a> {
     store: &'a SqliteStore,
-    phase: Phase<'a>,
+    /// The snapshot's reader connection; `None` once the transaction has ended.
+    snapshot: Option<Connection>,
+    /// Whether the snapshot has been read from (so it is fixed).
+    snapshot_taken: bool,
+    /// What was read from the snapshot, re-checked at commit.
+    reads: Vec<ReadLog>,
+    /// The writes, in order.
+    writes: Vec<Write>,
     /// Objects this transaction locked, and how (released when it ends).
     locked: Vec<(String, Hold)>,
-    committed: bool,
-    /// Set when a failed operation's partial writes could not be undone, or the
-    /// move to writing found a conflict; the transaction then refuses every
-    /// further call and rolls back on drop.
-    broken: bool,
 }
 
 impl Txn for SqliteTxn<'_> {
     fn insert(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
         self.check_usable()?;
         self.lock_object(&rec.uid, Hold::Exclusive)?;
-        self.atomically(|tx| tx.insert_object(rec))
+        if self.pending(&rec.uid).is_some() || uid_exists(self.conn()?, &rec.uid)? {
+            return Err(StoreError::Duplicate(rec.uid.clone()));
+        }
+        self.writes.push(Write::Insert(rec.clone()));
+        Ok(())
     }
 
     fn get(&mut self, vault: &str, uid: &str) -> Result<Option<ObjectRecord>, StoreError> {
@@ -334,7 +339,15 @@ impl Txn for SqliteTxn<'_> {
     fn update(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
         self.check_usable()?;
         self.lock_object(&rec.uid, Hold::Exclusive)?;
-        self.atomically(|tx| tx.update_object(rec))
+        let exists = match self.pending(&rec.uid) {
+            Some(p) => p.vault == rec.vault,
+            None => object_exists(self.conn()?, &rec.vault, &rec.uid)?,
+        };
+        if !exists {
+            return Err(StoreError::NotFound(rec.uid.clone()));
+        }
+        self.writes.push(Write::Update(rec.clone()));
+        Ok(())
     }
 
     fn list(
@@ -343,45 +356,129 @@ impl Txn for SqliteTxn<'_> {
         filter: &ObjectFilter,
     ) -> Result<Vec<ObjectRecord>, StoreError> {
         self.check_usable()?;
-        let found = list_on(self.conn(), vault, filter)?;
-        if let Phase::Reading { reads, .. } = &mut self.phase {
-            reads.push(ReadLog::List {
-                vault: vault.to_owned(),
-                filter: filter.clone(),
-                found: found.clone(),
-            });
-        }
-        Ok(found)
+        // An object this transaction changed may match now where the stored one
+        // does not: then ask for every object of the type (which an update never
+        // changes) and filter here, so that it shows in its place.
+        let query = if self.writes.iter().any(|w| matches!(w, Write::Update(_))) {
+            ObjectFilter {
+                object_type: filter.object_type,
+                ..ObjectFilter::default()
+            }
+        } else {
+            filter.clone()
+        };
+        let found = list_on(self.conn()?, vault, &query)?;
+        let seen = self.overlay(vault, filter, &found);
+        self.reads.push(ReadLog::List {
+            vault: vault.to_owned(),
+            filter: query,
+            found,
+        });
+        Ok(seen)
     }
 
     fn writes(&self) -> bool {
-        !matches!(self.phase, Phase::Reading { .. })
+        !self.writes.is_empty()
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         self.check_usable()?;
-        // On failure `committed` stays false and Drop rolls back what is left. A
-        // snapshot that read only has nothing to make durable: ending it suffices.
-        self.conn()
-            .execute_batch("COMMIT")
-            .map_err(db_err("commit"))?;
-        self.committed = true;
-        if !matches!(self.phase, Phase::Writing(_)) {
-            // Drop gives the reader connection back to the pool.
+        // The snapshot has served its reads; give its connection back first.
+        self.end();
+        if self.writes.is_empty() {
             return Ok(());
         }
         let store = self.store;
-        let Phase::Writing(writer) = std::mem::replace(&mut self.phase, Phase::Done) else {
-            return Ok(());
-        };
-        // Numbered under the writer lock, so numbers follow the order of the commits.
-        let commit = store.commits.fetch_add(1, Ordering::AcqRel) + 1;
+        let writer = store.lock();
+        let commit = self.apply(&writer).inspect_err(|_| {
+            if !writer.is_autocommit() {
+                if let Err(e) = writer.execute_batch("ROLLBACK") {
+                    // The next writer sees the open transaction and rolls it back.
+                    tracing::error!(error = %describe(&e), "sqlite store: rollback failed");
+                }
+            }
+        })?;
         drop(writer);
+        // Object locks are released (on drop) only once the commit is durable, so
+        // nobody reads a change before it is.
         store.make_durable(commit)
     }
 }
 
 impl SqliteTxn<'_> {
+    /// On the writer connection: `BEGIN IMMEDIATE`, checks that everything read
+    /// from the snapshot still reads the same (else a conflict, nothing written),
+    /// makes the writes and commits without syncing. Returns the commit's number.
+    fn apply(&self, writer: &Connection) -> Result<u64, StoreError> {
+        if !writer.is_autocommit() {
+            // Only reachable if an earlier rollback failed; never build on its leftovers.
+            tracing::warn!(
+                "sqlite store: transaction left open by an earlier failure; rolling back"
+            );
+            writer
+                .execute_batch("ROLLBACK")
+                .map_err(db_err("rollback leftover transaction"))?;
+        }
+        writer
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(db_err("begin"))?;
+        for read in &self.reads {
+            if !read.holds_on(writer)? {
+                return Err(StoreError::Database(
+                    "conflict: another transaction changed an object this one had read; \
+                     nothing was written"
+                        .into(),
+                ));
+            }
+        }
+        for write in &self.writes {
+            match write {
+                Write::Insert(rec) => insert_object(writer, rec)?,
+                Write::Update(rec) => update_object(writer, rec)?,
+            }
+        }
+        writer.execute_batch("COMMIT").map_err(db_err("commit"))?;
+        // Numbered under the writer lock, so numbers follow the order of the commits.
+        Ok(self.store.commits.fetch_add(1, Ordering::AcqRel) + 1)
+    }
+
+    /// The newest state this transaction wrote for `uid`, if it wrote one.
+    fn pending(&self, uid: &str) -> Option<&ObjectRecord> {
+        self.writes
+            .iter()
+            .rev()
+            .map(Write::record)
+            .find(|r| r.uid == uid)
+    }
+
+    /// `found` (a snapshot's list, of `filter` or wider) as this transaction sees
+    /// it under `filter`: its own writes in place of what they replace, its inserts
+    /// at the end (they are the newest).
+    fn overlay(
+        &self,
+        vault: &str,
+        filter: &ObjectFilter,
+        found: &[ObjectRecord],
+    ) -> Vec<ObjectRecord> {
+        let mut seen: Vec<ObjectRecord> = found
+            .iter()
+            .filter_map(|rec| {
+                let now = self.pending(&rec.uid).unwrap_or(rec);
+                matches_filter(now, vault, filter).then(|| now.clone())
+            })
+            .collect();
+        for write in &self.writes {
+            let Write::Insert(rec) = write else { continue };
+            let Some(own) = self.pending(&rec.uid) else {
+                continue;
+            };
+            if matches_filter(own, vault, filter) && !seen.iter().any(|s| s.uid == own.uid) {
+                seen.push(own.clone());
+            }
+        }
+        seen
+    }
+
     /// [`Txn::get`] and [`Txn::read`]: the object, locked `how`.
     fn get_locked(
         &mut self,
@@ -391,14 +488,15 @@ impl SqliteTxn<'_> {
     ) -> Result<Option<ObjectRecord>, StoreError> {
         self.check_usable()?;
         self.lock_object(uid, how)?;
-        let found = get_on(self.conn(), vault, uid)?;
-        if let Phase::Reading { reads, .. } = &mut self.phase {
-            reads.push(ReadLog::Get {
-                vault: vault.to_owned(),
-                uid: uid.to_owned(),
-                found: found.clone(),
-            });
+        if let Some(own) = self.pending(uid) {
+            return Ok((own.vault == vault).then(|| own.clone()));
         }
+        let found = get_on(self.conn()?, vault, uid)?;
+        self.reads.push(ReadLog::Get {
+            vault: vault.to_owned(),
+            uid: uid.to_owned(),
+            found: found.clone(),
+        });
         Ok(found)
     }
 
@@ -471,240 +569,164 @@ impl SqliteTxn<'_> {
         drop(held);
         match self.locked.iter_mut().find(|(u, _)| u == uid) {
             Some(entry) => entry.1 = want,
-            None => self.locked.push((uid.to_owned(), want)),
+            None => {
+                self.locked.push((uid.to_owned(), want));
+                // A snapshot older than the lock may predate the last change to
+                // the object: read it from a new one.
+                self.fresh_snapshot()?;
+            }
         }
         Ok(())
     }
 
-    /// The connection the transaction runs on now.
-    fn conn(&self) -> &Connection {
-        match &self.phase {
-            Phase::Writing(conn) => conn,
-            Phase::Reading { conn, .. } => conn
-                .as_ref()
-                .expect("a reading transaction holds its connection"),
-            Phase::Done => unreachable!("a committed transaction is consumed"),
-        }
-    }
-
-    /// Before the first write: takes the writer connection (`BEGIN IMMEDIATE`), checks
-    /// that everything read from the snapshot still reads the same there, and ends
-    /// the snapshot. A conflict breaks the transaction.
-    fn start_writing(&mut self) -> Result<(), StoreError> {
-        let Phase::Reading { conn, reads } = &mut self.phase else {
+    /// Ends the snapshot and begins a new one, if it has been read from (a
+    /// deferred `BEGIN` takes its snapshot at the first read). The reads made so
+    /// far stay in the log and are checked at commit as always.
+    fn fresh_snapshot(&mut self) -> Result<(), StoreError> {
+        if !self.snapshot_taken {
             return Ok(());
-        };
-        let writer = self.store.lock();
-        if !writer.is_autocommit() {
-            // Only reachable if an earlier rollback failed; never build on its leftovers.
-            tracing::warn!(
-                "sqlite store: transaction left open by an earlier failure; rolling back"
-            );
-            writer
-                .execute_batch("ROLLBACK")
-                .map_err(db_err("rollback leftover transaction"))?;
         }
-        writer
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(db_err("begin"))?;
-        let mut conflict = None;
-        for read in reads.iter() {
-            match read.holds_on(&writer) {
-                Ok(true) => {}
-                Ok(false) => {
-                    conflict = Some(StoreError::Database(
-                        "conflict: another transaction changed an object this one had \
-                         read; nothing was written"
-                            .into(),
-                    ));
-                    break;
-                }
-                Err(e) => {
-                    conflict = Some(e);
-                    break;
-                }
-            }
-        }
-        if let Some(e) = conflict {
-            let _ = writer.execute_batch("ROLLBACK");
-            self.broken = true;
-            return Err(e);
-        }
-        if let Some(reader) = conn.take() {
-            if reader.execute_batch("ROLLBACK").is_ok() {
-                self.store.put_reader(reader);
-            }
-        }
-        self.phase = Phase::Writing(writer);
-        Ok(())
+        self.snapshot_taken = false;
+        self.conn()?
+            .execute_batch("ROLLBACK; BEGIN")
+            .map_err(db_err("renew snapshot"))
     }
 
-    /// Runs one operation under a savepoint, so a failure undoes its partial writes
-    /// and leaves the transaction usable (a batch that continues past a failed item
-    /// must not commit half an object).
-    fn atomically<T>(
-        &mut self,
-        op: impl FnOnce(&mut Self) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        self.check_usable()?;
-        self.start_writing()?;
-        self.writer()?
-            .execute_batch("SAVEPOINT txn_op")
-            .map_err(db_err("savepoint"))?;
-        match op(self) {
-            Ok(value) => {
-                self.writer()?
-                    .execute_batch("RELEASE txn_op")
-                    .map_err(db_err("release savepoint"))?;
-                Ok(value)
-            }
-            Err(e) => {
-                // After some errors SQLite has rolled back the whole transaction;
-                // `check_usable` reports that on the next call.
-                if !self.conn().is_autocommit() {
-                    if let Err(undo) = self
-                        .conn()
-                        .execute_batch("ROLLBACK TO txn_op; RELEASE txn_op")
-                    {
-                        self.broken = true;
-                        tracing::error!(
-                            error = %describe(&undo),
-                            "sqlite store: rollback to savepoint failed"
-                        );
-                    }
-                }
-                Err(e)
-            }
-        }
+    /// The snapshot's connection, for a read.
+    fn conn(&mut self) -> Result<&Connection, StoreError> {
+        self.snapshot_taken = true;
+        self.snapshot
+            .as_ref()
+            .ok_or_else(|| StoreError::Database("internal: the transaction has ended".into()))
     }
 
-    /// The writer connection (after [`start_writing`](Self::start_writing)).
-    fn writer(&self) -> Result<&Connection, StoreError> {
-        match &self.phase {
-            Phase::Writing(conn) => Ok(conn),
-            Phase::Reading { .. } | Phase::Done => Err(StoreError::Database(
-                "internal: write outside the writer's transaction".into(),
-            )),
-        }
-    }
-
-    fn insert_object(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
-        let inserted = self
-            .writer()?
-            .prepare_cached(
-                "INSERT INTO objects (uid, vault, object_type, state, attributes, object, backend,
-                                      key_ref, created_at, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
-                         (SELECT IFNULL(MAX(seq), 0) + 1 FROM objects))",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    rec.uid,
-                    rec.vault,
-                    rec.object_type,
-                    rec.state,
-                    rec.attributes,
-                    rec.object,
-                    rec.backend,
-                    rec.key_ref,
-                    rec.created_at,
-                ])
-            });
-        match inserted {
-            Ok(_) => {}
-            // SQLite reports the uid's primary key as a UNIQUE or PRIMARYKEY violation
-            // depending on the table layout; asking is exact either way, and the
-            // IMMEDIATE transaction keeps the answer stable.
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == ErrorCode::ConstraintViolation && self.uid_exists(&rec.uid)? =>
-            {
-                return Err(StoreError::Duplicate(rec.uid.clone()));
-            }
-            Err(e) => return Err(db_err("insert object")(e)),
-        }
-        self.write_values(Table::Names, rec)?;
-        self.write_values(Table::Groups, rec)
-    }
-
-    fn update_object(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
-        let changed = self
-            .writer()?
-            .prepare_cached(
-                "UPDATE objects SET state = ?3, attributes = ?4, object = ?5, key_ref = ?6
-                 WHERE vault = ?1 AND uid = ?2",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    rec.vault,
-                    rec.uid,
-                    rec.state,
-                    rec.attributes,
-                    rec.object,
-                    rec.key_ref
-                ])
-            })
-            .map_err(db_err("update object"))?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(rec.uid.clone()));
-        }
-        for table in [Table::Names, Table::Groups] {
-            self.writer()?
-                .prepare_cached(table.delete_sql())
-                .and_then(|mut stmt| stmt.execute(params![rec.uid]))
-                .map_err(db_err(table.context()))?;
-            self.write_values(table, rec)?;
-        }
-        Ok(())
-    }
-
-    /// Fails if the transaction can no longer be trusted: SQLite rolled it back on its
-    /// own after an error (I/O, disk full) — going on would run each statement in
-    /// autocommit mode, outside any transaction — or a failed operation could not be
-    /// undone.
+    /// Fails if the snapshot can no longer be trusted: SQLite ended it on its own
+    /// after an error (I/O), so reads would no longer come from one snapshot.
     fn check_usable(&self) -> Result<(), StoreError> {
-        if self.broken {
+        let conn = self
+            .snapshot
+            .as_ref()
+            .ok_or_else(|| StoreError::Database("internal: the transaction has ended".into()))?;
+        if conn.is_autocommit() {
             return Err(StoreError::Database(
-                "transaction aborted: a failed operation could not be undone".into(),
-            ));
-        }
-        if self.conn().is_autocommit() {
-            return Err(StoreError::Database(
-                "transaction aborted: the database rolled it back after an error".into(),
+                "transaction aborted: the database ended it after an error".into(),
             ));
         }
         Ok(())
     }
+}
 
-    /// Whether any vault has an object `uid`.
-    fn uid_exists(&mut self, uid: &str) -> Result<bool, StoreError> {
-        self.writer()?
-            .prepare_cached("SELECT 1 FROM objects WHERE uid = ?1")
-            .and_then(|mut stmt| stmt.exists(params![uid]))
-            .map_err(db_err("check object uid"))
-    }
+/// Whether `rec` is what [`list_on`] answers for `vault` and `filter`.
+fn matches_filter(rec: &ObjectRecord, vault: &str, filter: &ObjectFilter) -> bool {
+    rec.vault == vault
+        && filter.object_type.is_none_or(|t| t == rec.object_type)
+        && filter.state.is_none_or(|s| s == rec.state)
+        && filter.name.as_ref().is_none_or(|n| rec.names.contains(n))
+        && filter
+            .object_group
+            .as_ref()
+            .is_none_or(|g| rec.object_groups.contains(g))
+}
 
-    /// Inserts `rec`'s names or groups, keeping their order.
-    fn write_values(&mut self, table: Table, rec: &ObjectRecord) -> Result<(), StoreError> {
-        let values = match table {
-            Table::Names => &rec.names,
-            Table::Groups => &rec.object_groups,
-        };
-        if values.is_empty() {
-            return Ok(());
+fn insert_object(conn: &Connection, rec: &ObjectRecord) -> Result<(), StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO objects (uid, vault, object_type, state, attributes, object, backend,
+                                  key_ref, created_at, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+                     (SELECT IFNULL(MAX(seq), 0) + 1 FROM objects))",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                rec.uid,
+                rec.vault,
+                rec.object_type,
+                rec.state,
+                rec.attributes,
+                rec.object,
+                rec.backend,
+                rec.key_ref,
+                rec.created_at,
+            ])
+        });
+    match inserted {
+        Ok(_) => {}
+        // SQLite reports the uid's primary key as a UNIQUE or PRIMARYKEY violation
+        // depending on the table layout; asking is exact either way, and the
+        // IMMEDIATE transaction keeps the answer stable.
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == ErrorCode::ConstraintViolation && uid_exists(conn, &rec.uid)? =>
+        {
+            return Err(StoreError::Duplicate(rec.uid.clone()));
         }
-        let mut stmt = self
-            .writer()?
-            .prepare_cached(table.insert_sql())
+        Err(e) => return Err(db_err("insert object")(e)),
+    }
+    write_values(conn, Table::Names, rec)?;
+    write_values(conn, Table::Groups, rec)
+}
+
+fn update_object(conn: &Connection, rec: &ObjectRecord) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE objects SET state = ?3, attributes = ?4, object = ?5, key_ref = ?6
+             WHERE vault = ?1 AND uid = ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                rec.vault,
+                rec.uid,
+                rec.state,
+                rec.attributes,
+                rec.object,
+                rec.key_ref
+            ])
+        })
+        .map_err(db_err("update object"))?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(rec.uid.clone()));
+    }
+    for table in [Table::Names, Table::Groups] {
+        conn.prepare_cached(table.delete_sql())
+            .and_then(|mut stmt| stmt.execute(params![rec.uid]))
             .map_err(db_err(table.context()))?;
-        for (pos, value) in values.iter().enumerate() {
-            let pos = i64::try_from(pos).map_err(|_| {
-                StoreError::Database(format!("{}: too many values", table.context()))
-            })?;
-            stmt.execute(params![rec.uid, rec.vault, pos, value])
-                .map_err(db_err(table.context()))?;
-        }
-        Ok(())
+        write_values(conn, table, rec)?;
     }
+    Ok(())
+}
+
+/// Whether any vault has an object `uid`.
+fn uid_exists(conn: &Connection, uid: &str) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT 1 FROM objects WHERE uid = ?1")
+        .and_then(|mut stmt| stmt.exists(params![uid]))
+        .map_err(db_err("check object uid"))
+}
+
+/// Whether `vault` has an object `uid`.
+fn object_exists(conn: &Connection, vault: &str, uid: &str) -> Result<bool, StoreError> {
+    conn.prepare_cached("SELECT 1 FROM objects WHERE vault = ?1 AND uid = ?2")
+        .and_then(|mut stmt| stmt.exists(params![vault, uid]))
+        .map_err(db_err("check object"))
+}
+
+/// Inserts `rec`'s names or groups, keeping their order.
+fn write_values(conn: &Connection, table: Table, rec: &ObjectRecord) -> Result<(), StoreError> {
+    let values = match table {
+        Table::Names => &rec.names,
+        Table::Groups => &rec.object_groups,
+    };
+    if values.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn
+        .prepare_cached(table.insert_sql())
+        .map_err(db_err(table.context()))?;
+    for (pos, value) in values.iter().enumerate() {
+        let pos = i64::try_from(pos)
+            .map_err(|_| StoreError::Database(format!("{}: too many values", table.context())))?;
+        stmt.execute(params![rec.uid, rec.vault, pos, value])
+            .map_err(db_err(table.context()))?;
+    }
+    Ok(())
 }
 
 /// The object `uid` of `vault`, with its names and groups.
@@ -814,33 +836,19 @@ impl Drop for SqliteTxn<'_> {
 }
 
 impl SqliteTxn<'_> {
-    /// Ends the SQL transaction if it is still open (rolls back), and gives a reader
-    /// connection back to the pool.
+    /// Ends the snapshot if it is still open and gives its connection back to the
+    /// pool. Writes not yet applied are simply dropped: nothing of them reached
+    /// the database.
     fn end(&mut self) {
-        match &mut self.phase {
-            Phase::Reading { conn, .. } => {
-                let Some(conn) = conn.take() else { return };
-                if !conn.is_autocommit() {
-                    if let Err(e) = conn.execute_batch("ROLLBACK") {
-                        tracing::error!(error = %describe(&e), "sqlite store: ending a snapshot failed");
-                    }
-                }
-                self.store.put_reader(conn);
-            }
-            Phase::Done => {}
-            Phase::Writing(conn) => {
-                // After some errors (I/O, disk full) SQLite has already rolled back on
-                // its own.
-                if self.committed || conn.is_autocommit() {
-                    return;
-                }
-                if let Err(e) = conn.execute_batch("ROLLBACK") {
-                    // Drop cannot fail; the next writer sees the open transaction and
-                    // retries.
-                    tracing::error!(error = %describe(&e), "sqlite store: rollback failed");
-                }
+        let Some(conn) = self.snapshot.take() else {
+            return;
+        };
+        if !conn.is_autocommit() {
+            if let Err(e) = conn.execute_batch("ROLLBACK") {
+                tracing::error!(error = %describe(&e), "sqlite store: ending a snapshot failed");
             }
         }
+        self.store.put_reader(conn);
     }
 }
 
