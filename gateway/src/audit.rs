@@ -27,7 +27,6 @@ use hmac::{Hmac, Mac};
 use kmip::types::{Operation, ResultReason, ResultStatus};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use std::collections::HashMap;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -222,40 +221,57 @@ pub enum VerifyFailure {
     BadMac,
 }
 
-/// An open audit log, appending records under a lock; share it behind an `Arc`.
+/// When a request that changed nothing may be answered, relative to its audit
+/// records (`[audit] sync` in keygate.toml). Records of a request that changed
+/// something are always fsynced before its change is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuditSync {
+    /// Once its records are fsynced (the default): no answer survives its record,
+    /// even a power failure.
+    #[default]
+    Always,
+    /// Once its records are written to the log file (the kernel holds them, so a
+    /// crash of the daemon loses nothing); the flusher fsyncs them right after,
+    /// together with everything written meanwhile. A failure of the machine itself
+    /// (power, kernel) can lose the records of the last moments' reads.
+    Changes,
+}
+
+/// An open audit log; share it behind an `Arc`.
 ///
 /// One process should have a log open for writing at a time; two writers would
 /// fork the chain.
 ///
-/// **Group commit.** Concurrent appends share one write and one fsync. Records are
-/// queued, and whoever leads the next group writes everything queued by then with
-/// one `write` and one `fdatasync`:
+/// **Writing and syncing.** An append formats its records onto the chain and
+/// writes them to the file at once, under the log's lock (a `write` of a few
+/// hundred bytes). Making them durable is separate and grouped: one `fdatasync`
+/// covers everything written before it started, so concurrent appends share it.
+/// [`append_many`](Self::append_many) writes and then waits for such a sync (it
+/// runs one itself when none is under way); [`write`](Self::write) only writes,
+/// and [`durable`](Self::durable) gives a future that resolves when a sync covers
+/// the records. A flusher thread owned by the log syncs whenever something written
+/// is not yet synced, so records are never left unsynced for longer than a sync
+/// takes.
 ///
-/// - [`append_many`](Self::append_many) blocks (call it where blocking is allowed):
-///   its caller leads a group itself when no write is under way, or waits for the
-///   group that carries its records;
-/// - [`submit`](Self::submit) does not block: it queues the records and returns a
-///   [`Pending`] to await; a flusher thread owned by the log leads the groups of
-///   submitted records, so a request answered on an async task waits for the disk
-///   without holding a thread, and every request in flight shares the next fsync.
-///
-/// Either way a record counts as written only once its group is durable, and its
-/// caller learns the outcome (or the error that kept it out).
+/// A write that fails is cut off again (if even that fails, the log refuses every
+/// further append: [`AuditError::Broken`]); a sync that fails leaves the log
+/// broken too, since records others were answered on may not be on disk.
 pub struct AuditLog {
     shared: Arc<Shared>,
+    sync: AuditSync,
     flusher: Option<std::thread::JoinHandle<()>>,
 }
 
-/// What the callers and the flusher thread share.
+/// What the appenders and the flusher thread share.
 struct Shared {
     path: PathBuf,
     key: Zeroizing<[u8; KEY_LEN]>,
-    /// Written only by the leader of a group (`State::writing`).
     file: File,
     state: Mutex<State>,
-    /// Signalled when a group write ends (blocking appenders wait on it).
-    written: Condvar,
-    /// Signalled when submitted records wait for a leader, or the log closes.
+    /// Signalled when a sync ends.
+    synced: Condvar,
+    /// Signalled when something is written and the flusher is idle, or the log
+    /// closes.
     work: Condvar,
 }
 
@@ -263,48 +279,43 @@ struct State {
     /// Bytes in the file after the last complete append.
     len: u64,
     head: ChainHead,
-    /// A failed write could not be rolled back.
+    /// Bytes known durable.
+    synced: u64,
+    /// A sync is under way (outside the lock).
+    syncing: bool,
+    /// The flusher waits for work.
+    flusher_idle: bool,
+    /// A write could not be cut back, or a sync failed.
     broken: bool,
-    /// A leader is writing a group (outside the lock).
-    writing: bool,
-    /// Appends waiting for the next group.
-    queue: Vec<Queued>,
-    /// Outcomes of written groups, by ticket, until their blocking caller takes them.
-    done: HashMap<u64, Result<(), AuditError>>,
-    next_ticket: u64,
-    /// The log is being dropped: the flusher writes what is queued and ends.
+    /// Futures waiting for a sync to reach a length.
+    waiters: Vec<(u64, oneshot::Sender<Result<(), AuditError>>)>,
+    /// The log is being dropped: the flusher syncs what is written and ends.
     closing: bool,
 }
 
-/// Records waiting for a group, and who waits for them.
-struct Queued {
-    recs: Vec<AuditRecord>,
-    waiter: Waiter,
-}
+/// Where an append's records end in the log: what [`AuditLog::durable`] waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "the records are written but not known durable"]
+pub struct Written(u64);
 
-enum Waiter {
-    /// A blocking [`AuditLog::append_many`]: its outcome goes to `State::done`.
-    Ticket(u64),
-    /// A [`Pending`] from [`AuditLog::submit`].
-    Async(oneshot::Sender<Result<(), AuditError>>),
-}
-
-/// Records given to [`AuditLog::submit`], not yet known to be durable.
+/// Records not yet known to be durable ([`AuditLog::durable`]).
 #[derive(Debug)]
-#[must_use = "the records count as written only once wait() returns Ok"]
-pub struct Pending(Option<oneshot::Receiver<Result<(), AuditError>>>);
+#[must_use = "the records count as durable only once wait() returns Ok"]
+pub struct Pending(PendingState);
+
+#[derive(Debug)]
+enum PendingState {
+    Ready(Result<(), AuditError>),
+    Waiting(oneshot::Receiver<Result<(), AuditError>>),
+}
 
 impl Pending {
-    /// A pending append with nothing to wait for (no records).
-    pub fn none() -> Pending {
-        Pending(None)
-    }
-
-    /// Waits until the records are durable, or for the error that kept them out.
+    /// Waits until the records are durable, or for the error that keeps them from
+    /// being known so.
     pub async fn wait(self) -> Result<(), AuditError> {
         match self.0 {
-            None => Ok(()),
-            Some(rx) => rx.await.unwrap_or(Err(AuditError::Closed)),
+            PendingState::Ready(outcome) => outcome,
+            PendingState::Waiting(rx) => rx.await.unwrap_or(Err(AuditError::Closed)),
         }
     }
 }
@@ -313,6 +324,7 @@ impl fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuditLog")
             .field("path", &self.shared.path)
+            .field("sync", &self.sync)
             .finish_non_exhaustive()
     }
 }
@@ -383,6 +395,8 @@ impl AuditLog {
             .open(&path)
             .map_err(io_err)?;
         let len = file.metadata().map_err(io_err)?.len();
+        // What an earlier run wrote may not have reached the disk yet.
+        file.sync_data().map_err(io_err)?;
         if len == 0 {
             // The file may be new: make its directory entry durable before the first
             // record is acknowledged.
@@ -419,27 +433,40 @@ impl AuditLog {
             state: Mutex::new(State {
                 len,
                 head,
+                synced: len,
+                syncing: false,
+                flusher_idle: false,
                 broken: false,
-                writing: false,
-                queue: Vec::new(),
-                done: HashMap::new(),
-                next_ticket: 0,
+                waiters: Vec::new(),
                 closing: false,
             }),
-            written: Condvar::new(),
+            synced: Condvar::new(),
             work: Condvar::new(),
         });
         let flusher = std::thread::Builder::new()
             .name("keygate-audit".into())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || shared.flush_submitted()
+                move || shared.flush()
             })
             .map_err(|source| AuditError::Io { path, source })?;
         Ok(AuditLog {
             shared,
+            sync: AuditSync::Always,
             flusher: Some(flusher),
         })
+    }
+
+    /// The log with `sync` as its policy for requests that changed nothing
+    /// ([`AuditLog::sync`]).
+    pub fn with_sync(mut self, sync: AuditSync) -> AuditLog {
+        self.sync = sync;
+        self
+    }
+
+    /// When a request that changed nothing may be answered.
+    pub fn sync(&self) -> AuditSync {
+        self.sync
     }
 
     /// The log's path.
@@ -457,11 +484,10 @@ impl AuditLog {
         self.append_many(std::slice::from_ref(rec))
     }
 
-    /// Appends records (one per batch item of a message) with a single write and a
-    /// single fsync; when this returns `Ok` they are durable. On an error none of
-    /// them is in the log: a partial write is cut off again, and if even that fails
-    /// the log refuses further appends ([`AuditError::Broken`]). The request path
-    /// should fail the request rather than answer without its audit record.
+    /// Appends records (one per batch item of a message) with a single write and
+    /// waits until they are durable (one fsync, shared with concurrent appends).
+    /// On an error none of them is in the log, or the log is broken. The request
+    /// path should fail the request rather than answer without its audit record.
     ///
     /// Blocks for the disk: call it where blocking is allowed.
     pub fn append_many(&self, recs: &[AuditRecord]) -> Result<(), AuditError> {
@@ -470,58 +496,60 @@ impl AuditLog {
         }
         let shared = &*self.shared;
         let mut state = shared.lock();
-        if state.broken {
-            return Err(shared.broken());
-        }
-        let ticket = state.next_ticket;
-        state.next_ticket += 1;
-        state.queue.push(Queued {
-            recs: recs.to_vec(),
-            waiter: Waiter::Ticket(ticket),
-        });
+        let Written(end) = shared.write_locked(&mut state, recs)?;
         loop {
-            if let Some(outcome) = state.done.remove(&ticket) {
-                return outcome;
+            if state.synced >= end {
+                return Ok(());
             }
-            state = if state.writing {
+            if state.broken {
+                return Err(shared.broken());
+            }
+            state = if state.syncing {
                 shared
-                    .written
+                    .synced
                     .wait(state)
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
             } else {
-                // Lead the next group: everything queued so far, ours included.
-                shared.lead(state)
+                shared.sync_locked(state)
             };
         }
     }
 
-    /// Queues records (one per batch item of a message) for the next group without
-    /// blocking; they count as written only once the returned [`Pending`] resolves
-    /// `Ok` (same guarantees as [`append_many`](Self::append_many)).
-    pub fn submit(&self, recs: Vec<AuditRecord>) -> Pending {
-        if recs.is_empty() {
-            return Pending::none();
-        }
-        let (tx, rx) = oneshot::channel();
+    /// Writes records (one per batch item of a message) to the log file with a
+    /// single write, without waiting for the disk: the flusher syncs them right
+    /// after. Returns where they end, for [`durable`](Self::durable). On an error
+    /// none of them is in the log, or the log is broken.
+    pub fn write(&self, recs: &[AuditRecord]) -> Result<Written, AuditError> {
         let shared = &*self.shared;
         let mut state = shared.lock();
-        if state.broken {
-            drop(state);
-            // The receiver is ours: this cannot fail.
-            let _ = tx.send(Err(shared.broken()));
-            return Pending(Some(rx));
-        }
-        state.queue.push(Queued {
-            recs,
-            waiter: Waiter::Async(tx),
-        });
-        // A leader under way wakes the flusher itself when it finishes.
-        let idle = !state.writing;
+        let written = shared.write_locked(&mut state, recs)?;
+        let wake = state.flusher_idle && state.synced < state.len;
         drop(state);
-        if idle {
+        if wake {
             shared.work.notify_one();
         }
-        Pending(Some(rx))
+        Ok(written)
+    }
+
+    /// A future that resolves once everything up to `written` is durable (or with
+    /// the error that keeps it from being known so). Does not block.
+    pub fn durable(&self, written: Written) -> Pending {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        if state.synced >= written.0 {
+            return Pending(PendingState::Ready(Ok(())));
+        }
+        if state.broken {
+            return Pending(PendingState::Ready(Err(shared.broken())));
+        }
+        let (tx, rx) = oneshot::channel();
+        state.waiters.push((written.0, tx));
+        let wake = state.flusher_idle;
+        drop(state);
+        if wake {
+            shared.work.notify_one();
+        }
+        Pending(PendingState::Waiting(rx))
     }
 }
 
@@ -538,118 +566,100 @@ impl Shared {
         }
     }
 
-    /// The flusher thread: leads a group whenever submitted records wait and no
-    /// one else is writing; ends when the log closes, after writing what is queued.
-    fn flush_submitted(&self) {
+    /// The flusher thread: syncs whenever something written is not yet synced and
+    /// no sync is under way; when the log closes, syncs what is left and ends.
+    fn flush(&self) {
         let mut state = self.lock();
         loop {
-            if !state.writing && !state.queue.is_empty() {
-                state = self.lead(state);
-            } else if state.closing && !state.writing {
+            if !state.syncing && !state.broken && state.synced < state.len {
+                state = self.sync_locked(state);
+            } else if state.closing && !state.syncing {
+                // Nothing more will be synced: whoever still waits is told.
+                let waiters = std::mem::take(&mut state.waiters);
+                drop(state);
+                for (_, tx) in waiters {
+                    let _ = tx.send(Err(AuditError::Closed));
+                }
                 return;
             } else {
+                state.flusher_idle = true;
                 state = self
                     .work
                     .wait(state)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
+                state.flusher_idle = false;
             }
         }
     }
 
-    /// Writes everything queued as one group (the caller holds `state`, and no
-    /// write is under way), gives every append its outcome, and returns the lock.
-    fn lead<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        let group = std::mem::take(&mut state.queue);
-        let outcomes = if state.broken {
-            group
-                .into_iter()
-                .map(|q| (q.waiter, Err(self.broken())))
-                .collect()
-        } else {
-            state.writing = true;
-            let (len, head) = (state.len, state.head);
-            drop(state);
-            let (outcomes, written) = self.write_group(head, len, group);
-            state = self.lock();
-            state.writing = false;
-            if let Some((bytes, head)) = written {
-                state.len += bytes;
-                state.head = head;
-            }
-            state.broken |= outcomes.broken;
-            outcomes.results
-        };
-        for (waiter, outcome) in outcomes {
-            match waiter {
-                Waiter::Ticket(t) => {
-                    state.done.insert(t, outcome);
-                }
-                // A waiter that gave up (its connection closed) is no loss.
-                Waiter::Async(tx) => {
-                    let _ = tx.send(outcome);
-                }
-            }
+    /// Formats `recs` onto the chain and writes them with one `write`. On a write
+    /// error the file is cut back (or the log marked broken when it cannot be).
+    fn write_locked(&self, state: &mut State, recs: &[AuditRecord]) -> Result<Written, AuditError> {
+        if state.broken {
+            return Err(self.broken());
         }
-        self.written.notify_all();
-        if !state.queue.is_empty() || state.closing {
-            self.work.notify_one();
-        }
-        state
-    }
-
-    /// Formats a group's records onto the chain from `head`, writes them with one
-    /// write and one fsync at `len`, and gives each append its outcome, plus the bytes
-    /// written and the new head when the write succeeded. On a write error every
-    /// append of the group fails and the file is cut back to `len`.
-    fn write_group(
-        &self,
-        mut head: ChainHead,
-        len: u64,
-        group: Vec<Queued>,
-    ) -> (GroupOutcome, Option<(u64, ChainHead)>) {
-        let mut results = Vec::with_capacity(group.len());
-        let mut buf = Vec::with_capacity(256 * group.len());
-        let mut written = Vec::with_capacity(group.len());
-        for Queued { recs, waiter } in group {
-            let mark = (buf.len(), head);
-            match self.format(&mut buf, &mut head, &recs) {
-                Ok(()) => written.push(waiter),
-                Err(e) => {
-                    // Only this append's records are left out.
-                    buf.truncate(mark.0);
-                    head = mark.1;
-                    results.push((waiter, Err(e)));
-                }
-            }
-        }
+        let mut head = state.head;
+        let mut buf = Vec::with_capacity(320 * recs.len());
+        self.format(&mut buf, &mut head, recs)?;
         let mut file = &self.file;
-        let io = file.write_all(&buf).and_then(|()| file.sync_data());
-        let mut broken = false;
-        let new = match io {
-            Ok(()) => {
-                results.extend(written.into_iter().map(|t| (t, Ok(()))));
-                Some((u64::try_from(buf.len()).unwrap_or(u64::MAX), head))
+        if let Err(source) = file.write_all(&buf) {
+            if self.file.set_len(state.len).is_err() {
+                state.broken = true;
+                tracing::error!(path = %self.path.display(), "audit log write failed and could not be cut back");
             }
-            Err(source) => {
-                let rolled_back = self.file.set_len(len).and_then(|()| self.file.sync_data());
-                if rolled_back.is_err() {
-                    broken = true;
-                    tracing::error!(path = %self.path.display(), "audit log write failed and could not be rolled back");
-                }
-                for t in written {
-                    let source = io::Error::new(source.kind(), source.to_string());
-                    results.push((
-                        t,
-                        Err(AuditError::Io {
+            return Err(AuditError::Io {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        state.len += u64::try_from(buf.len()).unwrap_or(u64::MAX);
+        state.head = head;
+        Ok(Written(state.len))
+    }
+
+    /// Syncs everything written so far (the caller holds `state`, and no sync is
+    /// under way), then tells the waiters it covers, and returns the lock.
+    fn sync_locked<'a>(&'a self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        state.syncing = true;
+        let target = state.len;
+        drop(state);
+        let outcome = self.file.sync_data();
+        state = self.lock();
+        state.syncing = false;
+        let done: Vec<_> = match outcome {
+            Ok(()) => {
+                state.synced = state.synced.max(target);
+                let synced = state.synced;
+                let (done, waiting) = std::mem::take(&mut state.waiters)
+                    .into_iter()
+                    .partition(|(end, _)| *end <= synced);
+                state.waiters = waiting;
+                done.into_iter().map(|(_, tx)| (tx, Ok(()))).collect()
+            }
+            Err(e) => {
+                // What was written may or may not be on disk, and some of it may
+                // have been answered on: the log takes nothing more.
+                state.broken = true;
+                tracing::error!(path = %self.path.display(), error = %e, "audit log sync failed; the log refuses further appends");
+                std::mem::take(&mut state.waiters)
+                    .into_iter()
+                    .map(|(_, tx)| {
+                        let source = io::Error::new(e.kind(), e.to_string());
+                        let err = AuditError::Io {
                             path: self.path.clone(),
                             source,
-                        }),
-                    ));
-                }
-                None
+                        };
+                        (tx, Err(err))
+                    })
+                    .collect()
             }
         };
-        (GroupOutcome { results, broken }, new)
+        for (tx, outcome) in done {
+            // A waiter that gave up (its connection closed) is no loss.
+            let _ = tx.send(outcome);
+        }
+        self.synced.notify_all();
+        state
     }
 
     /// Appends `recs` as lines to `buf`, chained from `head` (advanced).
@@ -687,12 +697,6 @@ impl Shared {
         }
         Ok(())
     }
-}
-
-/// What a group write gives its appends.
-struct GroupOutcome {
-    results: Vec<(Waiter, Result<(), AuditError>)>,
-    broken: bool,
 }
 
 /// Checks a whole log with its key: every line's form and MAC, the `prev` chain and

@@ -20,6 +20,7 @@
 //! file atomically ([`write_atomic`]): a reader sees the old or the new file, never
 //! half of one.
 
+use crate::audit::AuditSync;
 pub use crate::backend::pkcs11::Placement;
 use kmip::types::Operation;
 use serde::{Deserialize, Serialize};
@@ -186,6 +187,9 @@ pub struct AuditConfig {
     pub path: PathBuf,
     /// File holding the 32-byte HMAC key chaining the lines (mode 0600).
     pub key_file: PathBuf,
+    /// `sync`: when a request that changed nothing may be answered ("always", the
+    /// default: once its records are fsynced; "changes": once they are written).
+    pub sync: AuditSync,
 }
 
 /// `[limits]`: bounds on what one peer can make the daemon spend. Every value is
@@ -547,6 +551,12 @@ pub enum Problem {
         /// The rule it breaks.
         reason: &'static str,
     },
+    /// `audit.sync` is neither `always` nor `changes`.
+    #[error("audit.sync = {value:?} is not \"always\" or \"changes\"")]
+    BadAuditSync {
+        /// The value given.
+        value: String,
+    },
     /// `placement` is neither `resident` nor `wrapped`.
     #[error("backend {backend:?}: placement = {value:?} is not \"resident\" or \"wrapped\"")]
     BadPlacement {
@@ -728,6 +738,10 @@ impl Config {
             audit: OutAudit {
                 path: rel(&self.audit.path),
                 key_file: rel(&self.audit.key_file),
+                sync: match self.audit.sync {
+                    AuditSync::Always => None,
+                    AuditSync::Changes => Some("changes"),
+                },
             },
             limits: OutLimits::from(&self.limits),
             backends: self
@@ -973,6 +987,7 @@ struct RawKeystore {
 struct RawAudit {
     path: Spanned<String>,
     key_file: Spanned<String>,
+    sync: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1074,9 +1089,25 @@ impl RawConfig {
         let keystore = KeystoreConfig {
             master_key_file: resolve(&self.keystore.master_key_file, "keystore.master_key_file")?,
         };
+        let sync = match &self.audit.sync {
+            None => AuditSync::Always,
+            Some(s) => match s.get_ref().as_str() {
+                "always" => AuditSync::Always,
+                "changes" => AuditSync::Changes,
+                other => {
+                    return Err((
+                        Some(s.span()),
+                        Problem::BadAuditSync {
+                            value: other.to_owned(),
+                        },
+                    ))
+                }
+            },
+        };
         let audit = AuditConfig {
             path: resolve(&self.audit.path, "audit.path")?,
             key_file: resolve(&self.audit.key_file, "audit.key_file")?,
+            sync,
         };
         let limits = self.limits.validate()?;
 
@@ -1698,6 +1729,8 @@ struct OutKeystore {
 struct OutAudit {
     path: String,
     key_file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -1847,6 +1880,43 @@ mod tests {
         let again = Config::from_toml_str(&cfg.to_toml(), "/etc/keygate/keygate.toml")
             .expect("to_toml reloads");
         assert_eq!(again, cfg);
+    }
+
+    #[test]
+    fn audit_sync_loads_survives_a_save_and_refuses_other_values() {
+        let cfg = Config::from_toml_str(BASE, "/k.toml").expect("loads");
+        assert_eq!(cfg.audit.sync, AuditSync::Always, "the default");
+        assert!(
+            !cfg.to_toml().contains("sync"),
+            "the default is not written"
+        );
+        let changes = BASE.replace(
+            "key_file = \"ak\"\n",
+            "key_file = \"ak\"\nsync = \"changes\"\n",
+        );
+        let cfg = Config::from_toml_str(&changes, "/k.toml").expect("loads");
+        assert_eq!(cfg.audit.sync, AuditSync::Changes);
+        let again = Config::from_toml_str(&cfg.to_toml(), "/k.toml").expect("to_toml reloads");
+        assert_eq!(again.audit.sync, AuditSync::Changes);
+        let always = BASE.replace(
+            "key_file = \"ak\"\n",
+            "key_file = \"ak\"\nsync = \"always\"\n",
+        );
+        assert_eq!(
+            Config::from_toml_str(&always, "/k.toml")
+                .expect("loads")
+                .audit
+                .sync,
+            AuditSync::Always
+        );
+        let bad = BASE.replace(
+            "key_file = \"ak\"\n",
+            "key_file = \"ak\"\nsync = \"never\"\n",
+        );
+        let err = Config::from_toml_str(&bad, "/k.toml")
+            .expect_err("never")
+            .to_string();
+        assert!(err.contains("audit.sync") && err.contains("never"), "{err}");
     }
 
     #[test]

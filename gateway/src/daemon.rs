@@ -189,7 +189,7 @@ pub async fn start(
         .await
         .map_err(|e| DaemonError::Policy(format!("opening the backends failed: {e}")))??
     };
-    let audit = AuditLog::open(&cfg.audit.path, &cfg.audit.key_file)?;
+    let audit = AuditLog::open(&cfg.audit.path, &cfg.audit.key_file)?.with_sync(cfg.audit.sync);
     let limits = cfg.limits.ttlv();
     let gateway = Arc::new(Gateway::new(
         policy,

@@ -1,7 +1,7 @@
 //! The request path (DESIGN.md "Request path"): decode, identify, authorise each
 //! batch item, execute it, audit it, answer in the caller's protocol version.
 
-use crate::audit::{AuditLog, AuditRecord};
+use crate::audit::{AuditLog, AuditRecord, AuditSync};
 use crate::backend::KeyBackend;
 use crate::config::Config;
 use crate::ops::{self, OpCtx, OpError, VaultPolicy};
@@ -193,18 +193,26 @@ impl Gateway {
     }
 
     /// Runs `req` and gives its answer: ready now when its audit records were
-    /// written before its changes were committed, else to be sent once its
-    /// records are durable (the connection awaits them without holding a thread,
-    /// and concurrent requests share one fsync).
+    /// made durable before its changes were committed, else once its records are
+    /// durable (the connection awaits them without holding a thread, and
+    /// concurrent requests share one fsync) or, with `[audit] sync = "changes"`,
+    /// written.
     fn answer(&self, peer: &PeerIdentity, req: &RequestMessage) -> Answer {
         let (resp, unwritten) = self.run(peer, req);
         if unwritten.is_empty() {
             return Answer::Now(encode_answer(resp, req));
         }
-        let pending = self.audit.submit(unwritten);
+        let written = match self.audit.write(&unwritten) {
+            Ok(w) => w,
+            Err(e) => return Answer::Now(encode_answer(audit_failed(resp, &e), req)),
+        };
+        if self.audit.sync() == AuditSync::Changes {
+            return Answer::Now(encode_answer(resp, req));
+        }
+        let durable = self.audit.durable(written);
         let max = req.header.maximum_response_size;
         Answer::Later(Box::pin(async move {
-            let resp = match pending.wait().await {
+            let resp = match durable.wait().await {
                 Ok(()) => resp,
                 Err(e) => audit_failed(resp, &e),
             };

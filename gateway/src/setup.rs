@@ -690,6 +690,11 @@ master_key_file = "master.key"
 [audit]
 path = "audit.log"
 key_file = "audit.key"
+# When a request that changed nothing (Get, Encrypt, Sign...) may be answered:
+# "always" once its audit records are fsynced; "changes" once they are written to
+# the log file (fsynced right after; a power failure can lose the last moments'
+# records of reads). Records of changes are always fsynced before the commit.
+# sync = "always"
 
 # Limits on what one peer can make the daemon spend (defaults shown).
 # [limits]

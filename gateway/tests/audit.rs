@@ -448,11 +448,12 @@ fn concurrent_appends_form_one_chain() {
     }
 }
 
-/// Records given to `submit` (the request path's non-blocking append) are in the
-/// file when their wait ends, and they chain with blocking appends made at the
-/// same time: one log, one sequence, every record once.
+/// Records given to `write` (the request path's non-blocking append) are in the
+/// file when it returns and durable when their `durable` wait ends, and they chain
+/// with blocking appends made at the same time: one log, one sequence, every
+/// record once.
 #[test]
-fn submitted_and_blocking_appends_form_one_chain() {
+fn written_and_blocking_appends_form_one_chain() {
     let f = Fixture::new();
     let log = Arc::new(f.open());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -467,12 +468,13 @@ fn submitted_and_blocking_appends_form_one_chain() {
                 for i in 0..25 {
                     let r = record(1000 + t * 100 + i);
                     let uid = r.uids[0].clone();
-                    log.submit(vec![r]).wait().await.unwrap();
+                    let written = log.write(&[r]).unwrap();
                     let text = fs::read_to_string(&file).unwrap();
                     assert!(
                         text.contains(&format!("\"{uid}\"")),
-                        "{uid} answered before it was written"
+                        "{uid} not in the file when write returned"
                     );
+                    log.durable(written).wait().await.unwrap();
                 }
             })
         })
@@ -510,13 +512,14 @@ fn submitted_and_blocking_appends_form_one_chain() {
     assert_eq!(uids.len(), 8 * 25 + 4 * 25, "every record exactly once");
 }
 
-/// Closing the log writes what was submitted and not yet written, and tells the
-/// waiters so; nothing submitted is lost.
+/// Closing the log syncs what was written and tells the waiters so.
 #[test]
-fn closing_writes_what_was_submitted() {
+fn closing_syncs_what_was_written() {
     let f = Fixture::new();
     let log = f.open();
-    let pending: Vec<_> = (0..20).map(|i| log.submit(vec![record(i)])).collect();
+    let pending: Vec<_> = (0..20)
+        .map(|i| log.durable(log.write(&[record(i)]).unwrap()))
+        .collect();
     drop(log);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()

@@ -238,7 +238,21 @@ fn log_operation_is_audited() {
 /// in the log, with 8 connections at once sharing the writes.
 #[test]
 fn every_answer_follows_its_audit_record() {
-    let d = Daemon::start("audit-before-answer");
+    answers_follow_their_records(Daemon::start("audit-before-answer"));
+}
+
+/// The same with `[audit] sync = "changes"`: the answer no longer waits for the
+/// fsync, but still for the write.
+#[test]
+fn every_answer_follows_its_audit_record_with_sync_changes() {
+    answers_follow_their_records(
+        Prepared::new("audit-sync-changes")
+            .audit_sync("changes")
+            .start(),
+    );
+}
+
+fn answers_follow_their_records(d: Daemon) {
     let v = V1_4;
     let log = d.path("audit.log");
     let workers: Vec<_> = (0..8)

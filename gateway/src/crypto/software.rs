@@ -38,6 +38,8 @@
 //! oracle if its outcome is observable; KMIP requires the mechanism, and RSA-OAEP
 //! should be preferred.
 
+use std::sync::OnceLock;
+
 use openssl::bn::BigNum;
 use openssl::cipher::{Cipher as OsslCipher, CipherRef};
 use openssl::cipher_ctx::{CipherCtx, CipherCtxFlags};
@@ -416,32 +418,50 @@ enum Mode {
     WrapPad,
 }
 
+/// The OpenSSL cipher of `block` in `mode`, fetched from the default provider
+/// once per process. Handing OpenSSL 3 a built-in (legacy) cipher instead makes
+/// every context initialisation fetch it again: on a 64-byte AES-GCM encryption
+/// that fetch was most of the cost.
 fn ossl_cipher(block: Block, mode: Mode) -> Result<&'static CipherRef, CryptoError> {
-    let c = match (block, mode) {
-        (Block::Aes(128), Mode::Gcm) => OsslCipher::aes_128_gcm(),
-        (Block::Aes(192), Mode::Gcm) => OsslCipher::aes_192_gcm(),
-        (Block::Aes(256), Mode::Gcm) => OsslCipher::aes_256_gcm(),
-        (Block::Aes(128), Mode::Cbc) => OsslCipher::aes_128_cbc(),
-        (Block::Aes(192), Mode::Cbc) => OsslCipher::aes_192_cbc(),
-        (Block::Aes(256), Mode::Cbc) => OsslCipher::aes_256_cbc(),
-        (Block::Aes(128), Mode::Ctr) => OsslCipher::aes_128_ctr(),
-        (Block::Aes(192), Mode::Ctr) => OsslCipher::aes_192_ctr(),
-        (Block::Aes(256), Mode::Ctr) => OsslCipher::aes_256_ctr(),
-        (Block::Aes(128), Mode::Ecb) => OsslCipher::aes_128_ecb(),
-        (Block::Aes(192), Mode::Ecb) => OsslCipher::aes_192_ecb(),
-        (Block::Aes(256), Mode::Ecb) => OsslCipher::aes_256_ecb(),
-        (Block::Aes(128), Mode::Wrap) => OsslCipher::aes_128_wrap(),
-        (Block::Aes(192), Mode::Wrap) => OsslCipher::aes_192_wrap(),
-        (Block::Aes(256), Mode::Wrap) => OsslCipher::aes_256_wrap(),
-        (Block::Aes(128), Mode::WrapPad) => OsslCipher::aes_128_wrap_pad(),
-        (Block::Aes(192), Mode::WrapPad) => OsslCipher::aes_192_wrap_pad(),
-        (Block::Aes(256), Mode::WrapPad) => OsslCipher::aes_256_wrap_pad(),
-        (Block::Des3, Mode::Cbc) => OsslCipher::des_ede3_cbc(),
-        (Block::Des3, Mode::Ecb) => OsslCipher::des_ede3_ecb(),
+    const MODES: [Mode; 6] = [
+        Mode::Gcm,
+        Mode::Cbc,
+        Mode::Ctr,
+        Mode::Ecb,
+        Mode::Wrap,
+        Mode::WrapPad,
+    ];
+    static FETCHED: [OnceLock<Option<OsslCipher>>; 20] = [const { OnceLock::new() }; 20];
+    let (slot, name) = match (block, mode) {
+        (Block::Aes(bits @ (128 | 192 | 256)), mode) => {
+            let size = match bits {
+                128 => 0,
+                192 => 1,
+                _ => 2,
+            };
+            let m = MODES.iter().position(|x| *x == mode).unwrap_or(0);
+            let suffix = match mode {
+                Mode::Gcm => "GCM",
+                Mode::Cbc => "CBC",
+                Mode::Ctr => "CTR",
+                Mode::Ecb => "ECB",
+                Mode::Wrap => "WRAP",
+                Mode::WrapPad => "WRAP-PAD",
+            };
+            (m * 3 + size, format!("AES-{bits}-{suffix}"))
+        }
+        (Block::Des3, Mode::Cbc) => (18, "DES-EDE3-CBC".to_owned()),
+        (Block::Des3, Mode::Ecb) => (19, "DES-EDE3-ECB".to_owned()),
         (Block::Des3, _) => return Err(bad("3DES supports only CBC and ECB")),
         (Block::Aes(_), _) => return Err(bad("unsupported AES key size")),
     };
-    Ok(c)
+    FETCHED
+        .get(slot)
+        .and_then(|cell| {
+            cell.get_or_init(|| OsslCipher::fetch(None, &name, None).ok())
+                .as_deref()
+        })
+        .ok_or_else(|| bad(format!("{name} is not available from OpenSSL")))
 }
 
 /// Runs a non-AEAD cipher over `data` in one pass. `iv` must already have the

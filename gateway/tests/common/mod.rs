@@ -102,6 +102,19 @@ impl Prepared {
         }
     }
 
+    /// Sets `sync = value` in the `[audit]` table.
+    pub fn audit_sync(self, value: &str) -> Self {
+        let text = std::fs::read_to_string(&self.config).expect("read config");
+        assert!(text.contains("\n[audit]\n"), "init config layout changed");
+        let text = text.replacen(
+            "\n[audit]\n",
+            &format!("\n[audit]\nsync = \"{value}\"\n"),
+            1,
+        );
+        std::fs::write(&self.config, text).expect("write config");
+        self
+    }
+
     /// Sets `key = value` in the `[limits]` table (the init config has it
     /// commented out; the first call uncomments the table header).
     pub fn limit(self, key: &str, value: u64) -> Self {
