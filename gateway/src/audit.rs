@@ -659,6 +659,12 @@ impl Shared {
             let _ = tx.send(outcome);
         }
         self.synced.notify_all();
+        // Whatever was written during this sync, or waits for a later one, is the
+        // flusher's: it may have been woken while this sync ran and gone back to
+        // sleep.
+        if !state.broken && (state.synced < state.len || !state.waiters.is_empty()) {
+            self.work.notify_one();
+        }
         state
     }
 

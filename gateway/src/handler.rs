@@ -176,7 +176,9 @@ impl Gateway {
     /// Large instead, and the batch's changes are rolled back, so the client is never
     /// told "too large" about an object that was nevertheless created or changed.
     pub fn process(&self, peer: &PeerIdentity, req: &RequestMessage) -> ResponseMessage {
-        let (resp, unwritten) = self.run(peer, req);
+        let Ok((resp, unwritten)) = self.run(&self.policy(), peer, req, Place::MayBlock) else {
+            return internal_failure(req);
+        };
         match self.audit.append_many(&unwritten) {
             Ok(()) => resp,
             Err(e) => audit_failed(resp, &e),
@@ -197,8 +199,29 @@ impl Gateway {
     /// durable (the connection awaits them without holding a thread, and
     /// concurrent requests share one fsync) or, with `[audit] sync = "changes"`,
     /// written.
-    fn answer(&self, peer: &PeerIdentity, req: &RequestMessage) -> Answer {
-        let (resp, unwritten) = self.run(peer, req);
+    ///
+    /// On the connection's task (`Place::Task`) a batch that comes to write is
+    /// abandoned before anything is written or audited: `Err(MustBlock)`, to be run
+    /// again on the blocking pool (its commit waits for fsyncs).
+    fn answer(
+        &self,
+        policy: &Policy,
+        peer: &PeerIdentity,
+        req: &RequestMessage,
+        place: Place,
+    ) -> Result<Answer, MustBlock> {
+        let (resp, unwritten) = self.run(policy, peer, req, place)?;
+        Ok(self.answer_after_audit(resp, unwritten, req))
+    }
+
+    /// The answer to `req`, `resp`, once `unwritten` (its audit records) are
+    /// written, and durable unless `[audit] sync = "changes"`.
+    fn answer_after_audit(
+        &self,
+        resp: ResponseMessage,
+        unwritten: Vec<AuditRecord>,
+        req: &RequestMessage,
+    ) -> Answer {
         if unwritten.is_empty() {
             return Answer::Now(encode_answer(resp, req));
         }
@@ -223,8 +246,7 @@ impl Gateway {
     /// Whether `req` may run on the connection's task: every item is one of the
     /// [`quick`] operations and the caller's vault keeps its keys in memory (or the
     /// request will be refused without touching a vault).
-    fn runs_inline(&self, peer: &PeerIdentity, req: &RequestMessage) -> bool {
-        let policy = self.policy();
+    fn runs_inline(&self, policy: &Policy, peer: &PeerIdentity, req: &RequestMessage) -> bool {
         let Some(binding) = policy.bind(peer) else {
             return true;
         };
@@ -236,17 +258,18 @@ impl Gateway {
         in_memory && req.batch_items.iter().all(|b| quick(b.operation))
     }
 
-    /// Runs a request message: the response, and the audit records still to be
-    /// written before it may be sent (none when the batch committed changes:
-    /// those records were made durable before the commit).
+    /// Runs a request message under `policy`: the response, and the audit records
+    /// still to be written before it may be sent (none when the batch committed
+    /// changes: those records were made durable before the commit).
     fn run(
         &self,
+        policy: &Policy,
         peer: &PeerIdentity,
         req: &RequestMessage,
-    ) -> (ResponseMessage, Vec<AuditRecord>) {
+        place: Place,
+    ) -> Result<(ResponseMessage, Vec<AuditRecord>), MustBlock> {
         let now = now();
         let version = answer_version(req.version());
-        let policy = self.policy();
         let binding = policy.bind(peer).cloned();
         let header = ResponseHeader {
             protocol_version: version,
@@ -304,7 +327,7 @@ impl Gateway {
                 .and_then(|b| self.backends.get(b));
             match (vault, backend) {
                 (Some(vault), Some(backend)) => {
-                    let written = self.run_batch(
+                    let end = self.run_batch(
                         &Batch {
                             req,
                             binding,
@@ -313,12 +336,15 @@ impl Gateway {
                             version,
                             now,
                             header: &header,
+                            place,
                         },
                         &mut items,
                         &mut audit,
                     );
-                    if written {
-                        audit.clear();
+                    match end {
+                        BatchEnd::Audited => audit.clear(),
+                        BatchEnd::ToAudit => {}
+                        BatchEnd::MustBlock => return Err(MustBlock),
                     }
                 }
                 _ => fail_all(
@@ -339,7 +365,7 @@ impl Gateway {
             // Refused attempts are audited too (by the caller, with the other
             // records): they are what an auditor looks for.
         }
-        (response(&header, items), audit)
+        Ok((response(&header, items), audit))
     }
 
     /// Runs the daemon's own maintenance in every vault (crate::renewal). `plan`
@@ -441,7 +467,7 @@ impl Gateway {
                     extensions: Vec::new(),
                 };
                 let (mut items, mut audit) = (Vec::new(), Vec::new());
-                let written = self.run_batch(
+                let end = self.run_batch(
                     &Batch {
                         req: &req,
                         binding: &binding,
@@ -450,12 +476,13 @@ impl Gateway {
                         version,
                         now,
                         header: &header,
+                        place: Place::MayBlock,
                     },
                     &mut items,
                     &mut audit,
                 );
                 let answer = response(&header, items);
-                answers.push(if written {
+                answers.push(if matches!(end, BatchEnd::Audited) {
                     answer
                 } else {
                     match self.audit.append_many(&audit) {
@@ -471,13 +498,14 @@ impl Gateway {
     /// Runs a batch in one store transaction, filling `items` and `audit`.
     /// Returns whether the audit records are written already (a batch that changed
     /// something writes them before its commit: a change that cannot be audited is
-    /// not made); otherwise the caller writes them before answering.
+    /// not made), are the caller's to write before answering, or were not made
+    /// because a batch running on the connection's task came to write.
     fn run_batch(
         &self,
         batch: &Batch<'_>,
         items: &mut Vec<ResponseBatchItem>,
         audit: &mut Vec<AuditRecord>,
-    ) -> bool {
+    ) -> BatchEnd {
         let Batch {
             req,
             binding,
@@ -486,6 +514,7 @@ impl Gateway {
             version,
             now,
             header,
+            place,
         } = *batch;
         let option = req
             .header
@@ -503,7 +532,7 @@ impl Gateway {
                         "storage unavailable",
                     ));
                 }
-                return true;
+                return BatchEnd::Audited;
             }
         };
         let mut id_placeholder = None;
@@ -593,7 +622,7 @@ impl Gateway {
                     rec.status = ResultStatus::OperationUndone;
                 }
             }
-            return false;
+            return BatchEnd::ToAudit;
         }
         // Maximum Response Size, before anything is made durable: an answer that
         // cannot be sent must not leave its changes behind.
@@ -601,14 +630,23 @@ impl Gateway {
             if !fits(header, items, max) {
                 drop(txn);
                 too_large(items, audit);
-                return false;
+                return BatchEnd::ToAudit;
             }
         }
         if !txn.writes() && destroys.is_empty() {
             // Nothing to commit: the records only have to be durable before the
             // answer is sent, which the caller sees to.
             drop(txn);
-            return false;
+            return BatchEnd::ToAudit;
+        }
+        if place == Place::Task {
+            // A commit waits for fsyncs: not on the connection's task. Nothing is
+            // written or audited yet, and the quick operations change nothing in
+            // the backend, so the batch simply runs again on the blocking pool.
+            drop(txn);
+            items.clear();
+            audit.clear();
+            return BatchEnd::MustBlock;
         }
         // Audit first, then commit: a change that cannot be audited is not made.
         if !self.write_audit(audit) {
@@ -619,7 +657,7 @@ impl Gateway {
                 ResultReason::GeneralFailure,
                 "audit log unavailable",
             );
-            return true;
+            return BatchEnd::Audited;
         }
         if let Err(e) = txn.commit() {
             tracing::error!(error = %e, "commit failed");
@@ -630,7 +668,7 @@ impl Gateway {
                 "storage failure",
             );
             // The failure's records are written like any refusal's.
-            return false;
+            return BatchEnd::ToAudit;
         }
         // Committed: the objects are Destroyed for good, so their material goes.
         // A failure here leaves material the metadata no longer references; the
@@ -641,7 +679,7 @@ impl Gateway {
                 tracing::error!(error = %e, backend = backend.name(), "erasing destroyed key material failed");
             }
         }
-        true
+        BatchEnd::Audited
     }
 
     fn write_audit(&self, recs: &[AuditRecord]) -> bool {
@@ -692,6 +730,31 @@ impl Gateway {
     }
 }
 
+/// Where a batch runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// On the connection's async task: it must not wait for the disk.
+    Task,
+    /// Where blocking is allowed (the blocking pool, maintenance, tests).
+    MayBlock,
+}
+
+/// A batch run on the connection's task came to write: run it again where
+/// blocking is allowed.
+#[derive(Debug)]
+struct MustBlock;
+
+/// How [`Gateway::run_batch`] left the batch's audit records.
+enum BatchEnd {
+    /// Written and durable (before the commit).
+    Audited,
+    /// The caller's to write before answering (nothing was committed).
+    ToAudit,
+    /// Not made: the batch (on the connection's task) came to write, and nothing
+    /// of it was written.
+    MustBlock,
+}
+
 /// One batch being run: the request and everything it runs with.
 struct Batch<'a> {
     req: &'a RequestMessage,
@@ -701,6 +764,7 @@ struct Batch<'a> {
     version: ProtocolVersion,
     now: i64,
     header: &'a ResponseHeader,
+    place: Place,
 }
 
 /// The response message of `items` under `header`.
@@ -725,11 +789,15 @@ fn fits(header: &ResponseHeader, items: &[ResponseBatchItem], max: i32) -> bool 
 
 /// The operations a vault that keeps its keys in memory answers on the
 /// connection's task ([`KeyBackend::in_memory`]): reads of one object and
-/// symmetric cryptography, tens of microseconds each. Creation and every other
-/// change (a commit, with its fsync), Locate (a scan of the vault) and asymmetric
-/// signatures (a millisecond of CPU) go to the blocking pool. An item of these
-/// that turns out to write (a key's usage limit counting down) commits where it
-/// runs, its audit record written first.
+/// cryptography in memory, tens of microseconds each for the usual sizes (an
+/// AES operation on a message near the 1 MiB limit, or an RSA decryption with a
+/// software key, takes about a millisecond there). Creation and every other
+/// change, Locate (a scan of the vault) and signatures go to the blocking pool.
+/// Such a request does wait on the connection's task for the object locks of
+/// another request on the same object (held at most as long as that request's
+/// commit takes); one of these that turns out to write (the first Get of a key,
+/// which clears Fresh; a key's usage limit counting down) is abandoned before
+/// anything is written and run again on the blocking pool.
 fn quick(op: Operation) -> bool {
     matches!(
         op,
@@ -745,6 +813,37 @@ fn quick(op: Operation) -> bool {
             | Operation::Hash
             | Operation::RngRetrieve
     )
+}
+
+/// The answer when the request path contradicts itself (a batch allowed to block
+/// asked to be run where it may block): every item fails, nothing was done.
+fn internal_failure(req: &RequestMessage) -> ResponseMessage {
+    tracing::error!("internal: a batch allowed to block asked to run elsewhere");
+    let version = answer_version(req.version());
+    let header = ResponseHeader {
+        protocol_version: version,
+        time_stamp: DateTime(now()),
+        nonce: None,
+        server_hashed_password: None,
+        attestation_types: Vec::new(),
+        client_correlation_value: req.header.client_correlation_value.clone(),
+        server_correlation_value: None,
+        batch_count: 0,
+        extensions: Vec::new(),
+    };
+    let items = req
+        .batch_items
+        .iter()
+        .map(|b| {
+            ResponseBatchItem::failure(
+                Some(b.operation),
+                b.unique_batch_item_id.clone(),
+                ResultReason::GeneralFailure,
+                "internal error",
+            )
+        })
+        .collect();
+    response(&header, items)
 }
 
 /// The answer to a request whose audit records could not be written: nothing
@@ -827,11 +926,19 @@ impl RequestHandler for Gateway {
             Err(e) => return Answer::Now(self.undecodable(&frame, &e)),
         };
         drop(frame);
-        if self.runs_inline(peer, &req) {
-            return self.answer(peer, &req);
+        // One policy for the decision and the run: a reload in between must not
+        // run an HSM vault's request here.
+        let policy = self.policy();
+        if self.runs_inline(&policy, peer, &req) {
+            if let Ok(answer) = self.answer(&policy, peer, &req, Place::Task) {
+                return answer;
+            }
         }
         let peer = Arc::clone(peer);
-        Answer::Blocking(Box::new(move || self.answer(&peer, &req)))
+        Answer::Blocking(Box::new(move || {
+            self.answer(&policy, &peer, &req, Place::MayBlock)
+                .unwrap_or_else(|MustBlock| Answer::Now(internal_failure(&req).encode()))
+        }))
     }
 
     fn reject(&self, _peer: &PeerIdentity, error: &DecodeError) -> Option<Vec<u8>> {

@@ -531,6 +531,38 @@ fn closing_syncs_what_was_written() {
     assert_eq!(f.open().head().seq, 20);
 }
 
+/// Records written while a blocking append's own sync runs (which does not cover
+/// them) are synced by the flusher with nothing else happening: their waiter is not
+/// left until the next append comes along.
+#[test]
+fn a_write_during_a_blocking_sync_is_synced_without_further_appends() {
+    let f = Fixture::new();
+    let log = Arc::new(f.open());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    for i in 0..200 {
+        let blocking = {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || log.append(&record(2 * i)).unwrap())
+        };
+        // The blocking append has written its record (and, in the same hold of
+        // the log's lock, started its sync); write while that sync runs.
+        while log.head().seq < 2 * i as u64 + 1 {
+            std::thread::yield_now();
+        }
+        let pending = log.durable(log.write(&[record(2 * i + 1)]).unwrap());
+        blocking.join().unwrap();
+        rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(5), pending.wait()).await
+        })
+        .unwrap_or_else(|_| panic!("round {i}: the write was never synced"))
+        .unwrap();
+    }
+    assert_eq!(f.verify().unwrap(), 400);
+}
+
 #[test]
 fn appending_nothing_writes_nothing() {
     let f = Fixture::new();

@@ -56,10 +56,10 @@ pub trait RequestHandler: Send + Sync + 'static {
     /// One complete request frame (binary TTLV, length already checked).
     ///
     /// Called on the connection's async task, so it must return promptly: with the
-    /// answer when the request's work is short and waits for no device or disk
-    /// ([`Answer::Now`], [`Answer::Later`]), or with the work to run on tokio's
-    /// blocking pool ([`Answer::Blocking`]) when it may block (store writes, HSM
-    /// calls, long computations). A panic closes that connection only.
+    /// answer when the request's work is short and waits for no device and no
+    /// fsync ([`Answer::Now`], [`Answer::Later`]), or with the work to run on
+    /// tokio's blocking pool ([`Answer::Blocking`]) when it may block (store
+    /// writes, HSM calls, long computations). A panic closes that connection only.
     fn handle(self: Arc<Self>, peer: &Arc<PeerIdentity>, frame: Vec<u8>) -> Answer;
     /// A frame that cannot be accepted (e.g. announced length over the limit, or not a
     /// Structure): optionally a KMIP error response to send before closing. Runs on

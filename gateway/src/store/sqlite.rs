@@ -587,7 +587,9 @@ impl SqliteTxn<'_> {
             return Ok(());
         }
         self.snapshot_taken = false;
-        self.conn()?
+        self.snapshot
+            .as_ref()
+            .ok_or_else(|| StoreError::Database("internal: the transaction has ended".into()))?
             .execute_batch("ROLLBACK; BEGIN")
             .map_err(db_err("renew snapshot"))
     }
