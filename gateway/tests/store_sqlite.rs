@@ -160,21 +160,29 @@ fn duplicate_uid_is_refused_in_any_vault() {
     let dir = TempDir::new("duplicate");
     let store = open(&dir);
     insert_committed(&store, &record("v1", "u1"));
+    // A uid the database has: the commit is refused, and nothing of it written.
+    for vault in ["v1", "v2"] {
+        let mut tx = store.begin().unwrap();
+        tx.insert(&record(vault, "u1")).unwrap();
+        tx.insert(&record("v1", "not-kept")).unwrap();
+        assert!(
+            matches!(tx.commit(), Err(StoreError::Duplicate(uid)) if uid == "u1"),
+            "{vault}"
+        );
+    }
+    // A uid the transaction has written: refused at once, and the transaction is
+    // still usable.
     let mut tx = store.begin().unwrap();
+    tx.insert(&record("v1", "u3")).unwrap();
     assert!(
-        matches!(tx.insert(&record("v1", "u1")), Err(StoreError::Duplicate(uid)) if uid == "u1")
+        matches!(tx.insert(&record("v2", "u3")), Err(StoreError::Duplicate(uid)) if uid == "u3")
     );
-    assert!(matches!(
-        tx.insert(&record("v2", "u1")),
-        Err(StoreError::Duplicate(_))
-    ));
-    // The transaction is still usable after the refused insert.
     tx.insert(&record("v1", "u2")).unwrap();
     tx.commit().unwrap();
     let mut tx = store.begin().unwrap();
     assert_eq!(
         uids(&tx.list("v1", &ObjectFilter::default()).unwrap()),
-        ["u1", "u2"]
+        ["u1", "u3", "u2"]
     );
     assert!(tx.list("v2", &ObjectFilter::default()).unwrap().is_empty());
 }

@@ -92,7 +92,8 @@ pub trait Store: Send + Sync + fmt::Debug {
 
 /// A transaction over the store.
 pub trait Txn {
-    /// Inserts a new object.
+    /// Inserts a new object. A uid that exists already (in any vault) is a
+    /// [`StoreError::Duplicate`], from this call or, at the latest, from the commit.
     fn insert(&mut self, rec: &ObjectRecord) -> Result<(), StoreError>;
     /// The object `uid` if it belongs to `vault`, locked for this transaction as one
     /// it may write: transactions that `get` one object run one after the other.

@@ -315,10 +315,14 @@ struct SqliteTxn<'a> {
 }
 
 impl Txn for SqliteTxn<'_> {
+    /// Refuses a uid this transaction has already written at once; a uid the
+    /// database already has fails the commit with [`StoreError::Duplicate`] (the
+    /// request path's uids are random UUIDs; not reading the database here spares
+    /// every create a snapshot).
     fn insert(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
         self.check_usable()?;
         self.lock_object(&rec.uid, Hold::Exclusive)?;
-        if self.pending(&rec.uid).is_some() || uid_exists(self.conn()?, &rec.uid)? {
+        if self.pending(&rec.uid).is_some() {
             return Err(StoreError::Duplicate(rec.uid.clone()));
         }
         self.writes.push(Write::Insert(rec.clone()));
