@@ -271,17 +271,7 @@ impl Gateway {
         let now = now();
         let version = answer_version(req.version());
         let binding = policy.bind(peer).cloned();
-        let header = ResponseHeader {
-            protocol_version: version,
-            time_stamp: DateTime(now),
-            nonce: None,
-            server_hashed_password: None,
-            attestation_types: Vec::new(),
-            client_correlation_value: req.header.client_correlation_value.clone(),
-            server_correlation_value: None,
-            batch_count: 0,
-            extensions: Vec::new(),
-        };
+        let header = response_header(version, now, req.header.client_correlation_value.clone());
         let ident_name = binding.as_ref().map_or_else(
             || peer.common_name.clone().unwrap_or_default(),
             |b| b.identity.clone(),
@@ -455,17 +445,7 @@ impl Gateway {
                         extensions: Vec::new(),
                     }],
                 };
-                let header = ResponseHeader {
-                    protocol_version: version,
-                    time_stamp: DateTime(now),
-                    nonce: None,
-                    server_hashed_password: None,
-                    attestation_types: Vec::new(),
-                    client_correlation_value: None,
-                    server_correlation_value: None,
-                    batch_count: 0,
-                    extensions: Vec::new(),
-                };
+                let header = response_header(version, now, None);
                 let (mut items, mut audit) = (Vec::new(), Vec::new());
                 let end = self.run_batch(
                     &Batch {
@@ -714,15 +694,8 @@ impl Gateway {
     ) -> Vec<u8> {
         let resp = ResponseMessage {
             header: ResponseHeader {
-                protocol_version: version,
-                time_stamp: DateTime(now()),
-                nonce: None,
-                server_hashed_password: None,
-                attestation_types: Vec::new(),
-                client_correlation_value: None,
-                server_correlation_value: None,
                 batch_count: 1,
-                extensions: Vec::new(),
+                ..response_header(version, now(), None)
             },
             batch_items: vec![ResponseBatchItem::failure(None, None, reason, msg)],
         };
@@ -765,6 +738,26 @@ struct Batch<'a> {
     now: i64,
     header: &'a ResponseHeader,
     place: Place,
+}
+
+/// A response header in `version`, stamped `now`, echoing the client's correlation
+/// value; `response` sets the batch count.
+fn response_header(
+    version: ProtocolVersion,
+    now: i64,
+    client_correlation_value: Option<String>,
+) -> ResponseHeader {
+    ResponseHeader {
+        protocol_version: version,
+        time_stamp: DateTime(now),
+        nonce: None,
+        server_hashed_password: None,
+        attestation_types: Vec::new(),
+        client_correlation_value,
+        server_correlation_value: None,
+        batch_count: 0,
+        extensions: Vec::new(),
+    }
 }
 
 /// The response message of `items` under `header`.
@@ -820,17 +813,7 @@ fn quick(op: Operation) -> bool {
 fn internal_failure(req: &RequestMessage) -> ResponseMessage {
     tracing::error!("internal: a batch allowed to block asked to run elsewhere");
     let version = answer_version(req.version());
-    let header = ResponseHeader {
-        protocol_version: version,
-        time_stamp: DateTime(now()),
-        nonce: None,
-        server_hashed_password: None,
-        attestation_types: Vec::new(),
-        client_correlation_value: req.header.client_correlation_value.clone(),
-        server_correlation_value: None,
-        batch_count: 0,
-        extensions: Vec::new(),
-    };
+    let header = response_header(version, now(), req.header.client_correlation_value.clone());
     let items = req
         .batch_items
         .iter()

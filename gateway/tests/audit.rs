@@ -85,6 +85,17 @@ impl Fixture {
         fs::write(&self.log, lines.concat()).unwrap();
     }
 
+    /// The first uid of every line, in order.
+    fn first_uids(&self) -> Vec<String> {
+        self.lines()
+            .iter()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                v["uids"][0].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+
     fn verify(&self) -> Result<u64, keygate::audit::VerifyError> {
         verify(&self.log, &self.key)
     }
@@ -431,14 +442,7 @@ fn concurrent_appends_form_one_chain() {
     assert_eq!(f.verify().unwrap(), 8 * 30);
     assert_eq!(log.head().seq, 8 * 30);
     // Appends written in one group keep their records together and in order.
-    let uids: Vec<String> = f
-        .lines()
-        .iter()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_slice(l).unwrap();
-            v["uids"][0].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let uids = f.first_uids();
     for t in 0..8 {
         for i in (0..25).step_by(5) {
             let first = format!("uid-{:04}", t * 100 + i);
@@ -499,14 +503,7 @@ fn written_and_blocking_appends_form_one_chain() {
     });
     assert_eq!(f.verify().unwrap(), 8 * 25 + 4 * 25);
     assert_eq!(log.head().seq, 8 * 25 + 4 * 25);
-    let mut uids: Vec<String> = f
-        .lines()
-        .iter()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_slice(l).unwrap();
-            v["uids"][0].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let mut uids = f.first_uids();
     uids.sort();
     uids.dedup();
     assert_eq!(uids.len(), 8 * 25 + 4 * 25, "every record exactly once");
