@@ -2073,3 +2073,45 @@ fn destroy_erases_backend_material_only_after_commit() {
         Some(ResultReason::ObjectDestroyed)
     );
 }
+
+/// Clients fetching a new key all at once (every node of a TDE cluster after a key
+/// rotation): each first Get answers the key, whichever of them clears Fresh, and
+/// the key is not Fresh afterwards.
+#[test]
+fn concurrent_first_gets_all_answer_and_clear_fresh() {
+    let d = Daemon::start("first-gets");
+    let v = V1_4;
+    let mut c = d.connect("app");
+    for round in 0..5 {
+        let id = c.create_aes(v, &format!("first-gets-{round}"));
+        let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let getters: Vec<_> = (0..8)
+            .map(|_| {
+                let mut g = d.connect("app");
+                let (id, start) = (id.clone(), std::sync::Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    let r = g.send(v, &get(&id));
+                    assert_eq!(
+                        r.item(0).result_status,
+                        ResultStatus::Success,
+                        "{:?}",
+                        r.item(0).result_message
+                    );
+                    raw_symmetric_key(r.object(0))
+                })
+            })
+            .collect();
+        let keys: Vec<_> = getters
+            .into_iter()
+            .map(|g| g.join().expect("getter"))
+            .collect();
+        assert!(keys.iter().all(|k| *k == keys[0] && k.len() == 32));
+        let fresh = c.get_attributes(v, &id, &["Fresh"]);
+        assert_eq!(
+            fresh.get(Tag::FRESH).map(|t| t.value.clone()),
+            Some(Value::Boolean(false)),
+            "round {round}"
+        );
+    }
+}

@@ -23,7 +23,9 @@ use zeroize::Zeroizing;
 /// Transparent Symmetric Key on request, and asymmetric keys between their encodings
 /// (a public key also to Transparent RSA / EC Public Key; ops::keyformat).
 pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError> {
-    let mut obj = object::load(ctx, &req.unique_identifier)?;
+    // Shared: concurrent Gets of one key (every client of a TDE deployment fetching
+    // its master key) run side by side; only clearing Fresh writes.
+    let mut obj = object::load_shared(ctx, &req.unique_identifier)?;
     object::not_archived(&obj)?;
     if req.key_compression_type.is_some() {
         return Err(OpError::new(
@@ -65,7 +67,10 @@ pub fn get(ctx: &mut OpCtx<'_>, req: &GetRequest) -> Result<GetResponse, OpError
     // this Get serves it.
     if object::flag(&obj.attrs, Tag::FRESH) == Some(true) {
         obj.attrs.set(Tag::FRESH, Value::Boolean(false));
-        object::save(ctx, &mut obj)?;
+        // A conflict: another first Get of the object, which read it as this one
+        // did, is clearing Fresh (it waits for this Get to end, then writes), so
+        // the object ends up not Fresh either way.
+        object::save_unless_conflict(ctx, &mut obj)?;
     }
     Ok(GetResponse {
         object_type,

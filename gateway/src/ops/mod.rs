@@ -103,6 +103,13 @@ impl OpError {
 
 impl From<StoreError> for OpError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::Conflict(_) = e {
+            tracing::info!(error = %e, "store conflict");
+            return OpError::new(
+                ResultReason::GeneralFailure,
+                "conflict with a concurrent request on the same object; nothing was changed, retry",
+            );
+        }
         tracing::error!(error = %e, "store failure");
         OpError::new(ResultReason::GeneralFailure, "storage failure")
     }

@@ -3,7 +3,7 @@
 
 use super::attributes::reason;
 use super::{OpCtx, OpError};
-use crate::store::{ObjectFilter, ObjectRecord};
+use crate::store::{ObjectFilter, ObjectRecord, StoreError};
 use kmip::messages::codec::{Codec, Ctx, DateTime};
 use kmip::messages::objects::ManagedObject;
 use kmip::messages::{Attribute, Attributes, Name};
@@ -275,6 +275,17 @@ pub fn save(ctx: &mut OpCtx<'_>, obj: &mut Obj) -> Result<(), OpError> {
     sync_record(ctx, obj);
     ctx.txn.update(&obj.rec)?;
     Ok(())
+}
+
+/// [`save`], except that a conflict with another transaction that read the
+/// object and is writing it is not an error: `Ok(false)`, nothing written.
+pub fn save_unless_conflict(ctx: &mut OpCtx<'_>, obj: &mut Obj) -> Result<bool, OpError> {
+    sync_record(ctx, obj);
+    match ctx.txn.update(&obj.rec) {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Inserts a new object.

@@ -79,6 +79,10 @@ pub enum StoreError {
     /// The object to update does not exist.
     #[error("object {0} not found")]
     NotFound(String),
+    /// Another transaction changed, or is about to change, what this one read:
+    /// nothing of this one was written. The request may succeed when retried.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The database failed (I/O, corruption, lock timeout).
     #[error("database error: {0}")]
     Database(String),

@@ -428,8 +428,8 @@ impl SqliteTxn<'_> {
             .map_err(db_err("begin"))?;
         for read in &self.reads {
             if !read.holds_on(writer)? {
-                return Err(StoreError::Database(
-                    "conflict: another transaction changed an object this one had read; \
+                return Err(StoreError::Conflict(
+                    "another transaction changed an object this one had read; \
                      nothing was written"
                         .into(),
                 ));
@@ -526,8 +526,8 @@ impl SqliteTxn<'_> {
         if upgrade {
             let l = held.entry(uid.to_owned()).or_default();
             if l.upgrading {
-                return Err(StoreError::Database(
-                    "conflict: another transaction that read this object is writing it".into(),
+                return Err(StoreError::Conflict(
+                    "another transaction that read this object is writing it".into(),
                 ));
             }
             l.upgrading = true;
