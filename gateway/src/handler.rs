@@ -515,6 +515,10 @@ impl Gateway {
                 return BatchEnd::Audited;
             }
         };
+        if place == Place::Task {
+            // Nothing may wait here for a commit, nor for a writer's lock.
+            txn.refuse_writes();
+        }
         let mut id_placeholder = None;
         let mut undo = false;
         // Backend material released by successful items, erased after the commit.
@@ -592,6 +596,15 @@ impl Gateway {
                 }
             }
         }
+        if place == Place::Task && txn.writes() {
+            // The batch came to write: nothing is written or audited yet, and the
+            // quick operations change nothing in the backend, so it simply runs
+            // again on the blocking pool.
+            drop(txn);
+            items.clear();
+            audit.clear();
+            return BatchEnd::MustBlock;
+        }
         if undo {
             drop(txn);
             for (it, rec) in items.iter_mut().zip(audit.iter_mut()) {
@@ -618,15 +631,6 @@ impl Gateway {
             // answer is sent, which the caller sees to.
             drop(txn);
             return BatchEnd::ToAudit;
-        }
-        if place == Place::Task {
-            // A commit waits for fsyncs: not on the connection's task. Nothing is
-            // written or audited yet, and the quick operations change nothing in
-            // the backend, so the batch simply runs again on the blocking pool.
-            drop(txn);
-            items.clear();
-            audit.clear();
-            return BatchEnd::MustBlock;
         }
         // Audit first, then commit: a change that cannot be audited is not made.
         if !self.write_audit(audit) {

@@ -103,6 +103,11 @@ impl OpError {
 
 impl From<StoreError> for OpError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::ReadOnly = e {
+            // The request path runs the batch again where it may write; this
+            // failure is never answered.
+            return OpError::new(ResultReason::GeneralFailure, "write refused here");
+        }
         if let StoreError::Conflict(_) = e {
             tracing::info!(error = %e, "store conflict");
             return OpError::new(

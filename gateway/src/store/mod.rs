@@ -83,6 +83,9 @@ pub enum StoreError {
     /// nothing of this one was written. The request may succeed when retried.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The transaction takes no writes ([`Txn::refuse_writes`]).
+    #[error("this transaction takes no writes")]
+    ReadOnly,
     /// The database failed (I/O, corruption, lock timeout).
     #[error("database error: {0}")]
     Database(String),
@@ -114,12 +117,19 @@ pub trait Txn {
     /// Objects of `vault` matching the pre-filter, in creation order (oldest first).
     fn list(&mut self, vault: &str, filter: &ObjectFilter)
         -> Result<Vec<ObjectRecord>, StoreError>;
-    /// Whether the transaction has written anything (so far): a transaction that
-    /// has not needs no commit, and its request no durability point before the
-    /// answer but its audit records'.
+    /// Whether the transaction has written anything (so far), or tried to after
+    /// [`refuse_writes`](Self::refuse_writes): a transaction that has not needs no
+    /// commit, and its request no durability point before the answer but its audit
+    /// records'.
     fn writes(&self) -> bool {
         true
     }
+    /// Makes every later insert or update fail at once with
+    /// [`StoreError::ReadOnly`], locking nothing, and [`writes`](Self::writes)
+    /// report true: for a request run where it must not wait for a commit, to be
+    /// run again elsewhere if it comes to write. A store that cannot refuse writes
+    /// keeps this no-op and its `writes` true.
+    fn refuse_writes(&mut self) {}
     /// Makes every change durable.
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -251,6 +251,8 @@ impl Store for SqliteStore {
             snapshot_taken: false,
             reads: Vec::new(),
             writes: Vec::new(),
+            refuse_writes: false,
+            refused: false,
             locked: Vec::new(),
         }))
     }
@@ -310,6 +312,9 @@ struct SqliteTxn<'a> {
     reads: Vec<ReadLog>,
     /// The writes, in order.
     writes: Vec<Write>,
+    /// Writes are refused ([`Txn::refuse_writes`]), and whether one was.
+    refuse_writes: bool,
+    refused: bool,
     /// Objects this transaction locked, and how (released when it ends).
     locked: Vec<(String, Hold)>,
 }
@@ -321,6 +326,7 @@ impl Txn for SqliteTxn<'_> {
     /// every create a snapshot).
     fn insert(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
         self.check_usable()?;
+        self.check_writable()?;
         self.lock_object(&rec.uid, Hold::Exclusive)?;
         if self.pending(&rec.uid).is_some() {
             return Err(StoreError::Duplicate(rec.uid.clone()));
@@ -342,6 +348,7 @@ impl Txn for SqliteTxn<'_> {
     /// creation time are fixed at insert and not changed.
     fn update(&mut self, rec: &ObjectRecord) -> Result<(), StoreError> {
         self.check_usable()?;
+        self.check_writable()?;
         self.lock_object(&rec.uid, Hold::Exclusive)?;
         let exists = match self.pending(&rec.uid) {
             Some(p) => p.vault == rec.vault,
@@ -382,7 +389,11 @@ impl Txn for SqliteTxn<'_> {
     }
 
     fn writes(&self) -> bool {
-        !self.writes.is_empty()
+        !self.writes.is_empty() || self.refused
+    }
+
+    fn refuse_writes(&mut self) {
+        self.refuse_writes = true;
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
@@ -444,6 +455,15 @@ impl SqliteTxn<'_> {
         writer.execute_batch("COMMIT").map_err(db_err("commit"))?;
         // Numbered under the writer lock, so numbers follow the order of the commits.
         Ok(self.store.commits.fetch_add(1, Ordering::AcqRel) + 1)
+    }
+
+    /// Refuses a write after [`Txn::refuse_writes`], remembering that one was asked.
+    fn check_writable(&mut self) -> Result<(), StoreError> {
+        if self.refuse_writes {
+            self.refused = true;
+            return Err(StoreError::ReadOnly);
+        }
+        Ok(())
     }
 
     /// The newest state this transaction wrote for `uid`, if it wrote one.
