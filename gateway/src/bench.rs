@@ -33,10 +33,10 @@ use kmip::messages::payloads::{
 use kmip::messages::{Attribute, Attributes, RequestMessage, RequestPayload, ResponsePayload};
 use kmip::types::{
     BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, HashingAlgorithm,
-    KeyFormatType, NameType, ObjectType, Operation, PaddingMethod,
+    KeyFormatType, ObjectType, Operation, PaddingMethod,
 };
 use kmip::version::ProtocolVersion;
-use kmip::{Tag, Ttlv, Value};
+use kmip::{Tag, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -333,19 +333,6 @@ fn mask(bits: &[CryptographicUsageMask]) -> Attribute {
     integer(Tag::CRYPTOGRAPHIC_USAGE_MASK, m as i32)
 }
 
-fn name(n: &str) -> Attribute {
-    Attribute::Standard(Ttlv::structure(
-        Tag::NAME,
-        vec![
-            Ttlv::new(Tag::NAME_VALUE, Value::TextString(n.to_owned())),
-            Ttlv::new(
-                Tag::NAME_TYPE,
-                Value::Enumeration(NameType::UninterpretedTextString.value()),
-            ),
-        ],
-    ))
-}
-
 fn attributes(items: Vec<Attribute>) -> Attributes {
     Attributes {
         items,
@@ -450,7 +437,7 @@ fn locate_req(v: ProtocolVersion, n: &str) -> Vec<u8> {
             offset_items: None,
             storage_status_mask: None,
             object_group_member: None,
-            attributes: attributes(vec![name(n)]),
+            attributes: attributes(vec![Attribute::name(n)]),
             extensions: Vec::new(),
         }),
     )
@@ -732,7 +719,7 @@ fn prepare(cfg: &BenchConfig, c: &mut Client) -> Result<Prepared, String> {
                     .unwrap_or(0)
             );
             let mut a = sym_attrs(CryptographicAlgorithm::Aes, &[U::Encrypt, U::Decrypt]);
-            a.push(name(&n));
+            a.push(Attribute::name(&n));
             cleanup.push(create_key(c, v, a, false)?);
             locate_req(v, &n)
         }

@@ -28,11 +28,10 @@ use kmip::messages::payloads::{GetRequest, LocateRequest, RegisterRequest};
 use kmip::messages::{Attribute, Attributes, RequestMessage, RequestPayload, ResponsePayload};
 use kmip::types::{
     BlockCipherMode, CryptographicAlgorithm, CryptographicUsageMask, EncodingOption,
-    HashingAlgorithm, KeyFormatType, NameType, ObjectType, Operation, PaddingMethod,
-    WrappingMethod,
+    HashingAlgorithm, KeyFormatType, ObjectType, Operation, PaddingMethod, WrappingMethod,
 };
 use kmip::version::ProtocolVersion;
-use kmip::{Tag, Ttlv, Value};
+use kmip::{Tag, Value};
 use pkcs1::RsaPrivateKey;
 use pkcs8::PrivateKeyInfoRef;
 use zeroize::Zeroizing;
@@ -278,19 +277,6 @@ pub fn exchange(c: &mut Client, what: Operation, req: &[u8]) -> Result<ResponseP
     c.call_bytes(what, req).map_err(|e| fail(e.to_string()))
 }
 
-fn name_attr(n: &str) -> Attribute {
-    Attribute::Standard(Ttlv::structure(
-        Tag::NAME,
-        vec![
-            Ttlv::new(Tag::NAME_VALUE, Value::TextString(n.to_owned())),
-            Ttlv::new(
-                Tag::NAME_TYPE,
-                Value::Enumeration(NameType::UninterpretedTextString.value()),
-            ),
-        ],
-    ))
-}
-
 /// The first object of `object_type` named `name` (Locate answers the newest Active
 /// version first).
 pub fn locate(
@@ -308,7 +294,7 @@ pub fn locate(
             storage_status_mask: None,
             object_group_member: None,
             attributes: Attributes::new(vec![
-                name_attr(name),
+                Attribute::name(name),
                 Attribute::standard(Tag::OBJECT_TYPE, Value::Enumeration(object_type.value())),
             ]),
             extensions: Vec::new(),
@@ -398,19 +384,14 @@ pub fn register_request(
         key_value: Some(KeyValue::Wrapped(wrapped)),
         cryptographic_algorithm: Some(algorithm),
         cryptographic_length: Some(bits),
-        key_wrapping_data: Some(Box::new(KeyWrappingData {
-            wrapping_method: WrappingMethod::Encrypt,
-            encryption_key_information: Some(KeyInformation {
+        key_wrapping_data: Some(Box::new(KeyWrappingData::encrypted(
+            KeyInformation {
                 unique_identifier: unwrapping_uid.to_owned(),
                 cryptographic_parameters: Some(Box::new(rsa_aes_params(hash))),
                 extensions: Vec::new(),
-            }),
-            mac_signature_key_information: None,
-            mac_signature: None,
-            iv_counter_nonce: None,
-            encoding_option: Some(EncodingOption::NoEncoding),
-            extensions: Vec::new(),
-        })),
+            },
+            Some(EncodingOption::NoEncoding),
+        ))),
         extensions: Vec::new(),
     };
     let object = match object_type {
@@ -429,7 +410,7 @@ pub fn register_request(
         RequestPayload::Register(RegisterRequest {
             object_type,
             attributes: Attributes::new(vec![
-                name_attr(name),
+                Attribute::name(name),
                 Attribute::standard(
                     Tag::CRYPTOGRAPHIC_USAGE_MASK,
                     Value::Integer(i32::try_from(usage).unwrap_or(0)),

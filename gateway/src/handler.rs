@@ -11,8 +11,7 @@ use crate::vault::{Binding, Role};
 use kmip::messages::codec::{Codec, Ctx, DateTime};
 use kmip::messages::payloads::RequestPayload;
 use kmip::messages::{
-    RequestBatchItem, RequestHeader, RequestMessage, ResponseBatchItem, ResponseHeader,
-    ResponseMessage, ResponsePayload,
+    RequestMessage, ResponseBatchItem, ResponseHeader, ResponseMessage, ResponsePayload,
 };
 use kmip::ttlv::binary::{self, HEADER_LEN};
 use kmip::ttlv::Tag;
@@ -419,32 +418,7 @@ impl Gateway {
                 }
             };
             for (operation, payload) in requests {
-                let req = RequestMessage {
-                    header: RequestHeader {
-                        protocol_version: version,
-                        maximum_response_size: None,
-                        client_correlation_value: None,
-                        server_correlation_value: None,
-                        asynchronous_indicator: None,
-                        attestation_capable_indicator: None,
-                        attestation_types: Vec::new(),
-                        authentication: None,
-                        batch_error_continuation_option: None,
-                        batch_order_option: None,
-                        time_stamp: None,
-                        batch_count: 1,
-                        extensions: Vec::new(),
-                    },
-                    batch_items: vec![RequestBatchItem {
-                        operation,
-                        ephemeral: None,
-                        unique_batch_item_id: None,
-                        payload,
-                        payload_error: None,
-                        message_extension: None,
-                        extensions: Vec::new(),
-                    }],
-                };
+                let req = RequestMessage::single(version, operation, payload);
                 let header = response_header(version, now, None);
                 let (mut items, mut audit) = (Vec::new(), Vec::new());
                 let end = self.run_batch(

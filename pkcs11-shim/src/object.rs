@@ -12,9 +12,9 @@ use crate::error::{ck, Error, Result};
 use crate::gateway::lock;
 use cryptoki_sys::*;
 use kmip::messages::{Attribute, Attributes};
-use kmip::ttlv::{Tag, Ttlv, Value};
+use kmip::ttlv::{Tag, Value};
 use kmip::types::{
-    CryptographicAlgorithm, CryptographicUsageMask as U, LinkType, NameType, ObjectType, State,
+    CryptographicAlgorithm, CryptographicUsageMask as U, LinkType, ObjectType, State,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -564,7 +564,7 @@ pub fn common_attributes(t: &Template, secret: bool) -> Result<Vec<Attribute>> {
     let mut out = Vec::new();
     if let Some(label) = t.text(CKA_LABEL)? {
         if !label.is_empty() {
-            out.push(name(&label));
+            out.push(Attribute::name(&label));
         }
     }
     if let Some(id) = t.get(CKA_ID) {
@@ -581,20 +581,6 @@ pub fn common_attributes(t: &Template, secret: bool) -> Result<Vec<Attribute>> {
         }
     }
     Ok(out)
-}
-
-/// A Name attribute.
-pub fn name(n: &str) -> Attribute {
-    Attribute::Standard(Ttlv::structure(
-        Tag::NAME,
-        vec![
-            Ttlv::new(Tag::NAME_VALUE, Value::TextString(n.to_owned())),
-            Ttlv::new(
-                Tag::NAME_TYPE,
-                Value::Enumeration(NameType::UninterpretedTextString.value()),
-            ),
-        ],
-    ))
 }
 
 /// The CKA_ID attribute.

@@ -665,17 +665,13 @@ impl Pkcs11Backend {
                 }
                 let kek = kek(conn)?;
                 check_tag(session, &kek, signed, aad, tag)?;
-                let mut template = usage(*class, *ty);
-                template.extend([
-                    Attribute::Class(class.object_class()),
-                    Attribute::KeyType(ty.key_type()),
-                    Attribute::Token(false),
-                    Attribute::Private(true),
-                    Attribute::Sensitive(true),
-                    Attribute::Extractable(false),
-                ]);
-                let handle = session
-                    .unwrap_key(&wrap_mechanism(*mechanism), kek.wrap, blob, &template)
+                let copy = SessionCopy {
+                    usage: usage(*class, *ty),
+                    sensitive: true,
+                    extractable: false,
+                };
+                let handle = copy
+                    .unwrap(session, &kek, *class, *ty, *mechanism, blob)
                     .map_err(|e| {
                         Fault::ck(e, format!("unwrapping a {class:?} key under '{KEK_LABEL}'"))
                     })?;
@@ -1225,20 +1221,13 @@ fn read_export_copy<T>(
     blob: &[u8],
     read: impl FnOnce(&Session, ObjectHandle) -> Result<T, Fault>,
 ) -> Result<T, Fault> {
-    let handle = session
-        .unwrap_key(
-            &wrap_mechanism(mechanism),
-            kek.wrap,
-            blob,
-            &[
-                Attribute::Class(class.object_class()),
-                Attribute::KeyType(ty.key_type()),
-                Attribute::Token(false),
-                Attribute::Private(true),
-                Attribute::Sensitive(false),
-                Attribute::Extractable(true),
-            ],
-        )
+    let copy = SessionCopy {
+        usage: Vec::new(),
+        sensitive: false,
+        extractable: true,
+    };
+    let handle = copy
+        .unwrap(session, kek, class, ty, mechanism, blob)
         .map_err(|e| {
             Fault::ck(
                 e,
@@ -1250,6 +1239,40 @@ fn read_export_copy<T>(
         tracing::warn!(error = %e, "destroying an unwrapped export copy");
     }
     value
+}
+
+/// The session object a key kept wrapped under the KEK is unwrapped into: private
+/// to the login, gone with the session, with these usage attributes and export
+/// flags. The one template of every unwrap from a blob.
+struct SessionCopy {
+    usage: Vec<Attribute>,
+    sensitive: bool,
+    extractable: bool,
+}
+
+impl SessionCopy {
+    /// `C_UnwrapKey` of `blob` (a `class`/`ty` key wrapped with `mechanism`) under
+    /// the KEK.
+    fn unwrap(
+        self,
+        session: &Session,
+        kek: &conn::Kek,
+        class: Class,
+        ty: Type,
+        mechanism: cryptoki::mechanism::MechanismType,
+        blob: &[u8],
+    ) -> Result<ObjectHandle, cryptoki::error::Error> {
+        let mut template = self.usage;
+        template.extend([
+            Attribute::Class(class.object_class()),
+            Attribute::KeyType(ty.key_type()),
+            Attribute::Token(false),
+            Attribute::Private(true),
+            Attribute::Sensitive(self.sensitive),
+            Attribute::Extractable(self.extractable),
+        ]);
+        session.unwrap_key(&wrap_mechanism(mechanism), kek.wrap, blob, &template)
+    }
 }
 
 fn kek(conn: &Conn) -> Result<conn::Kek, Fault> {

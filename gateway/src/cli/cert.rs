@@ -25,7 +25,7 @@ use kmip::messages::payloads::{
 use kmip::messages::{Attribute, Attributes};
 use kmip::ttlv::{Tag, Ttlv, Value};
 use kmip::types::{
-    CertificateRequestType, CryptographicAlgorithm, CryptographicUsageMask, NameType, Operation,
+    CertificateRequestType, CryptographicAlgorithm, CryptographicUsageMask, Operation,
     RecommendedCurve,
 };
 use kmip::version::ProtocolVersion;
@@ -126,7 +126,7 @@ fn ca(a: &CaArgs) -> Result<(), CliError> {
         vendor("keygate-subject", Value::TextString(a.subject.clone())),
         vendor("keygate-profile", Value::TextString("ca".into())),
         vendor("keygate-self-signed", Value::Boolean(true)),
-        name(CA_NAME),
+        Attribute::name(CA_NAME),
     ];
     if let Some(v) = a.validity {
         attrs.push(vendor("keygate-validity", Value::LongInteger(v)));
@@ -138,7 +138,7 @@ fn ca(a: &CaArgs) -> Result<(), CliError> {
 
 fn issue(a: &IssueArgs) -> Result<(), CliError> {
     let mut c = connect(&a.target)?;
-    let mut attrs = vec![name(&a.name)];
+    let mut attrs = vec![Attribute::name(&a.name)];
     if let Some(s) = &a.subject {
         attrs.push(vendor("keygate-subject", Value::TextString(s.clone())));
     }
@@ -301,7 +301,7 @@ fn create_pair(
     let req = CreateKeyPairRequest {
         common_attributes: Some(Attributes::new(common)),
         private_key_attributes: Some(Attributes::new(vec![
-            name(key_name),
+            Attribute::name(key_name),
             usage(CryptographicUsageMask::Sign),
         ])),
         public_key_attributes: Some(Attributes::new(vec![usage(CryptographicUsageMask::Verify)])),
@@ -384,17 +384,4 @@ fn vendor(attr: &str, value: Value) -> Attribute {
         name: attr.into(),
         value,
     }
-}
-
-fn name(n: &str) -> Attribute {
-    Attribute::standard(
-        Tag::NAME,
-        Value::Structure(vec![
-            Ttlv::new(Tag::NAME_VALUE, Value::TextString(n.to_owned())),
-            Ttlv::new(
-                Tag::NAME_TYPE,
-                Value::Enumeration(NameType::UninterpretedTextString.value()),
-            ),
-        ]),
-    )
 }

@@ -10,14 +10,12 @@
 //! key to any role that may read public keys.
 
 use super::keypair;
-use super::object::storage_ctx;
 use super::version;
 use super::{OpCtx, OpError};
-use kmip::messages::codec::Codec;
 use kmip::messages::payloads::CreateKeyPairRequest;
-use kmip::messages::{Attribute, Attributes, Name};
+use kmip::messages::{Attribute, Attributes};
 use kmip::ttlv::{Tag, Value};
-use kmip::types::{CryptographicAlgorithm, CryptographicUsageMask, NameType, Operation};
+use kmip::types::{CryptographicAlgorithm, CryptographicUsageMask, Operation};
 
 /// The Name of every vault's import key pair.
 pub const IMPORT_KEY_NAME: &str = "keygate-import-key";
@@ -32,15 +30,8 @@ pub(super) fn ensure(ctx: &mut OpCtx<'_>) -> Result<(), OpError> {
     {
         return Ok(());
     }
-    let name = Name {
-        value: IMPORT_KEY_NAME.to_owned(),
-        name_type: NameType::UninterpretedTextString,
-        extensions: Vec::new(),
-    }
-    .encode(Tag::NAME, &storage_ctx())
-    .value;
     let common = Attributes::new(vec![
-        Attribute::standard(Tag::NAME, name),
+        Attribute::name(IMPORT_KEY_NAME),
         Attribute::standard(
             Tag::CRYPTOGRAPHIC_ALGORITHM,
             Value::Enumeration(CryptographicAlgorithm::Rsa.value()),

@@ -293,15 +293,10 @@ pub(super) fn wrap_for_get(
         .key_block_mut()
         .ok_or_else(|| unsupported("the object has no Key Block"))?;
     kb.key_value = Some(KeyValue::Wrapped(wrapped));
-    kb.key_wrapping_data = Some(Box::new(KeyWrappingData {
-        wrapping_method: WrappingMethod::Encrypt,
-        encryption_key_information: Some(info),
-        mac_signature_key_information: None,
-        mac_signature: None,
-        iv_counter_nonce: None,
-        encoding_option: spec.encoding_option,
-        extensions: Vec::new(),
-    }));
+    kb.key_wrapping_data = Some(Box::new(KeyWrappingData::encrypted(
+        info,
+        spec.encoding_option,
+    )));
     Ok(out)
 }
 

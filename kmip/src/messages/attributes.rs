@@ -66,6 +66,20 @@ impl Attribute {
         Self::Standard(Ttlv::new(tag, value))
     }
 
+    /// A Name attribute: `value` as an Uninterpreted Text String.
+    pub fn name(value: &str) -> Self {
+        Self::Standard(Ttlv::structure(
+            Tag::NAME,
+            vec![
+                Ttlv::new(Tag::NAME_VALUE, Value::TextString(value.to_owned())),
+                Ttlv::new(
+                    Tag::NAME_TYPE,
+                    Value::Enumeration(NameType::UninterpretedTextString.value()),
+                ),
+            ],
+        ))
+    }
+
     /// The attribute's reference (its name).
     pub fn reference(&self) -> AttributeReference {
         match self {

@@ -613,6 +613,22 @@ kmip_struct! {
     }
 }
 
+impl KeyWrappingData {
+    /// The Key Wrapping Data of a Key Value encrypted under `key` (Wrapping Method
+    /// Encrypt; no MAC/signature, no IV), encoded as `encoding_option` says.
+    pub fn encrypted(key: KeyInformation, encoding_option: Option<EncodingOption>) -> Self {
+        Self {
+            wrapping_method: WrappingMethod::Encrypt,
+            encryption_key_information: Some(key),
+            mac_signature_key_information: None,
+            mac_signature: None,
+            iv_counter_nonce: None,
+            encoding_option,
+            extensions: Vec::new(),
+        }
+    }
+}
+
 kmip_struct! {
     /// Key Wrapping Specification (KMIP 1.4 §2.1.6): how a client asks for a key to
     /// be returned wrapped.

@@ -242,7 +242,7 @@ pub fn find(lib: &Library, slot: usize, template: &Template) -> Result<Vec<CK_OB
         }
     }
     if let Some(label) = template.text(CKA_LABEL)? {
-        wanted.push(object::name(&label));
+        wanted.push(Attribute::name(&label));
     }
     if let Some(id) = template.get(CKA_ID) {
         wanted.push(object::id_attribute(id));
@@ -361,8 +361,8 @@ pub fn set_attributes(lib: &Library, slot: usize, h: CK_OBJECT_HANDLE, t: &Templ
     };
     if let Some(label) = t.text(CKA_LABEL)? {
         change(
-            current.label.as_deref().map(object::name),
-            object::name(&label),
+            current.label.as_deref().map(Attribute::name),
+            Attribute::name(&label),
         )?;
     }
     if let Some(id) = t.get(CKA_ID) {

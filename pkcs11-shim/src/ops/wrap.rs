@@ -246,19 +246,14 @@ pub fn unwrap(
         } else {
             None
         },
-        key_wrapping_data: Some(Box::new(KeyWrappingData {
-            wrapping_method: WrappingMethod::Encrypt,
-            encryption_key_information: Some(KeyInformation {
+        key_wrapping_data: Some(Box::new(KeyWrappingData::encrypted(
+            KeyInformation {
                 unique_identifier: unwrapping_uid.to_owned(),
                 cryptographic_parameters: Some(Box::new(p)),
                 extensions: Vec::new(),
-            }),
-            mac_signature_key_information: None,
-            mac_signature: None,
-            iv_counter_nonce: None,
-            encoding_option: Some(EncodingOption::NoEncoding),
-            extensions: Vec::new(),
-        })),
+            },
+            Some(EncodingOption::NoEncoding),
+        ))),
         extensions: Vec::new(),
     };
     let object = match object_type {

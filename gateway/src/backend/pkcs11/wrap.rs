@@ -210,20 +210,13 @@ impl Pkcs11Backend {
             } => {
                 let kek = kek(conn)?;
                 super::check_tag(session, &kek, signed, aad, tag)?;
-                let h = session
-                    .unwrap_key(
-                        &super::wrap_mechanism(*mechanism),
-                        kek.wrap,
-                        blob,
-                        &[
-                            Attribute::Class(class.object_class()),
-                            Attribute::KeyType(ty.key_type()),
-                            Attribute::Token(false),
-                            Attribute::Private(true),
-                            Attribute::Sensitive(true),
-                            Attribute::Extractable(true),
-                        ],
-                    )
+                let copy = super::SessionCopy {
+                    usage: Vec::new(),
+                    sensitive: true,
+                    extractable: true,
+                };
+                let h = copy
+                    .unwrap(session, &kek, *class, *ty, *mechanism, blob)
                     .map_err(|e| Fault::ck(e, "unwrapping a key from its blob to wrap it"))?;
                 Ok((h, true))
             }
