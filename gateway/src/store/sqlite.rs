@@ -308,7 +308,8 @@ struct SqliteTxn<'a> {
     snapshot: Option<Connection>,
     /// Whether the snapshot has been read from (so it is fixed).
     snapshot_taken: bool,
-    /// What was read from the snapshot, re-checked at commit.
+    /// What was read from the snapshot, re-checked at commit (not kept once writes
+    /// are refused: such a transaction never commits a write).
     reads: Vec<ReadLog>,
     /// The writes, in order.
     writes: Vec<Write>,
@@ -379,7 +380,12 @@ impl Txn for SqliteTxn<'_> {
             filter.clone()
         };
         let found = list_on(self.conn()?, vault, &query)?;
-        let seen = self.overlay(vault, filter, &found);
+        let own = (!self.writes.is_empty()).then(|| self.overlay(vault, filter, &found));
+        if self.refuse_writes {
+            // It will never commit: nothing to re-check, nothing to log.
+            return Ok(own.unwrap_or(found));
+        }
+        let seen = own.unwrap_or_else(|| found.clone());
         self.reads.push(ReadLog::List {
             vault: vault.to_owned(),
             filter: query,
@@ -516,11 +522,13 @@ impl SqliteTxn<'_> {
             return Ok((own.vault == vault).then(|| own.clone()));
         }
         let found = get_on(self.conn()?, vault, uid)?;
-        self.reads.push(ReadLog::Get {
-            vault: vault.to_owned(),
-            uid: uid.to_owned(),
-            found: found.clone(),
-        });
+        if !self.refuse_writes {
+            self.reads.push(ReadLog::Get {
+                vault: vault.to_owned(),
+                uid: uid.to_owned(),
+                found: found.clone(),
+            });
+        }
         Ok(found)
     }
 
