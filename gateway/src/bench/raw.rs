@@ -110,44 +110,37 @@ fn prepare(cfg: &RawConfig, s: &Session) -> Result<Option<ObjectHandle>, BenchEr
                 .map_err(ck("C_GenerateKey"))?,
         ),
         BenchOp::Sign => {
-            let (mech, public, private) = match cfg.alg {
+            let (mech, params) = match cfg.alg {
                 SignAlg::Rsa => (
                     Mechanism::RsaPkcsKeyPairGen,
                     vec![
-                        Attribute::Token(true),
-                        Attribute::Label(RAW_LABEL.as_bytes().to_vec()),
                         Attribute::ModulusBits(2048.into()),
                         Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
-                        Attribute::Verify(true),
-                    ],
-                    vec![
-                        Attribute::Token(true),
-                        Attribute::Label(RAW_LABEL.as_bytes().to_vec()),
-                        Attribute::Private(true),
-                        Attribute::Sensitive(true),
-                        Attribute::Sign(true),
                     ],
                 ),
                 SignAlg::Ec => (
                     Mechanism::EccKeyPairGen,
-                    vec![
-                        Attribute::Token(true),
-                        Attribute::Label(RAW_LABEL.as_bytes().to_vec()),
-                        // DER OID of prime256v1.
-                        Attribute::EcParams(vec![
-                            0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
-                        ]),
-                        Attribute::Verify(true),
-                    ],
-                    vec![
-                        Attribute::Token(true),
-                        Attribute::Label(RAW_LABEL.as_bytes().to_vec()),
-                        Attribute::Private(true),
-                        Attribute::Sensitive(true),
-                        Attribute::Sign(true),
-                    ],
+                    // DER OID of prime256v1.
+                    vec![Attribute::EcParams(vec![
+                        0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+                    ])],
                 ),
             };
+            let token_object = || {
+                vec![
+                    Attribute::Token(true),
+                    Attribute::Label(RAW_LABEL.as_bytes().to_vec()),
+                ]
+            };
+            let mut public = token_object();
+            public.extend(params);
+            public.push(Attribute::Verify(true));
+            let mut private = token_object();
+            private.extend([
+                Attribute::Private(true),
+                Attribute::Sensitive(true),
+                Attribute::Sign(true),
+            ]);
             let (_, private) = s
                 .generate_key_pair(&mech, &public, &private)
                 .map_err(ck("C_GenerateKeyPair"))?;
