@@ -946,8 +946,3 @@ fn now() -> i64 {
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
-
-#[allow(dead_code)]
-fn operation_name(op: Operation) -> &'static str {
-    op.name().unwrap_or("Unknown")
-}
